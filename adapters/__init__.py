@@ -1,0 +1,1 @@
+"""Platform adapters and the composition root."""

@@ -1,0 +1,46 @@
+"""`liaison console`: read command lines from stdin, print replies and outbound posts."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from adapters.console.deliver import ConsoleDeliverer
+from adapters.console.session import ConsoleSession, Speaker
+from adapters.runtime import build_runtime
+from bot.outbox import deliver_pending
+from bot.settings import Settings
+
+BANNER = "Liaison console. Type `help`, or `:as NAME`, `:in CHANNEL`, `:dm`; Ctrl-D to leave."
+
+
+async def run_console(
+    settings: Settings,
+    *,
+    speaker: str,
+    channel: str | None,
+    external: bool,
+    timezone: str | None,
+    interactive: bool,
+) -> int:
+    runtime = build_runtime(settings)
+    deliverer = ConsoleDeliverer(lambda text: print(text, flush=True))
+    session = ConsoleSession(runtime.engine, Speaker(speaker, external, timezone), channel)
+    if interactive:
+        print(BANNER)
+    try:
+        while True:
+            if interactive:
+                print(f"{session.speaker.name}> ", end="", flush=True)
+            line = await asyncio.to_thread(sys.stdin.readline)
+            if not line:
+                break
+            output = await session.run_line(line)
+            if output:
+                print(output, flush=True)
+            await deliver_pending(
+                runtime.sessions, {deliverer.platform: deliverer}, runtime.engine.clock()
+            )
+    finally:
+        await runtime.close()
+    return 0

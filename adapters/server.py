@@ -1,0 +1,47 @@
+"""create_app: the one aiohttp application that hosts every platform's endpoints."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+from sqlalchemy import text
+
+from adapters.runtime import Runtime
+
+log = logging.getLogger("liaison.server")
+RUNTIME_KEY = web.AppKey("runtime", Runtime)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    runtime = request.app[RUNTIME_KEY]
+    try:
+        async with runtime.db.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except Exception as error:  # any failure to reach the database means unhealthy
+        log.warning("health check failed: %s", type(error).__name__)
+        return web.json_response({"status": "unhealthy", "database": "unreachable"}, status=503)
+    return web.json_response({"status": "ok", "database": "ok"})
+
+
+def create_app(runtime: Runtime) -> web.Application:
+    app = web.Application(client_max_size=1024 * 1024)
+    app[RUNTIME_KEY] = runtime
+    app.router.add_get("/healthz", healthz)
+    _report_platforms(runtime)
+    return app
+
+
+def _report_platforms(runtime: Runtime) -> None:
+    settings = runtime.settings
+    if settings.slack_enabled:
+        log.info("Slack: enabled")
+    else:
+        log.info(
+            "Slack: disabled; set SLACK_SIGNING_SECRET with SLACK_BOT_TOKEN "
+            "(or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET) to enable it"
+        )
+    if settings.teams_credentials:
+        log.info("Teams: enabled with app id authentication")
+    else:
+        log.info("Teams: set MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD to enable it")

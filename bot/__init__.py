@@ -1,0 +1,1 @@
+"""The conversation engine: commands, domain rules, the scheduler and the outbox."""

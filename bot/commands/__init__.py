@@ -1,0 +1,33 @@
+"""Command handlers, one module per area. The engine's registry is built from these."""
+
+from types import ModuleType
+
+from bot.commands import (
+    budget,
+    changes,
+    decisions,
+    export,
+    help,
+    huddle,
+    plan,
+    projects,
+    reports,
+    requests,
+    risks,
+    team,
+)
+
+ALL_MODULES: list[ModuleType] = [
+    help,
+    projects,
+    team,
+    plan,
+    budget,
+    risks,
+    decisions,
+    changes,
+    requests,
+    reports,
+    huddle,
+    export,
+]

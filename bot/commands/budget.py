@@ -1,0 +1,1 @@
+"""Commands: budget (to be written)."""

@@ -1,0 +1,1 @@
+"""Commands: changes (to be written)."""

@@ -1,0 +1,1 @@
+"""Commands: decisions (to be written)."""

@@ -1,0 +1,1 @@
+"""Commands: huddle (to be written)."""

@@ -1,0 +1,1 @@
+"""Commands: plan (to be written)."""

@@ -1,0 +1,1 @@
+"""Commands: requests (to be written)."""

@@ -1,0 +1,1 @@
+"""Commands: risks (to be written)."""

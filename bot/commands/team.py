@@ -1,0 +1,1 @@
+"""Commands: team (to be written)."""

@@ -1,0 +1,273 @@
+"""What a command handler gets: the request, its unit of work, who asks, where, for which
+project, and small helpers to find people, number rows and post elsewhere."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import outbox
+from bot.errors import Refused, UserError
+from bot.messages import Audience, Block, Message, Visibility
+from bot.parsing import Mention
+from bot.requests import Request
+from storage.models import ChannelLink, Conversation, Membership, Person, Project, Tenant
+
+Numbered = TypeVar("Numbered")
+
+
+@dataclass
+class CommandContext:
+    session: AsyncSession
+    request: Request
+    now: datetime
+    tenant: Tenant
+    me: Person
+    project: Project | None = None
+    side: str | None = None  # "team" | "client" when run in a linked channel
+    membership: Membership | None = None
+    usage: str = ""
+    request_registry: Any = None
+    fields: dict[str, str] = field(default_factory=dict)
+
+    # --- who and where ----------------------------------------------------------------
+
+    @property
+    def role(self) -> str | None:
+        """The effective role: an external actor is a client whatever anyone says."""
+        if self.me.external or self.request.actor.external:
+            return "client"
+        if self.membership:
+            return self.membership.role
+        if self.side == "client":
+            return "client"
+        return None
+
+    @property
+    def audience(self) -> Audience:
+        if self.role == "client" or self.side == "client":
+            return "client"
+        return "internal"
+
+    @property
+    def is_pm(self) -> bool:
+        return self.role == "pm"
+
+    @property
+    def zone(self) -> str:
+        """The asker's zone: theirs, else the platform's, else the project's, else UTC."""
+        return (
+            self.me.timezone
+            or self.request.actor.timezone
+            or (self.project.timezone if self.project else None)
+            or "UTC"
+        )
+
+    @property
+    def today(self) -> date:
+        from bot.clock import local_date
+
+        return local_date(self.now, self.zone)
+
+    @property
+    def project_today(self) -> date:
+        from bot.clock import local_date
+
+        return local_date(self.now, self.the_project.timezone)
+
+    @property
+    def the_project(self) -> Project:
+        if self.project is None:
+            raise UserError(
+                'Which project? Run this in a project\'s channel or add project:"Name".'
+            )
+        return self.project
+
+    def role_label(self) -> str:
+        return {"pm": "the PM", "member": "on the team", "client": "a client"}.get(
+            self.role or "", "not on this project"
+        )
+
+    def fail(self, message: str) -> UserError:
+        return UserError(message, self.usage)
+
+    def refuse(self, message: str) -> Refused:
+        return Refused(message)
+
+    # --- replies ----------------------------------------------------------------------
+
+    def say(self, *blocks: Block, visibility: Visibility = "in_channel") -> Message:
+        return Message(blocks=blocks, audience=self.audience, visibility=visibility)
+
+    def whisper(self, *blocks: Block) -> Message:
+        """A reply only the asker sees."""
+        return self.say(*blocks, visibility="ephemeral")
+
+    # --- people -----------------------------------------------------------------------
+
+    async def person_for(self, mention: Mention) -> Person:
+        """The person a mention names on this platform; known ones first, else a new record."""
+        platform = self.request.actor.platform
+        if mention.user_id:
+            found = await self.session.scalar(
+                select(Person).where(
+                    Person.platform == platform, Person.external_id == mention.user_id
+                )
+            )
+            if found:
+                return found
+            return await self._new_person(mention.user_id, mention.name)
+        found = await self._person_by_name(mention.name)
+        if found:
+            return found
+        if platform != "console":
+            raise self.fail(
+                f"I don't know @{mention.name} yet. Mention them with the platform's @-picker."
+            )
+        return await self._new_person(mention.name, mention.name)
+
+    async def _person_by_name(self, name: str) -> Person | None:
+        platform = self.request.actor.platform
+        rows = (
+            await self.session.scalars(
+                select(Person).where(
+                    Person.platform == platform,
+                    func.lower(Person.display_name) == name.lower(),
+                )
+            )
+        ).all()
+        if len(rows) > 1:
+            raise self.fail(f"More than one person is called {name}; use their @-mention.")
+        if rows:
+            return rows[0]
+        return await self.session.scalar(
+            select(Person).where(Person.platform == platform, Person.external_id == name)
+        )
+
+    async def _new_person(self, external_id: str, name: str) -> Person:
+        person = Person(
+            platform=self.request.actor.platform,
+            external_id=external_id,
+            home_tenant=self.request.actor.tenant,
+            display_name=name,
+            external=False,
+            created_at=self.now,
+        )
+        self.session.add(person)
+        await self.session.flush()
+        return person
+
+    async def membership_of(self, person: Person) -> Membership | None:
+        return await self.session.scalar(
+            select(Membership).where(
+                Membership.project_id == self.the_project.id, Membership.person_id == person.id
+            )
+        )
+
+    async def pm_of_project(self) -> Person | None:
+        return await self.session.scalar(
+            select(Person)
+            .join(Membership, Membership.person_id == Person.id)
+            .where(Membership.project_id == self.the_project.id, Membership.role == "pm")
+            .order_by(Membership.id)
+            .limit(1)
+        )
+
+    # --- numbering --------------------------------------------------------------------
+
+    async def next_number(self, model: type[Any]) -> int:
+        """Tasks, risks, changes and requests are numbered 1, 2, 3 within a project."""
+        highest = await self.session.scalar(
+            select(func.max(model.number)).where(model.project_id == self.the_project.id)
+        )
+        return (highest or 0) + 1
+
+    async def numbered(self, model: type[Numbered], number: int, what: str) -> Numbered:
+        row = await self.session.scalar(
+            select(model).where(
+                model.project_id == self.the_project.id,  # type: ignore[attr-defined]
+                model.number == number,  # type: ignore[attr-defined]
+            )
+        )
+        if row is None:
+            raise self.fail(f"There is no {what} {number} in {self.the_project.name}.")
+        return row
+
+    # --- posting elsewhere ------------------------------------------------------------
+
+    async def link_of(self, side: str) -> ChannelLink | None:
+        return await self.session.scalar(
+            select(ChannelLink).where(
+                ChannelLink.project_id == self.the_project.id, ChannelLink.side == side
+            )
+        )
+
+    async def post_to_side(self, side: str, message: Message) -> bool:
+        """Queue `message` for the project's team or client channel; False if none is linked.
+
+        Skipped when the command runs in that very channel: the reply is already there.
+        """
+        if side == "client" and message.audience != "client":
+            raise ValueError("only client-audience messages may go to the client side")
+        link = await self.link_of(side)
+        if link is None:
+            return False
+        if link.platform == self.request.place.platform and (
+            link.channel_id == self.request.place.channel_id
+        ):
+            return True
+        outbox.enqueue(
+            self.session,
+            project_id=self.the_project.id,
+            platform=link.platform,
+            tenant=link.tenant,
+            channel_id=link.channel_id,
+            target_kind="channel",
+            message=message,
+            now=self.now,
+        )
+        return True
+
+    async def direct_message(self, person: Person, message: Message) -> bool:
+        """Queue a DM to `person` where the bot knows their direct conversation."""
+        conversation = await self.session.scalar(
+            select(Conversation).where(
+                Conversation.person_id == person.id,
+                Conversation.kind == "dm",
+                Conversation.reachable.is_(True),
+            )
+        )
+        if conversation is None:
+            return False
+        outbox.enqueue(
+            self.session,
+            project_id=self.project.id if self.project else None,
+            platform=conversation.platform,
+            tenant=conversation.tenant,
+            channel_id=conversation.channel_id,
+            target_kind="dm",
+            message=message,
+            now=self.now,
+        )
+        return True
+
+
+async def projects_of(session: AsyncSession, tenant: Tenant, person: Person) -> list[Project]:
+    return list(
+        (
+            await session.scalars(
+                select(Project)
+                .join(Membership, Membership.project_id == Project.id)
+                .where(
+                    Project.tenant_id == tenant.id,
+                    Membership.person_id == person.id,
+                    Project.archived.is_(False),
+                )
+                .order_by(Project.id)
+            )
+        ).all()
+    )

@@ -1,0 +1,285 @@
+"""Engine.handle: dedupe, identify, route, authorise, run in one transaction, reply.
+
+User errors roll back and answer with the command's usage; anything else is logged with a
+correlation id, rolled back, and answered with a short apology carrying that id."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable
+from types import ModuleType
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import Clock, utc_now
+from bot.context import CommandContext, projects_of
+from bot.errors import Refused, UserError
+from bot.messages import Context, Message, Reply, Text
+from bot.parsing import Args, check_line, tokenize
+from bot.registry import CommandSpec, Registry
+from bot.requests import Request
+from storage.models import (
+    ChannelLink,
+    Conversation,
+    Membership,
+    Person,
+    ProcessedEvent,
+    Project,
+    Tenant,
+)
+from storage.upsert import insert_ignore, upsert
+
+log = logging.getLogger("liaison.engine")
+
+# Words people put before a command out of habit: "pm status", "/pm status".
+PREFIXES = ("/pm", "pm", "liaison", "@liaison")
+
+
+def default_command_modules() -> list[ModuleType]:
+    from bot.commands import ALL_MODULES
+
+    return ALL_MODULES
+
+
+class Engine:
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        registry: Registry | None = None,
+        clock: Clock = utc_now,
+        modules: Iterable[ModuleType] | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.registry = registry or Registry.from_modules(modules or default_command_modules())
+        self.clock = clock
+
+    async def handle(self, request: Request) -> Reply:
+        try:
+            text = self._command_text(request)
+            async with self.sessions() as session, session.begin():
+                return await self._handle_in_transaction(session, request, text)
+        except UserError as error:
+            return Reply.of(error_message(error, request))
+        except Exception:
+            incident = uuid.uuid4().hex[:8]
+            log.exception("command failed", extra={"incident": incident})
+            return Reply.of(
+                Message(
+                    blocks=(
+                        Text(f"Sorry, something went wrong on my side (error id {incident})."),
+                        Context("Nothing was changed. Try again, or tell your admin this id."),
+                    ),
+                    audience="client",
+                    visibility="ephemeral",
+                )
+            )
+
+    def _command_text(self, request: Request) -> str:
+        if request.action is not None:
+            # A button is its typed form: action id = command name, value = its arguments.
+            return check_line(f"{request.action.action_id} {request.action.value}".strip())
+        text = check_line(request.text or "")
+        words = text.split(maxsplit=1)
+        if words and words[0].lower() in PREFIXES:
+            text = words[1] if len(words) > 1 else ""
+        return text or "help"
+
+    async def _handle_in_transaction(
+        self, session: AsyncSession, request: Request, text: str
+    ) -> Reply:
+        if request.event_id and not await self._first_delivery(session, request):
+            log.info("duplicate event %s ignored", request.event_id)
+            return Reply()
+        spec, args = self._route(text)
+        ctx = await self._context(session, request, spec, args)
+        self._authorise(ctx, spec)
+        result = await spec.handler(ctx, args)
+        args.done()
+        reply = result if isinstance(result, Reply) else Reply.of(result)
+        self._check_audience(ctx, reply)
+        return reply
+
+    async def _first_delivery(self, session: AsyncSession, request: Request) -> bool:
+        inserted = await insert_ignore(
+            session,
+            ProcessedEvent,
+            {
+                "platform": request.place.platform,
+                "event_id": request.event_id,
+                "processed_at": self.clock(),
+            },
+            ["platform", "event_id"],
+        )
+        return inserted is not None
+
+    def _route(self, text: str) -> tuple[CommandSpec, Args]:
+        tokens = tokenize(text)
+        words: list[str] = []
+        for token in tokens:
+            if token.kind != "word":
+                break
+            words.append(token.value)
+        spec, used = self.registry.find(words)
+        if spec is None:
+            first = words[0] if words else text.split()[0]
+            close = self.registry.names_like(" ".join(words[:2]) or first)
+            hint = f" Did you mean `{close[0]}`?" if close else ""
+            raise UserError(
+                f"I don't know the command `{first[:40]}`.{hint} Type `help` for the list."
+            )
+        return spec, Args(tokens[used:], usage=spec.usage)
+
+    async def _context(
+        self, session: AsyncSession, request: Request, spec: CommandSpec, args: Args
+    ) -> CommandContext:
+        now = request.received_at or self.clock()
+        tenant = await self._tenant(session, request, now)
+        me = await self._person(session, request, now)
+        await self._remember_conversation(session, request, me, now)
+        ctx = CommandContext(
+            session=session,
+            request=request,
+            now=now,
+            tenant=tenant,
+            me=me,
+            usage=spec.usage,
+            request_registry=self.registry,
+            fields=dict(request.action.fields) if request.action else {},
+        )
+        project_name = args.option("project")
+        await self._find_project(ctx, project_name, required=spec.needs_project)
+        return ctx
+
+    async def _tenant(self, session: AsyncSession, request: Request, now: object) -> Tenant:
+        place = request.place
+        tenant_id = await upsert(
+            session,
+            Tenant,
+            {"platform": place.platform, "external_id": place.tenant, "created_at": now},
+            ["platform", "external_id"],
+            update=["platform"],
+        )
+        tenant = await session.get(Tenant, tenant_id)
+        assert tenant is not None
+        return tenant
+
+    async def _person(self, session: AsyncSession, request: Request, now: object) -> Person:
+        actor = request.actor
+        values = {
+            "platform": actor.platform,
+            "external_id": actor.user_id,
+            "home_tenant": actor.tenant,
+            "display_name": actor.name[:200] or actor.user_id,
+            "external": actor.external,
+            "created_at": now,
+        }
+        person_id = await upsert(
+            session,
+            Person,
+            values,
+            ["platform", "external_id"],
+            update=["display_name", "home_tenant", "external"],
+        )
+        person = await session.get(Person, person_id)
+        assert person is not None
+        if actor.timezone and not person.timezone:
+            person.timezone = actor.timezone
+        return person
+
+    async def _remember_conversation(
+        self, session: AsyncSession, request: Request, me: Person, now: object
+    ) -> None:
+        """Keep the places the bot can post to later (a person's DM, a channel)."""
+        place = request.place
+        await insert_ignore(
+            session,
+            Conversation,
+            {
+                "platform": place.platform,
+                "tenant": place.tenant,
+                "channel_id": place.channel_id,
+                "kind": place.kind,
+                "person_id": me.id if place.kind == "dm" else None,
+                "reachable": True,
+                "updated_at": now,
+            },
+            ["platform", "channel_id"],
+        )
+
+    async def _find_project(self, ctx: CommandContext, name: str | None, *, required: bool) -> None:
+        session, place = ctx.session, ctx.request.place
+        link = await session.scalar(
+            select(ChannelLink).where(
+                ChannelLink.platform == place.platform,
+                ChannelLink.channel_id == place.channel_id,
+                ChannelLink.tenant == place.tenant,
+            )
+        )
+        if link is not None and name is None:
+            ctx.project = await session.get(Project, link.project_id)
+            ctx.side = link.side
+        elif name is not None:
+            ctx.project = await self._project_named(ctx, name)
+            ctx.side = link.side if link and link.project_id == ctx.project.id else None
+        else:
+            mine = await projects_of(session, ctx.tenant, ctx.me)
+            if len(mine) == 1:
+                ctx.project = mine[0]
+            elif len(mine) > 1 and required:
+                names = ", ".join(f'"{p.name}"' for p in mine[:10])
+                raise UserError(
+                    f'You are on several projects ({names}). Add project:"Name" '
+                    "or run this in the project's channel.",
+                    ctx.usage,
+                )
+        if ctx.project is not None:
+            ctx.membership = await ctx.membership_of(ctx.me)
+        elif required:
+            raise UserError(
+                "There is no project here yet. Start one with "
+                '`project new "Name" client:"Client"`.',
+                ctx.usage,
+            )
+
+    async def _project_named(self, ctx: CommandContext, name: str) -> Project:
+        project = await ctx.session.scalar(
+            select(Project).where(Project.tenant_id == ctx.tenant.id, Project.name == name)
+        )
+        member = project and await ctx.session.scalar(
+            select(Membership.id).where(
+                Membership.project_id == project.id, Membership.person_id == ctx.me.id
+            )
+        )
+        if project is None or not member:
+            # The same answer whether it does not exist or is not theirs: no probing.
+            raise UserError(f'You have no project called "{name}".', ctx.usage)
+        return project
+
+    def _authorise(self, ctx: CommandContext, spec: CommandSpec) -> None:
+        if spec.allows(ctx.role):
+            return
+        if ctx.role is None:
+            raise Refused(
+                f"`{spec.name}` is for members of {ctx.the_project.name}; "
+                "ask the project's PM to add you with `team add`."
+            )
+        who = {"pm": "the project's PM", "member": "the delivery team", "client": "the client"}
+        allowed = " or ".join(who[r] for r in sorted(spec.roles) if r in who)
+        raise Refused(f"`{spec.name}` is for {allowed}; you are {ctx.role_label()}.")
+
+    def _check_audience(self, ctx: CommandContext, reply: Reply) -> None:
+        """The last line of defence: a client never gets an internal message."""
+        if ctx.audience == "client":
+            leaked = [m for m in reply.messages if m.audience != "client"]
+            if leaked:
+                raise RuntimeError("an internal message was addressed to a client audience")
+
+
+def error_message(error: UserError, request: Request) -> Message:
+    blocks: list[Text | Context] = [Text(error.message)]
+    if error.usage and not isinstance(error, Refused):
+        blocks.append(Context(f"Usage: {error.usage}"))
+    return Message(blocks=tuple(blocks), audience="client", visibility="ephemeral")

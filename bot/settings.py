@@ -1,0 +1,50 @@
+"""All settings, read once at the entry point from the environment (and `.env`)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from storage.db import DEFAULT_URL
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    database_url: str = Field(DEFAULT_URL, alias="LIAISON_DATABASE_URL")
+    host: str = Field("127.0.0.1", alias="LIAISON_HOST")
+    port: int = Field(3978, alias="PORT")
+    log_level: str = Field("INFO", alias="LIAISON_LOG_LEVEL")
+    public_url: str | None = Field(None, alias="LIAISON_PUBLIC_URL")
+    scheduler: str = Field("on", alias="LIAISON_SCHEDULER")
+    grace_minutes: int = Field(120, alias="LIAISON_GRACE_MINUTES")
+    playground: str | None = Field(None, alias="LIAISON_PLAYGROUND")
+
+    slack_signing_secret: str | None = Field(None, alias="SLACK_SIGNING_SECRET")
+    slack_bot_token: str | None = Field(None, alias="SLACK_BOT_TOKEN")
+    slack_app_token: str | None = Field(None, alias="SLACK_APP_TOKEN")
+    slack_client_id: str | None = Field(None, alias="SLACK_CLIENT_ID")
+    slack_client_secret: str | None = Field(None, alias="SLACK_CLIENT_SECRET")
+    slack_api_url: str = Field("https://slack.com/api/", alias="SLACK_API_URL")
+    slack_command: str = Field("/pm", alias="SLACK_COMMAND")
+
+    microsoft_app_id: str | None = Field(None, alias="MICROSOFT_APP_ID")
+    microsoft_app_password: str | None = Field(None, alias="MICROSOFT_APP_PASSWORD")
+    microsoft_app_type: str = Field("MultiTenant", alias="MICROSOFT_APP_TYPE")
+    microsoft_app_tenant_id: str | None = Field(None, alias="MICROSOFT_APP_TENANT_ID")
+
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack_signing_secret and (self.slack_bot_token or self.slack_client_id))
+
+    @property
+    def teams_credentials(self) -> bool:
+        return bool(self.microsoft_app_id)
+
+    @property
+    def scheduler_enabled(self) -> bool:
+        return self.scheduler.lower() not in ("off", "0", "false", "no")
+
+
+def load_settings(**overrides: object) -> Settings:
+    return Settings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,38 @@
+"""INSERT ... ON CONFLICT for SQLite and PostgreSQL, in one statement."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Insert
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+def _insert(session: AsyncSession, model: Any) -> Any:
+    name = session.get_bind().dialect.name
+    return (postgresql.insert if name == "postgresql" else sqlite.insert)(model)
+
+
+async def insert_ignore(
+    session: AsyncSession, model: Any, values: dict[str, Any], keys: list[str]
+) -> int | None:
+    """Insert a row unless one with the same `keys` exists: the new id, or None."""
+    statement: Insert = _insert(session, model).values(**values)
+    statement = statement.on_conflict_do_nothing(index_elements=keys).returning(model.id)
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def upsert(
+    session: AsyncSession,
+    model: Any,
+    values: dict[str, Any],
+    keys: list[str],
+    update: list[str],
+) -> int:
+    """Insert, or update the `update` columns of the row with the same `keys`: its id."""
+    statement = _insert(session, model).values(**values)
+    statement = statement.on_conflict_do_update(
+        index_elements=keys, set_={column: statement.excluded[column] for column in update}
+    ).returning(model.id)
+    return (await session.execute(statement)).scalar_one()
