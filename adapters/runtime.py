@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.clock import Clock, utc_now
 from bot.engine import Engine
+from bot.outbox import Deliverer
 from bot.settings import Settings
 from storage.db import create_engine, session_factory
 
@@ -18,6 +19,8 @@ class Runtime:
     db: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     engine: Engine
+    # Filled by each enabled platform's mount function; the outbox delivers through them.
+    deliverers: dict[str, Deliverer] = field(default_factory=dict)
 
     async def close(self) -> None:
         await self.db.dispose()

@@ -32,15 +32,22 @@ class Sent:
 
 class DeliveryError(Exception):
     """A failed post. `retry_after` (seconds) when the platform said when to come back;
-    `permanent` when retrying cannot help (the bot was removed, the channel is gone)."""
+    `permanent` when retrying cannot help; `unreachable` when the bot was removed from the
+    conversation or it is gone (the outbox then marks it and tells the project's PM)."""
 
     def __init__(
-        self, reason: str, *, retry_after: float | None = None, permanent: bool = False
+        self,
+        reason: str,
+        *,
+        retry_after: float | None = None,
+        permanent: bool = False,
+        unreachable: bool = False,
     ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
-        self.permanent = permanent
+        self.permanent = permanent or unreachable
+        self.unreachable = unreachable
 
 
 class Deliverer(Protocol):
