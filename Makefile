@@ -32,6 +32,10 @@ lint: $(STAMP_TEST)
 migrate: $(STAMP_RUN)
 	$(VENV)/bin/liaison migrate
 
+# Benchmarks (not part of `make test`): prints the table, writes docs/benchmarks.md.
+bench: $(STAMP_TEST)
+	$(PY) -m bench $(BENCH_ARGS)
+
 # Until the first release, the schema is one migration regenerated from storage/models.py.
 schema: $(STAMP_RUN)
 	rm -f storage/migrations/versions/0001_initial_schema.py /tmp/liaison-schema.db

@@ -1,4 +1,4 @@
-"""The `liaison` command: serve, console, migrate."""
+"""The `liaison` command: serve, console, migrate, run-due."""
 
 from __future__ import annotations
 
@@ -41,13 +41,67 @@ def _parser() -> argparse.ArgumentParser:
 
     migrate_cmd = commands.add_parser("migrate", help="create or upgrade the database schema")
     migrate_cmd.set_defaults(run=_migrate)
+
+    manifest = commands.add_parser("manifest", help="print a platform's app manifest")
+    manifest.add_argument("platform", choices=["slack", "teams"])
+    manifest.add_argument("--url", help="public base URL, https://bot.example.com")
+    manifest.add_argument("--socket-mode", action="store_true", help="for SLACK_APP_TOKEN setups")
+    manifest.add_argument("--app-id", help="Teams: the bot's Microsoft app id")
+    manifest.add_argument("--domain", help="Teams: the public host name, bot.example.com")
+    manifest.add_argument("--out", help="Teams: the app package to write (liaison-teams.zip)")
+    manifest.set_defaults(run=_manifest)
+
+    run_due = commands.add_parser(
+        "run-due", help="run the scheduler's due-step once and deliver what it produced"
+    )
+    run_due.add_argument("--at", help="the instant, like 2026-12-01T14:00:00Z (default: now)")
+    run_due.set_defaults(run=_run_due)
+
+    demo = commands.add_parser("demo", help="create a sample client project for the playground")
+    demo.add_argument("--verbose", action="store_true", help="print every command and reply")
+    demo.set_defaults(run=_demo)
     return parser
+
+
+def _manifest(settings: Settings, options: argparse.Namespace) -> int:
+    if options.platform == "teams":
+        from adapters.teams.manifest import run
+
+        return run(settings, options)
+    from adapters.slack.manifest import manifest_text
+
+    if not options.url:
+        print("liaison manifest slack: --url is required", file=sys.stderr)
+        return 2
+    try:
+        text = manifest_text(
+            options.url, command=settings.slack_command, socket_mode=options.socket_mode
+        )
+    except ValueError as error:
+        print(f"liaison manifest: {error}", file=sys.stderr)
+        return 2
+    print(text, end="")
+    return 0
 
 
 def _migrate(settings: Settings, options: argparse.Namespace) -> int:
     migrate(settings.database_url)
     print("database is up to date")
     return 0
+
+
+def _demo(settings: Settings, options: argparse.Namespace) -> int:
+    from adapters.playground.demo import create_demo
+
+    migrate(settings.database_url)
+    return asyncio.run(create_demo(settings, verbose=options.verbose))
+
+
+def _run_due(settings: Settings, options: argparse.Namespace) -> int:
+    from adapters.run_due import run_due_once
+
+    migrate(settings.database_url)
+    return asyncio.run(run_due_once(settings, options.at))
 
 
 def _serve(settings: Settings, options: argparse.Namespace) -> int:

@@ -29,6 +29,16 @@ def create_app(runtime: Runtime) -> web.Application:
     app[RUNTIME_KEY] = runtime
     app.router.add_get("/healthz", healthz)
     _report_platforms(runtime)
+    if runtime.settings.slack_enabled:
+        from adapters.slack.app import mount_slack
+
+        mount_slack(app, runtime)
+    from adapters.teams import mount_teams
+
+    mount_teams(app, runtime)
+    from adapters.playground import mount_if_allowed
+
+    mount_if_allowed(app, runtime)
     return app
 
 

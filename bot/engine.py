@@ -62,20 +62,19 @@ class Engine:
             async with self.sessions() as session, session.begin():
                 return await self._handle_in_transaction(session, request, text)
         except UserError as error:
-            return Reply.of(error_message(error, request))
+            return Reply((error_message(error, request),), failed=True)
         except Exception:
             incident = uuid.uuid4().hex[:8]
             log.exception("command failed", extra={"incident": incident})
-            return Reply.of(
-                Message(
-                    blocks=(
-                        Text(f"Sorry, something went wrong on my side (error id {incident})."),
-                        Context("Nothing was changed. Try again, or tell your admin this id."),
-                    ),
-                    audience="client",
-                    visibility="ephemeral",
-                )
+            sorry = Message(
+                blocks=(
+                    Text(f"Sorry, something went wrong on my side (error id {incident})."),
+                    Context("Nothing was changed. Try again, or tell your admin this id."),
+                ),
+                audience="client",
+                visibility="ephemeral",
             )
+            return Reply((sorry,), failed=True)
 
     def _command_text(self, request: Request) -> str:
         if request.action is not None:
@@ -96,8 +95,14 @@ class Engine:
         spec, args = self._route(text)
         ctx = await self._context(session, request, spec, args)
         self._authorise(ctx, spec)
-        result = await spec.handler(ctx, args)
-        args.done()
+        try:
+            result = await spec.handler(ctx, args)
+            args.done()
+        except UserError as error:
+            # Parsers (dates, money) don't know the command: show its usage line anyway.
+            if error.usage is None and not isinstance(error, Refused):
+                error.usage = spec.usage
+            raise
         reply = result if isinstance(result, Reply) else Reply.of(result)
         self._check_audience(ctx, reply)
         return reply

@@ -108,6 +108,8 @@ class Message:
 @dataclass(frozen=True, slots=True)
 class Reply:
     messages: tuple[Message, ...] = ()
+    # True when the command was refused or failed and nothing was changed.
+    failed: bool = False
 
     @staticmethod
     def of(*messages: Message) -> Reply:

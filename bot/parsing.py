@@ -367,10 +367,10 @@ def parse_money(text: str, *, allow_zero: bool = False) -> Money:
         raise UserError(f"I can't read `{text}` as an amount.") from None
     multiplier = {"k": 1000, "m": 1000000}.get((match.group("mult") or "").lower(), 1)
     amount *= multiplier
-    if amount != amount.quantize(CENT):
-        raise UserError(f"`{text}` has fractions of a cent; amounts are exact to the cent.")
     if amount > MAX_AMOUNT:
         raise UserError(f"`{text}` is more than I can believe for one project.")
+    if amount != amount.quantize(CENT):
+        raise UserError(f"`{text}` has fractions of a cent; amounts are exact to the cent.")
     if amount == 0 and not allow_zero:
         raise UserError("The amount must be more than zero.")
     currency_text = match.group("pre") or match.group("post")

@@ -18,6 +18,8 @@ class Settings(BaseSettings):
     public_url: str | None = Field(None, alias="LIAISON_PUBLIC_URL")
     scheduler: str = Field("on", alias="LIAISON_SCHEDULER")
     grace_minutes: int = Field(120, alias="LIAISON_GRACE_MINUTES")
+    # How long a delivery worker owns a row it is sending (see bot/outbox.py).
+    delivery_lease_seconds: int = Field(120, alias="LIAISON_DELIVERY_LEASE_SECONDS")
     playground: str | None = Field(None, alias="LIAISON_PLAYGROUND")
 
     slack_signing_secret: str | None = Field(None, alias="SLACK_SIGNING_SECRET")
@@ -32,6 +34,12 @@ class Settings(BaseSettings):
     microsoft_app_password: str | None = Field(None, alias="MICROSOFT_APP_PASSWORD")
     microsoft_app_type: str = Field("MultiTenant", alias="MICROSOFT_APP_TYPE")
     microsoft_app_tenant_id: str | None = Field(None, alias="MICROSOFT_APP_TENANT_ID")
+    # Bot Framework endpoints, overridable for tests and air-gapped installs: the OpenID
+    # metadata that signs inbound tokens, and the login authority that issues outbound ones.
+    botframework_openid_metadata_url: str | None = Field(
+        None, alias="BOTFRAMEWORK_OPENID_METADATA_URL"
+    )
+    botframework_login_url: str | None = Field(None, alias="BOTFRAMEWORK_LOGIN_URL")
 
     @property
     def slack_enabled(self) -> bool:

@@ -188,9 +188,11 @@ class OccurrenceClaim(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"), index=True)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    outcome: Mapped[str] = mapped_column(String(16))  # queued | skipped | empty
+    # The due-step reads the recent claims by this column (one range query per step).
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    outcome: Mapped[str] = mapped_column(String(16))  # queued | skipped | empty | error
 
 
 class Delivery(Base):
@@ -216,6 +218,9 @@ class Delivery(Base):
     platform_message_id: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # While `sending`: when a worker took the row and until when no other worker may.
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Milestone(Base):
@@ -356,6 +361,9 @@ class HuddleConfig(Base):
     local_time: Mapped[str] = mapped_column(String(5), default="09:30")
     questions: Mapped[list[str]] = mapped_column(JSON)
     window_minutes: Mapped[int] = mapped_column(Integer, default=120)
+    # `huddle now`: that day's huddle started at `adhoc_at` instead of the usual time.
+    adhoc_date: Mapped[date | None] = mapped_column(Date)
+    adhoc_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class HuddleAnswer(Base):

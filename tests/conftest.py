@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from storage.db import create_engine, migrate, session_factory
 from storage.models import Base
+from storage.slack_tables import slack_metadata
 from tests.harness import Harness
 
 PG_URL = os.environ.get(
@@ -70,7 +71,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite+aiosqlite:///{path}"
     url = request.getfixturevalue("pg_template_url")
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    all_tables = [*Base.metadata.sorted_tables, *slack_metadata().sorted_tables]
+    tables = ", ".join(f'"{t.name}"' for t in all_tables)
     asyncio.run(_pg_execute(url, f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     return url
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from adapters.console.images import ImageStore
 from adapters.console.session import PLATFORM, format_message
 from bot.messages import Message
 from bot.outbox import Sent, Target
@@ -12,8 +13,9 @@ from bot.outbox import Sent, Target
 class ConsoleDeliverer:
     platform = PLATFORM
 
-    def __init__(self, write: Callable[[str], object]) -> None:
+    def __init__(self, write: Callable[[str], object], images: ImageStore | None = None) -> None:
         self.write = write
+        self.images = images or ImageStore()
         self.count = 0
 
     async def deliver(
@@ -26,5 +28,5 @@ class ConsoleDeliverer:
             else f"#{target.channel_id}"
         )
         header = f"-> {where} [{message.audience}]"
-        self.write(f"{header}\n{format_message(message)}")
+        self.write(f"{header}\n{format_message(message, images=self.images)}")
         return Sent(message_id=f"console-{self.count}")

@@ -6,6 +6,7 @@ import asyncio
 import sys
 
 from adapters.console.deliver import ConsoleDeliverer
+from adapters.console.images import ImageStore
 from adapters.console.session import ConsoleSession, Speaker
 from adapters.runtime import build_runtime
 from bot.outbox import deliver_pending
@@ -24,8 +25,11 @@ async def run_console(
     interactive: bool,
 ) -> int:
     runtime = build_runtime(settings)
-    deliverer = ConsoleDeliverer(lambda text: print(text, flush=True))
-    session = ConsoleSession(runtime.engine, Speaker(speaker, external, timezone), channel)
+    images = ImageStore()  # charts are saved here and printed as file paths
+    deliverer = ConsoleDeliverer(lambda text: print(text, flush=True), images)
+    session = ConsoleSession(
+        runtime.engine, Speaker(speaker, external, timezone), channel, images=images
+    )
     if interactive:
         print(BANNER)
     try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from adapters.console.images import ImageStore
 from bot.engine import Engine
 from bot.messages import Actions, Button, Form, Message, Reply
 from bot.render_text import render_text
@@ -49,6 +50,7 @@ class ConsoleSession:
     channel: str | None = None
     after_command: Callable[[], object] | None = None
     buttons: list[Button | Form] = field(default_factory=list)
+    images: ImageStore = field(default_factory=ImageStore)
 
     async def run_line(self, line: str) -> str:
         line = line.strip()
@@ -97,7 +99,8 @@ class ConsoleSession:
         self.buttons = []
         shown = []
         for message in reply.messages:
-            shown.append(format_message(message, first_button=len(self.buttons) + 1))
+            first = len(self.buttons) + 1
+            shown.append(format_message(message, first_button=first, images=self.images))
             self.buttons.extend(buttons_of(message))
         return "\n\n".join(shown)
 
@@ -113,8 +116,14 @@ def buttons_of(message: Message) -> list[Button | Form]:
 
 
 def format_message(
-    message: Message, image_paths: dict[int, str] | None = None, first_button: int = 1
+    message: Message,
+    image_paths: dict[int, str] | None = None,
+    first_button: int = 1,
+    images: ImageStore | None = None,
 ) -> str:
+    """The reply as text; with `images`, its charts are saved and shown as file paths."""
+    if image_paths is None and images is not None:
+        image_paths = images.save_all(message)
     text = render_text(message, image_paths=image_paths, first_button=first_button)
     if message.visibility == "ephemeral":
         return "(only you can see this)\n" + text

@@ -9,6 +9,7 @@ from bot.commands import (
     export,
     help,
     huddle,
+    outbox_cmd,
     plan,
     projects,
     reports,
@@ -29,5 +30,6 @@ ALL_MODULES: list[ModuleType] = [
     requests,
     reports,
     huddle,
+    outbox_cmd,
     export,
 ]

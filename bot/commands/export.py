@@ -1,1 +1,126 @@
-"""Commands: export (to be written)."""
+"""CSV exports of tasks, time, spend and risks. Internal data: never for a client."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import aliased
+
+from bot.clock import local_date
+from bot.commands.guards import team_side_only
+from bot.context import CommandContext
+from bot.domain.snapshot import LEVELS
+from bot.messages import File, Message, Text
+from bot.parsing import Args
+from bot.registry import TEAM, command
+from storage.models import Expense, Milestone, Person, Risk, Task, TimeEntry
+
+# A spreadsheet runs a cell that starts with one of these as a formula.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return "" if value is None else value
+
+
+def to_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows([safe_cell(v) for v in row] for row in rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+async def _tasks(ctx: CommandContext) -> tuple[list[str], list[list[Any]]]:
+    rows = await ctx.session.execute(
+        select(Task, Person.display_name, Milestone.title)
+        .outerjoin(Person, Person.id == Task.owner_id)
+        .outerjoin(Milestone, Milestone.id == Task.milestone_id)
+        .where(Task.project_id == ctx.the_project.id)
+        .order_by(Task.number)
+    )
+    zone = ctx.the_project.timezone
+    header = ["number", "title", "owner", "milestone", "due", "status", "estimate_hours", "done_on"]
+    return header, [
+        [t.number, t.title, owner, milestone, t.due_date, t.status, t.estimate_hours,
+         local_date(t.done_at, zone) if t.done_at else None]
+        for t, owner, milestone in rows
+    ]  # fmt: skip
+
+
+async def _time(ctx: CommandContext) -> tuple[list[str], list[list[Any]]]:
+    rows = await ctx.session.execute(
+        select(TimeEntry, Person.display_name, Task.number)
+        .join(Person, Person.id == TimeEntry.person_id)
+        .outerjoin(Task, Task.id == TimeEntry.task_id)
+        .where(TimeEntry.project_id == ctx.the_project.id)
+        .order_by(TimeEntry.logged_on, TimeEntry.id)
+    )
+    currency = ctx.the_project.currency
+    header = ["date", "person", "task", "hours", "cost", "currency", "note"]
+    return header, [
+        [e.logged_on, who, task, e.hours, e.cost, currency, e.note] for e, who, task in rows
+    ]
+
+
+async def _spend(ctx: CommandContext) -> tuple[list[str], list[list[Any]]]:
+    rows = await ctx.session.execute(
+        select(Expense, Person.display_name)
+        .outerjoin(Person, Person.id == Expense.person_id)
+        .where(Expense.project_id == ctx.the_project.id)
+        .order_by(Expense.spent_on, Expense.id)
+    )
+    currency = ctx.the_project.currency
+    header = ["date", "description", "category", "amount", "currency", "entered_by"]
+    return header, [
+        [e.spent_on, e.description, e.category, e.amount, currency, who] for e, who in rows
+    ]
+
+
+async def _risks(ctx: CommandContext) -> tuple[list[str], list[list[Any]]]:
+    owner = aliased(Person)
+    rows = await ctx.session.execute(
+        select(Risk, owner.display_name)
+        .outerjoin(owner, owner.id == Risk.owner_id)
+        .where(Risk.project_id == ctx.the_project.id)
+        .order_by(Risk.number)
+    )
+    header = ["number", "title", "likelihood", "impact", "score", "status", "owner",
+              "mitigation", "visibility", "review_on"]  # fmt: skip
+    return header, [
+        [r.number, r.title, LEVELS[r.likelihood], LEVELS[r.impact], r.likelihood * r.impact,
+         r.status, who, r.mitigation, "client" if r.client_visible else "internal", r.review_on]
+        for r, who in rows
+    ]  # fmt: skip
+
+
+EXPORTS = {"tasks": _tasks, "time": _time, "spend": _spend, "risks": _risks}
+
+
+@command(
+    "export",
+    usage="export tasks|time|spend|risks",
+    summary="A CSV file of the project's tasks, time entries, spend or risks",
+    area="export",
+    roles=TEAM,
+)
+async def export(ctx: CommandContext, args: Args) -> Message:
+    what = (args.word("what to export: tasks, time, spend or risks") or "").lower()
+    if what not in EXPORTS:
+        raise ctx.fail(f"I can export tasks, time, spend or risks, not `{what[:40]}`.")
+    team_side_only(ctx, "Exports")
+    header, rows = await EXPORTS[what](ctx)
+    project = ctx.the_project
+    slug = re.sub(r"[^a-z0-9]+", "-", project.name.lower()).strip("-") or "project"
+    name = f"{slug}-{what}-{ctx.project_today.isoformat()}.csv"
+    return ctx.whisper(
+        Text(f"{what.capitalize()} of {project.name}: {len(rows)} rows."),
+        File(name, to_csv(header, rows)),
+    )

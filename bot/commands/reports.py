@@ -1,34 +1,43 @@
-"""Status: the project at a glance."""
+"""Status and the weekly report: health with its reasons, milestones, what is blocked and,
+for the team only, budget burn. Clients get messages built from the client view."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
-
 from bot.context import CommandContext
-from bot.messages import Facts, Heading, Message
+from bot.messages import Message
 from bot.parsing import Args
 from bot.registry import EVERYONE, command
-from storage.models import Membership
+from bot.report_data import build_report, build_status
 
 
 @command(
     "status",
     usage='status [project:"Name"]',
-    summary="The project at a glance: dates, team and (for the team) budget",
+    summary="Health (green/amber/red and why), next milestones, blockers and (team) budget",
     area="reports",
     roles=EVERYONE,
 )
 async def status(ctx: CommandContext, args: Args) -> Message:
-    project = ctx.the_project
-    team_size = await ctx.session.scalar(
-        select(func.count(Membership.id)).where(
-            Membership.project_id == project.id, Membership.role != "client"
+    return await build_status(ctx.session, ctx.the_project, ctx.project_today, ctx.audience)
+
+
+@command(
+    "report",
+    usage="report [client|internal]",
+    summary="The weekly status report; the client only ever gets the client report",
+    area="reports",
+    roles=EVERYONE,
+)
+async def report(ctx: CommandContext, args: Args) -> Message:
+    which = (args.word() or "").lower() or None
+    if which not in (None, "client", "internal"):
+        raise ctx.fail(f"`{which}` is not a report; say `report client` or `report internal`.")
+    if ctx.audience == "client" and which == "internal":
+        if ctx.role == "client":
+            raise ctx.refuse("The internal report is for the delivery team; `report` is yours.")
+        raise ctx.refuse(
+            "This channel is shared with the client: ask for the internal report in the team "
+            "channel or a direct message."
         )
-    )
-    facts = [("Client", project.client_name), ("Team", str(team_size or 0))]
-    if project.due_date:
-        days_left = (project.due_date - ctx.project_today).days
-        facts.append(("Due", f"{project.due_date.isoformat()} ({days_left} days left)"))
-    if ctx.audience == "internal" and project.budget is not None:
-        facts.append(("Budget", f"{project.currency} {project.budget:,.2f}"))
-    return ctx.say(Heading(f"{project.name}: status"), Facts(tuple(facts)))
+    audience = "client" if ctx.audience == "client" else (which or "internal")
+    return await build_report(ctx.session, ctx.the_project, ctx.project_today, audience)

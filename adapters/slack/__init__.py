@@ -1,0 +1,3 @@
+"""The Slack adapter: Slack payloads -> engine requests, neutral messages -> Block Kit."""
+
+PLATFORM = "slack"

@@ -1,0 +1,159 @@
+"""Who is asking and where: Slack users and channels, looked up once an hour at most.
+
+A user is external (a Slack Connect guest from another organisation, hence a client) when
+Slack says `is_stranger`, or when their team differs from the installing team and they
+are not in the same Enterprise Grid organisation."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+log = logging.getLogger("liaison.slack")
+
+HOUR = 3600.0
+# A failed lookup is retried sooner, so a Slack hiccup does not mislabel anyone for an hour.
+FAILED_LOOKUP_TTL = 300.0
+
+Found = TypeVar("Found")
+
+
+def tenant_key(enterprise_id: str | None, team_id: str | None) -> str:
+    """The engine's tenant for a Slack workspace: `T123`, or `E123:T123` on Enterprise Grid."""
+    if enterprise_id and team_id:
+        return f"{enterprise_id}:{team_id}"
+    return team_id or enterprise_id or ""
+
+
+def split_tenant(tenant: str) -> tuple[str | None, str | None]:
+    """(enterprise_id, team_id) of a tenant made by `tenant_key`."""
+    if ":" in tenant:
+        enterprise_id, team_id = tenant.split(":", 1)
+        return enterprise_id, team_id
+    if tenant.startswith("E"):
+        return tenant, None
+    return None, tenant or None
+
+
+@dataclass(frozen=True, slots=True)
+class SlackUser:
+    user_id: str
+    team_id: str | None
+    enterprise_id: str | None
+    name: str
+    timezone: str | None = None
+    is_stranger: bool = False
+
+    def is_external_to(self, home_enterprise: str | None, home_team: str | None) -> bool:
+        if self.is_stranger:
+            return True
+        if home_enterprise and self.enterprise_id == home_enterprise:
+            return False
+        return bool(self.team_id and home_team and self.team_id != home_team)
+
+
+@dataclass(frozen=True, slots=True)
+class SlackChannel:
+    channel_id: str
+    name: str | None
+    is_ext_shared: bool = False
+
+
+def user_from_info(data: dict[str, Any]) -> SlackUser:
+    """A `users.info` user object -> SlackUser."""
+    profile = data.get("profile") or {}
+    enterprise = data.get("enterprise_user") or {}
+    name = (
+        profile.get("display_name")
+        or profile.get("real_name")
+        or data.get("real_name")
+        or data.get("name")
+        or data["id"]
+    )
+    return SlackUser(
+        user_id=data["id"],
+        team_id=data.get("team_id"),
+        enterprise_id=enterprise.get("enterprise_id"),
+        name=name,
+        timezone=data.get("tz"),
+        is_stranger=bool(data.get("is_stranger")),
+    )
+
+
+def channel_from_info(data: dict[str, Any]) -> SlackChannel:
+    return SlackChannel(
+        channel_id=data["id"],
+        name=data.get("name"),
+        is_ext_shared=bool(data.get("is_ext_shared")),
+    )
+
+
+class _Cache(Generic[Found]):
+    """Remembers each lookup (also a failed one, for less time); concurrent askers for the
+    same key share one call, so a key is looked up at most once per period."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self.clock = clock
+        self._entries: dict[str, tuple[float, Found | None]] = {}
+        self._pending: dict[str, asyncio.Future[Found | None]] = {}
+
+    async def get(self, key: str, lookup: Callable[[], Awaitable[Found | None]]) -> Found | None:
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] > self.clock():
+            return entry[1]
+        pending = self._pending.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[Found | None] = asyncio.get_running_loop().create_future()
+        self._pending[key] = future
+        try:
+            found = await lookup()
+            ttl = HOUR if found is not None else FAILED_LOOKUP_TTL
+            self._entries[key] = (self.clock() + ttl, found)
+            future.set_result(found)
+            return found
+        except BaseException as error:
+            future.set_exception(error)
+            future.exception()  # retrieved: nobody else may be waiting
+            raise
+        finally:
+            del self._pending[key]
+
+
+class Directory:
+    """users.info and conversations.info, cached per user and per channel for an hour."""
+
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self._users: _Cache[SlackUser] = _Cache(clock)
+        self._channels: _Cache[SlackChannel] = _Cache(clock)
+
+    async def user(self, client: AsyncWebClient, user_id: str) -> SlackUser | None:
+        async def lookup() -> SlackUser | None:
+            data = await _call(client.users_info, user=user_id)
+            return user_from_info(data["user"]) if data else None
+
+        return await self._users.get(user_id, lookup)
+
+    async def channel(self, client: AsyncWebClient, channel_id: str) -> SlackChannel | None:
+        async def lookup() -> SlackChannel | None:
+            data = await _call(client.conversations_info, channel=channel_id)
+            return channel_from_info(data["channel"]) if data else None
+
+        return await self._channels.get(channel_id, lookup)
+
+
+async def _call(method: Callable[..., Awaitable[Any]], **args: str) -> dict[str, Any] | None:
+    try:
+        response = await method(**args)
+    except (SlackApiError, aiohttp.ClientError, TimeoutError) as error:
+        log.warning("Slack lookup %s failed: %s", args, type(error).__name__)
+        return None
+    return response.data if isinstance(response.data, dict) else None

@@ -1,0 +1,119 @@
+"""Sending an engine Reply back where the request came from: through the slash command's
+acknowledgement and `response_url`, or the Web API (`chat.postMessage`, ephemeral replies
+with `chat.postEphemeral`), with images and files uploaded after the text."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.deliver import upload
+from adapters.slack.render import SlackMessage, Upload, escape, render
+from bot.messages import Reply, Visibility
+from bot.requests import PlaceKind
+
+log = logging.getLogger("liaison.slack")
+
+Respond = Callable[..., Awaitable[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One Slack message of a reply, and who may see it."""
+
+    visibility: Visibility
+    message: SlackMessage
+
+    def as_response(self) -> dict[str, Any]:
+        """The body of a slash command acknowledgement or a response_url post."""
+        return {
+            "text": self.message.text,
+            "blocks": self.message.blocks or None,
+            "response_type": "ephemeral" if self.visibility == "ephemeral" else "in_channel",
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    parts: list[Part]
+    uploads: list[tuple[Visibility, Upload]]
+
+
+def plan(reply: Reply) -> Planned:
+    parts: list[Part] = []
+    uploads: list[tuple[Visibility, Upload]] = []
+    for message in reply.messages:
+        rendered = render(message)
+        parts.extend(Part(message.visibility, m) for m in rendered.messages)
+        uploads.extend((message.visibility, u) for u in rendered.uploads)
+    return Planned(parts, uploads)
+
+
+@dataclass
+class Destination:
+    """Where a reply goes: the conversation, the asker, and a response_url if any."""
+
+    client: AsyncWebClient
+    user_id: str
+    channel_id: str | None
+    kind: PlaceKind = "channel"
+    respond: Respond | None = None
+    thread_ts: str | None = None
+
+    async def send(self, planned: Planned, *, skip: int = 0) -> None:
+        """Send every part but the first `skip` (already sent in an acknowledgement)."""
+        for part in planned.parts[skip:]:
+            await self.send_part(part)
+        for visibility, item in planned.uploads:
+            await self.send_upload(visibility, item)
+
+    async def send_part(self, part: Part) -> None:
+        if self.respond is not None:
+            await self.respond(**part.as_response(), replace_original=False)
+            return
+        message = part.message
+        if part.visibility == "ephemeral" and self.kind == "channel" and self.channel_id:
+            await self.client.chat_postEphemeral(
+                channel=self.channel_id,
+                user=self.user_id,
+                text=message.text,
+                blocks=message.blocks or None,
+                thread_ts=self.thread_ts,
+            )
+            return
+        await self.client.chat_postMessage(
+            channel=self.channel_id or self.user_id,
+            text=message.text,
+            blocks=message.blocks or None,
+            thread_ts=self.thread_ts,
+            unfurl_links=False,
+        )
+
+    async def send_upload(self, visibility: Visibility, item: Upload) -> None:
+        """Files cannot be ephemeral: one meant for the asker alone goes to their DM."""
+        try:
+            channel = self.channel_id
+            if visibility == "ephemeral" or channel is None:
+                opened = await self.client.conversations_open(users=self.user_id)
+                channel = opened["channel"]["id"]
+            await upload(self.client, channel, [item], self.thread_ts)
+        except (SlackApiError, aiohttp.ClientError) as error:
+            log.warning("upload of %s failed: %s", item.filename, error)
+            note = SlackMessage(
+                f"I could not attach {escape(item.filename)} here ({_reason(error)}). "
+                "Invite me to the channel with `/invite`, or ask me in a direct message.",
+                [],
+            )
+            await self.send_part(Part("ephemeral", note))
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, SlackApiError) and isinstance(error.response.data, dict):
+        return str(error.response.data.get("error", "refused"))
+    return "Slack could not be reached"

@@ -1,0 +1,135 @@
+"""`python -m bench` (what `make bench` runs): every benchmark, the table, the document.
+
+python -m bench                      # the full run (about 10-15 minutes on 2 cores)
+python -m bench --quick              # a smoke run with small counts (a minute or two)
+python -m bench --only fanout,delivery
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+from bench import report
+from bench.databases import fresh_postgres, fresh_sqlite, server_versions
+from bench.latency import Loads, run_latency
+from bench.slack_load import ResponseUrls
+from tests.fakes.slack_api import FakeSlackApi
+
+ROOT = Path(__file__).resolve().parent.parent
+PARTS = ("latency", "fanout", "delivery")
+
+
+def _options(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--rounds", type=int, default=3, help="repeats of each measurement")
+    parser.add_argument("--quick", action="store_true", help="small counts, for a smoke run")
+    parser.add_argument("--only", default=",".join(PARTS), help="comma-separated parts")
+    parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
+    return parser.parse_args(argv)
+
+
+def _progress(started: float) -> Callable[[str], None]:
+    def say(text: str) -> None:
+        print(f"[{time.monotonic() - started:6.1f}s] {text}", file=sys.stderr, flush=True)
+
+    return say
+
+
+async def main(argv: list[str] | None = None) -> int:
+    options = _options(argv)
+    parts = set(options.only.split(","))
+    started = time.monotonic()
+    progress = _progress(started)
+    loads = Loads(saturation_requests=200, seconds=3, warmup=30) if options.quick else Loads()
+    sections: list[tuple[str, str]] = []
+    verdicts: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="liaison-bench-") as tmp:
+        workdir = Path(tmp)
+        if "latency" in parts:
+            async with AsyncExitStack() as stack:
+                api = await stack.enter_async_context(FakeSlackApi())
+                receiver = ResponseUrls()
+                await receiver.start()
+                stack.push_async_callback(receiver.close)
+                urls = {
+                    "SQLite": await fresh_sqlite(workdir, "latency"),
+                    "PostgreSQL": await stack.enter_async_context(fresh_postgres("bench")),
+                }
+                run = await run_latency(
+                    api,
+                    receiver,
+                    urls,
+                    workdir,
+                    rounds=options.rounds,
+                    loads=loads,
+                    progress=progress,
+                )
+            sections.append(("1 and 4. Command latency over HTTP, and memory", _latency_notes(run)))
+            verdicts += report.latency_verdicts(run)
+        for part in ("fanout", "delivery"):
+            if part in parts:
+                title, body, found = await _optional_part(part, workdir, options, progress)
+                sections.append((title, body))
+                verdicts += found
+    elapsed = time.monotonic() - started
+    text = report.document(
+        machine_info=report.machine(),
+        versions=await server_versions(),
+        sections=sections,
+        verdicts=verdicts,
+        settings=f"{options.rounds} rounds{', quick counts' if options.quick else ''}",
+        seconds=elapsed,
+    )
+    print(text)
+    Path(options.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(options.out).write_text(text)
+    progress(f"wrote {options.out}")
+    return 0
+
+
+def _latency_notes(run: object) -> str:
+    from bench.latency import LatencyRun
+
+    assert isinstance(run, LatencyRun)
+    seeded = "; ".join(
+        f"{label}: " + ", ".join(f"{n} {what}" for what, n in counts.items())
+        for label, counts in run.seeded.items()
+    )
+    return (
+        "Each server is a separate process on 127.0.0.1; the load generator (Python, aiohttp "
+        "client, the same process that receives `response_url` posts) shares the machine's "
+        "cores with it, so the bare aiohttp figure is the floor of client + server together. "
+        "Every request is a correctly signed slash command body exactly as Slack sends it; a "
+        "command is done when its reply is available (in the acknowledgement or posted to "
+        "its `response_url`). The bare servers answer the same signed body. "
+        f"Seeded project rows: {seeded}.\n\n" + report.latency_tables(run)
+    )
+
+
+async def _optional_part(
+    part: str, workdir: Path, options: argparse.Namespace, progress: Callable[[str], None]
+) -> tuple[str, str, list[str]]:
+    """Fan-out and delivery run the scheduler's and the outbox's own code; when that code is
+    not there yet, the section says so instead of failing the whole run."""
+    if part == "fanout":
+        from bench.fanout import run_fanout
+
+        return await run_fanout(
+            workdir, rounds=options.rounds, quick=options.quick, progress=progress
+        )
+    from bench.delivery import run_delivery
+
+    return await run_delivery(
+        workdir, rounds=options.rounds, quick=options.quick, progress=progress
+    )
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(main()))

@@ -1,0 +1,190 @@
+"""Benchmarks 1 and 4: command latency over real HTTP, and the serving process's memory.
+
+Four servers run side by side for the whole benchmark: the bare aiohttp handler, the bare
+Bolt app, and `liaison serve` on SQLite and on PostgreSQL. Each round runs every case under
+both loads, and the rounds rotate the order, so slow drifts of a shared machine hit every
+case alike."""
+
+from __future__ import annotations
+
+import itertools
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import aiohttp
+
+from bench.loadgen import LoadResult, closed_loop, open_loop
+from bench.seed import PROJECT, bulk_seed
+from bench.slack_load import ResponseUrls, SlashLoad
+from tests.fakes.slack_api import FakeSlackApi
+from tests.processes import LiaisonProcess, ServerProcess, clean_environment
+from tests.slack_requests import SlackSigner, SlackUser
+
+SIGNING_SECRET = "bench-signing-secret-4f1c2a"
+BOT_TOKEN = "xoxb-bench-0000-token"
+TEAM = "T0001"
+PM = SlackUser("UPM", TEAM, "Pat")
+CHANNEL = "CBENCHTEAM"
+
+
+@dataclass(frozen=True)
+class Loads:
+    clients: int = 32
+    saturation_requests: int = 1000
+    rate: float = 100.0
+    seconds: float = 10.0
+    warmup: int = 150
+
+
+@dataclass
+class Case:
+    name: str
+    server: ServerProcess
+    text: Callable[[int], str]
+    expect: str | None
+    baseline: bool = False
+    saturation: list[LoadResult] = field(default_factory=list)
+    steady: list[LoadResult] = field(default_factory=list)
+    sample_reply: str = ""
+
+
+@dataclass
+class LatencyRun:
+    cases: list[Case]
+    peak_rss_mb: dict[str, float]
+    seeded: dict[str, dict[str, int]]
+
+
+def _baseline(kind: str, api: FakeSlackApi, logs: Path) -> ServerProcess:
+    env = {
+        **clean_environment(),
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_API_URL": api.url,
+    }
+    argv = [sys.executable, "-m", "bench.baselines", kind]
+    return ServerProcess(argv, env=env, log_path=logs / f"baseline-{kind}.log")
+
+
+def _liaison(url: str, api: FakeSlackApi, logs: Path, label: str) -> LiaisonProcess:
+    return LiaisonProcess(
+        database_url=url,
+        log_path=logs / f"liaison-{label}.log",
+        slack_api_url=api.url,
+        signing_secret=SIGNING_SECRET,
+        bot_token=BOT_TOKEN,
+        scheduler=True,
+        extra_env={"LIAISON_LOG_LEVEL": "WARNING"},
+    )
+
+
+class Commands:
+    """Sends single commands to one server and returns the reply text (seeding, checks)."""
+
+    def __init__(self, http: aiohttp.ClientSession, receiver: ResponseUrls) -> None:
+        self.http, self.receiver = http, receiver
+        self.signer = SlackSigner(SIGNING_SECRET)
+
+    def load(
+        self, server: ServerProcess, text: Callable[[int], str], expect: str | None
+    ) -> SlashLoad:
+        return SlashLoad(
+            self.http, self.signer, server.url, PM, CHANNEL, text, self.receiver, expect=expect
+        )
+
+    async def say(self, server: ServerProcess, line: str) -> str:
+        load = self.load(server, lambda _: line, None)
+        await load(0)
+        return load.replies[0] if load.replies else ""
+
+
+async def seed_liaison(commands: Commands, server: LiaisonProcess, url: str) -> dict[str, int]:
+    due = (datetime.now(UTC) + timedelta(days=200)).date().isoformat()
+    reply = await commands.say(
+        server, f'project new "{PROJECT}" client:"Acme Corp" budget:250k due:{due}'
+    )
+    if "started" not in reply:
+        raise RuntimeError(f"could not start the bench project: {reply[:500]}")
+    counts = await bulk_seed(url)
+    for line in ('task add "Seeded by a command"', "status"):
+        await commands.say(server, line)
+    return counts
+
+
+async def run_latency(
+    api: FakeSlackApi,
+    receiver: ResponseUrls,
+    urls: dict[str, str],
+    logs: Path,
+    *,
+    rounds: int,
+    loads: Loads,
+    progress: Callable[[str], None],
+) -> LatencyRun:
+    api.add_user(PM.user_id, PM.name, tz="Europe/Berlin")
+    api.add_channel(CHANNEL, "bench-team")
+    servers: dict[str, ServerProcess] = {
+        "aiohttp": _baseline("aiohttp", api, logs),
+        "bolt": _baseline("bolt", api, logs),
+        **{label: _liaison(url, api, logs, label) for label, url in urls.items()},
+    }
+    connector = aiohttp.TCPConnector(limit=0)
+    try:
+        for server in servers.values():
+            server.start()
+        for server in servers.values():
+            await server.wait_ready()
+        async with aiohttp.ClientSession(connector=connector) as http:
+            commands = Commands(http, receiver)
+            seeded = {}
+            for label, url in urls.items():
+                progress(f"seeding {label}")
+                seeded[label] = await seed_liaison(commands, servers[label], url)  # type: ignore[arg-type]
+            cases = _cases(servers, list(urls))
+            loads_by_case = {c.name: commands.load(c.server, c.text, c.expect) for c in cases}
+            for case in cases:
+                progress(f"warming up {case.name}")
+                await closed_loop(
+                    loads_by_case[case.name], clients=loads.clients, requests=loads.warmup
+                )
+            for number in range(rounds):
+                order = cases[number % len(cases) :] + cases[: number % len(cases)]
+                for case in order:
+                    progress(f"round {number + 1}/{rounds}: {case.name}")
+                    load = loads_by_case[case.name]
+                    case.saturation.append(
+                        await closed_loop(
+                            load, clients=loads.clients, requests=loads.saturation_requests
+                        )
+                    )
+                    case.steady.append(
+                        await open_loop(load, rate=loads.rate, seconds=loads.seconds)
+                    )
+                    case.sample_reply = load.replies[0] if load.replies else ""
+        memory = {label: server.peak_rss_mb() or 0.0 for label, server in servers.items()}
+        return LatencyRun(cases, memory, seeded)
+    finally:
+        for server in servers.values():
+            server.stop()
+
+
+def _cases(servers: dict[str, ServerProcess], liaison_labels: list[str]) -> list[Case]:
+    numbers = itertools.count(1)
+    cases = [
+        Case("bare aiohttp (200)", servers["aiohttp"], lambda _: "status", "ok", baseline=True),
+        Case("bare Bolt (ack)", servers["bolt"], lambda _: "status", "ok", baseline=True),
+    ]
+    for label in liaison_labels:
+        cases.append(Case(f"{label}: /pm status", servers[label], lambda _: "status", "status"))
+        cases.append(
+            Case(
+                f"{label}: /pm task add",
+                servers[label],
+                lambda _: f'task add "Load task {next(numbers)}"',
+                None,
+            )
+        )
+    return cases

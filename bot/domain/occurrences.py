@@ -1,0 +1,241 @@
+"""The rules of what is due at an instant: check-ins, huddles, deadline and milestone
+reminders, weekly reports and budget warnings. Pure: plain data in, occurrences out."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from bot.domain.schedule import (
+    HuddleTimes,
+    Member,
+    MilestoneDue,
+    Occurrence,
+    ProjectTimes,
+    Window,
+    due_occurrence,
+    local_instant,
+    next_working_day,
+    working_days_before,
+)
+
+MILESTONE_NOTICE_DAYS = 3
+
+
+def checkins(project: ProjectTimes, window: Window) -> list[Occurrence]:
+    """The morning check-in, on the project's working days at its check-in time."""
+    found = []
+    for day in window.days(project.zone):
+        if not project.is_working(day):
+            continue
+        at = local_instant(day, project.checkin_time, project.zone)
+        found.append(due_occurrence(window, "checkin", project.id, at, day))
+    return [o for o in found if o]
+
+
+def weekly_reports(project: ProjectTimes, window: Window) -> list[Occurrence]:
+    """The weekly report on its weekday (a weekday the PM chose, so only a public holiday
+    skips it)."""
+    found = []
+    for day in window.days(project.zone):
+        if day.isoweekday() != project.report_weekday or project.is_holiday(day):
+            continue
+        at = local_instant(day, project.report_time, project.zone)
+        found.append(due_occurrence(window, "report", project.id, at, day))
+    return [o for o in found if o]
+
+
+# --- huddles ---------------------------------------------------------------------------------
+
+
+def huddle_runs_on(project: ProjectTimes, huddle: HuddleTimes, day: date) -> bool:
+    return huddle.adhoc_date == day or project.is_working(day)
+
+
+def prompt_at(project: ProjectTimes, huddle: HuddleTimes, member: Member, day: date) -> datetime:
+    """When `member` is asked on the huddle of `day`: the huddle time in their own zone, or
+    the moment the PM ran `huddle now`."""
+    if huddle.adhoc_date == day and huddle.adhoc_at is not None:
+        return huddle.adhoc_at
+    return local_instant(day, huddle.local_time, member.zone or project.zone)
+
+
+def askable(project: ProjectTimes, huddle: HuddleTimes, members: Iterable[Member], day: date):
+    """Who is asked on `day`: nobody on a non-working day or holiday, nobody away."""
+    if not huddle_runs_on(project, huddle, day):
+        return []
+    return [m for m in members if not m.away(day)]
+
+
+def huddle_prompts(
+    project: ProjectTimes, huddle: HuddleTimes, members: Sequence[Member], window: Window
+) -> list[Occurrence]:
+    found = []
+    for day in window.days(project.zone):
+        for member in askable(project, huddle, members, day):
+            at = prompt_at(project, huddle, member, day)
+            found.append(
+                due_occurrence(
+                    window,
+                    "huddle-prompt",
+                    project.id,
+                    at,
+                    day,
+                    person_id=member.person_id,
+                    person=member.person_id,
+                )
+            )
+    return [o for o in found if o]
+
+
+@dataclass(frozen=True, slots=True)
+class PromptSent:
+    """A huddle prompt that was queued: who, for which huddle day, and when."""
+
+    project_id: int
+    person_id: int
+    day: date
+    sent_at: datetime
+
+
+def huddle_followups(
+    project: ProjectTimes,
+    huddle: HuddleTimes,
+    members: Sequence[Member],
+    prompts: Sequence[PromptSent],
+    window: Window,
+) -> list[Occurrence]:
+    """One reminder per asked person near the end of their window, and one digest when the
+    last window closes. Counted from when prompts actually went out, so a late or ad-hoc
+    huddle still gets its full window."""
+    by_day: dict[date, list[PromptSent]] = defaultdict(list)
+    for prompt in prompts:
+        by_day[prompt.day].append(prompt)
+    found = []
+    for day, sent in by_day.items():
+        for prompt in sent:
+            at = prompt.sent_at + huddle.window - huddle.reminder_lead
+            found.append(
+                due_occurrence(
+                    window,
+                    "huddle-reminder",
+                    project.id,
+                    at,
+                    day,
+                    person_id=prompt.person_id,
+                    person=prompt.person_id,
+                )
+            )
+        expected = [
+            prompt_at(project, huddle, m, day) for m in askable(project, huddle, members, day)
+        ]
+        last = max([p.sent_at for p in sent] + expected)
+        found.append(due_occurrence(window, "huddle-digest", project.id, last + huddle.window, day))
+    return [o for o in found if o]
+
+
+# --- deadlines -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OwnedTask:
+    id: int
+    project_id: int
+    due_date: date
+    owner: Member
+
+
+def deadline_reminders(
+    project: ProjectTimes, tasks: Iterable[OwnedTask], window: Window
+) -> list[Occurrence]:
+    """A direct message to the owner the working day before, on the morning of the due date
+    (when it is a working day), and on the first overdue working morning; at the project's
+    check-in time in the owner's zone, never on a day they are away."""
+    found = []
+    for task in tasks:
+        cal = project.calendar(task.due_date)
+        phases = [("before", working_days_before(cal, task.due_date, 1))]
+        if cal.is_working(task.due_date):
+            phases.append(("today", task.due_date))
+        phases.append(("overdue", next_working_day(cal, task.due_date)))
+        owner = task.owner
+        for phase, day in phases:
+            if owner.away(day):
+                continue
+            at = local_instant(day, project.checkin_time, owner.zone or project.zone)
+            found.append(
+                due_occurrence(
+                    window,
+                    f"deadline-{phase}",
+                    project.id,
+                    at,
+                    day,
+                    person_id=owner.person_id,
+                    subject_id=task.id,
+                    task=task.id,
+                    due=task.due_date.isoformat(),
+                )
+            )
+    return [o for o in found if o]
+
+
+def milestone_notices(
+    project: ProjectTimes, milestones: Iterable[MilestoneDue], window: Window
+) -> list[Occurrence]:
+    """The team side 3 working days before a milestone; the client side too when the
+    client still has to sign it off."""
+    found = []
+    for milestone in milestones:
+        cal = project.calendar(milestone.due_date)
+        day = working_days_before(cal, milestone.due_date, MILESTONE_NOTICE_DAYS)
+        at = local_instant(day, project.checkin_time, project.zone)
+        kinds = ["milestone-team"] + (["milestone-client"] if milestone.needs_client else [])
+        for kind in kinds:
+            found.append(
+                due_occurrence(
+                    window,
+                    kind,
+                    project.id,
+                    at,
+                    day,
+                    subject_id=milestone.id,
+                    milestone=milestone.id,
+                    due=milestone.due_date.isoformat(),
+                )
+            )
+    return [o for o in found if o]
+
+
+# --- budget ----------------------------------------------------------------------------------
+
+
+def budget_marks(
+    project_id: int,
+    budget: Decimal,
+    crossed: Iterable[int],
+    runs_out_early: bool,
+    already: set[str],
+    window: Window,
+) -> list[Occurrence]:
+    """Thresholds crossed (and the forecast running out before the due date) that have not
+    warned yet for this budget amount. A raised budget is a new amount: it re-arms them."""
+    marks = [str(t) for t in crossed] + (["forecast"] if runs_out_early else [])
+    found = []
+    for mark in marks:
+        if mark in already:
+            continue
+        found.append(
+            due_occurrence(
+                window,
+                "budget",
+                project_id,
+                window.now,
+                None,
+                mark=mark,
+                budget=f"{budget:.2f}",
+            )
+        )
+    return [o for o in found if o]

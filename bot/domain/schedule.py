@@ -1,0 +1,228 @@
+"""What is due when: local wall-clock times in IANA zones, working days, public holidays,
+away days, and the grace period after downtime. Pure functions over plain data.
+
+A local time is turned into an instant with `fold=0` (PEP 495). On a DST night that
+gives the behaviour people expect: a time that does not exist (02:30 on a spring-forward
+night) lands just after the gap (03:30 new time), and a time that happens twice (01:30 on
+a fall-back night) is its first occurrence. Each occurrence has one key per local day, so
+whichever instant the rule picks, it is claimed, and posted, once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from bot.domain.working_days import WorkCalendar
+
+State = Literal["post", "skip"]
+# Followups (reminders, digests) are found from the claims of their prompts: the due-step
+# reads claims this far back beyond its look-back. Huddle windows are at most this long.
+MAX_WINDOW = timedelta(hours=12)
+
+
+def clock_time(text: str) -> time:
+    """`09:30` as a time; the settings are validated by the commands that store them."""
+    hours, _, minutes = text.partition(":")
+    return time(int(hours), int(minutes or 0))
+
+
+@lru_cache(maxsize=512)
+def zone(name: str | None) -> ZoneInfo:
+    return ZoneInfo(name or "UTC")
+
+
+def local_instant(day: date, at: str | time, zone_name: str | None) -> datetime:
+    """The UTC instant of wall-clock `at` on `day` in the zone (fold=0, see above)."""
+    wall = at if isinstance(at, time) else clock_time(at)
+    return datetime.combine(day, wall, tzinfo=zone(zone_name)).astimezone(UTC)
+
+
+def local_day(moment: datetime, zone_name: str | None) -> date:
+    return moment.astimezone(zone(zone_name)).date()
+
+
+@lru_cache(maxsize=4096)
+def calendar(working_days: str, country: str | None, year: int) -> WorkCalendar:
+    """A project's calendar around `year` (cached: building holiday tables is slow)."""
+    return WorkCalendar.of(working_days, country, range(year - 1, year + 2))
+
+
+def is_away(day: date, away_from: date | None, away_until: date | None) -> bool:
+    if away_from is None:
+        return False
+    return away_from <= day <= (away_until or away_from)
+
+
+def working_days_before(cal: WorkCalendar, day: date, count: int) -> date:
+    """The working day `count` working days before `day`."""
+    found = day
+    for _ in range(count):
+        found -= timedelta(days=1)
+        for _ in range(3660):
+            if cal.is_working(found):
+                break
+            found -= timedelta(days=1)
+    return found
+
+
+def next_working_day(cal: WorkCalendar, day: date) -> date:
+    return cal.add(day, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """One run of the due-step: occurrences due in (now - lookback, now] are considered;
+    those due within `grace` are posted (late ones once, late), older ones are skipped."""
+
+    now: datetime
+    grace: timedelta = timedelta(minutes=120)
+
+    @property
+    def lookback(self) -> timedelta:
+        return self.grace + timedelta(days=1)
+
+    @property
+    def claims_since(self) -> datetime:
+        """How far back the due-step must read claims (for dedupe and for followups)."""
+        return self.now - self.lookback - MAX_WINDOW
+
+    def state(self, due_at: datetime) -> State | None:
+        if due_at > self.now or due_at <= self.now - self.lookback:
+            return None
+        return "post" if self.now - due_at <= self.grace else "skip"
+
+    def days(self, zone_name: str | None) -> Iterator[date]:
+        """Local days whose occurrences may fall in the window, with a day of margin each
+        side for people whose zone is ahead of or behind the project's."""
+        first = local_day(self.now - self.lookback, zone_name) - timedelta(days=1)
+        last = local_day(self.now, zone_name) + timedelta(days=1)
+        day = first
+        while day <= last:
+            yield day
+            day += timedelta(days=1)
+
+
+# --- the plain data the rules read ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectTimes:
+    id: int
+    zone: str
+    working_days: str = "1,2,3,4,5"
+    country: str | None = None
+    checkin_time: str = "09:00"
+    report_weekday: int = 5
+    report_time: str = "15:00"
+
+    def calendar(self, day: date) -> WorkCalendar:
+        return calendar(self.working_days, self.country, day.year)
+
+    def is_working(self, day: date) -> bool:
+        return self.calendar(day).is_working(day)
+
+    def is_holiday(self, day: date) -> bool:
+        return day in self.calendar(day).holidays
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    person_id: int
+    zone: str | None = None
+    away_from: date | None = None
+    away_until: date | None = None
+
+    def away(self, day: date) -> bool:
+        return is_away(day, self.away_from, self.away_until)
+
+
+@dataclass(frozen=True, slots=True)
+class HuddleTimes:
+    local_time: str = "09:30"
+    window_minutes: int = 120
+    adhoc_date: date | None = None
+    adhoc_at: datetime | None = None
+
+    @property
+    def window(self) -> timedelta:
+        return min(timedelta(minutes=self.window_minutes), MAX_WINDOW)
+
+    @property
+    def reminder_lead(self) -> timedelta:
+        """How long before the close the one reminder goes: 30 minutes, or half a short
+        window."""
+        return min(timedelta(minutes=30), self.window / 2)
+
+
+@dataclass(frozen=True, slots=True)
+class TaskDue:
+    id: int
+    project_id: int
+    owner_id: int
+    due_date: date
+
+
+@dataclass(frozen=True, slots=True)
+class MilestoneDue:
+    id: int
+    project_id: int
+    due_date: date
+    needs_client: bool  # a client sign-off still to come
+
+
+@dataclass(frozen=True, slots=True)
+class Occurrence:
+    """One thing due at one instant, claimed by its key."""
+
+    key: str
+    kind: str
+    project_id: int
+    due_at: datetime
+    day: date | None
+    state: State
+    person_id: int | None = None
+    subject_id: int | None = None  # the task or milestone
+
+
+def occurrence_key(kind: str, project_id: int, day: date | None, **parts: object) -> str:
+    """`checkin:project=7:2026-12-01`; extra parts in the order given."""
+    fields = [f"project={project_id}", *(f"{k}={v}" for k, v in parts.items())]
+    if day is not None:
+        fields.append(day.isoformat())
+    return ":".join([kind, *fields])
+
+
+def parse_key(key: str) -> tuple[str, dict[str, str], date | None]:
+    kind, *rest = key.split(":")
+    parts: dict[str, str] = {}
+    day = None
+    for part in rest:
+        name, sep, value = part.partition("=")
+        if sep:
+            parts[name] = value
+        else:
+            day = date.fromisoformat(part)
+    return kind, parts, day
+
+
+def due_occurrence(
+    window: Window,
+    kind: str,
+    project_id: int,
+    due_at: datetime,
+    day: date | None,
+    *,
+    person_id: int | None = None,
+    subject_id: int | None = None,
+    **parts: object,
+) -> Occurrence | None:
+    state = window.state(due_at)
+    if state is None:
+        return None
+    key = occurrence_key(kind, project_id, day, **parts)
+    return Occurrence(key, kind, project_id, due_at, day, state, person_id, subject_id)

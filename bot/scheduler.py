@@ -1,0 +1,94 @@
+"""APScheduler wiring: one interval job runs the due-step every minute, on the minute, and
+wakes the outbox worker, which delivers in the background.
+
+Schedules live in our own tables (projects' settings, huddle configs) and the due-step
+reads them each time; APScheduler holds only this one in-memory job, never a shared job
+store. Every process may run it: occurrence claims make each post happen once."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import Clock, utc_now
+from bot.due import DueResult, run_due
+from bot.outbox import LEASE, Deliverer, OutboxWorker
+
+log = logging.getLogger("liaison.scheduler")
+INTERVAL = timedelta(minutes=1)
+
+
+def next_minute(moment: datetime) -> datetime:
+    return moment.replace(second=0, microsecond=0) + timedelta(minutes=1)
+
+
+class Scheduler:
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        deliverers: Mapping[str, Deliverer],
+        grace: timedelta = timedelta(minutes=120),
+        clock: Clock = utc_now,
+        lease: timedelta = LEASE,
+        interval: timedelta = INTERVAL,
+    ) -> None:
+        self.sessions = sessions
+        self.grace = grace
+        self.clock = clock
+        self.interval = interval
+        self.worker = OutboxWorker(sessions, deliverers, clock=clock, lease=lease)
+        self._aps: AsyncIOScheduler | None = None
+        self._stop = asyncio.Event()
+        self._delivering: asyncio.Task[None] | None = None
+        self.last: DueResult | None = None
+        self._ticking: asyncio.Task[object] | None = None
+
+    def start(self) -> None:
+        """Start inside the running event loop: the first due-step runs at once."""
+        aps = AsyncIOScheduler(timezone=UTC)
+        aps.add_job(
+            self.tick,
+            IntervalTrigger(
+                seconds=self.interval.total_seconds(),
+                start_date=next_minute(utc_now()),
+                timezone=UTC,
+            ),
+            id="due-step",
+            max_instances=1,  # a slow step is never run twice at once in one process
+            coalesce=True,
+            misfire_grace_time=int(self.interval.total_seconds()),
+            next_run_time=utc_now(),
+        )
+        aps.start()
+        self._aps = aps
+        if self.worker.deliverers:
+            self._delivering = asyncio.create_task(self.worker.run_forever(self._stop))
+        log.info("scheduler started: due-step every %s", self.interval)
+
+    async def tick(self) -> None:
+        self._ticking = asyncio.current_task()
+        try:
+            self.last = await run_due(self.sessions, self.clock(), grace=self.grace)
+            if self.last.outcomes:
+                log.info("due-step: %s", self.last)
+        except Exception:  # the job must survive a bad minute; the next one retries
+            log.exception("due-step failed")
+        self.worker.wake()
+
+    async def stop(self) -> None:
+        if self._aps is not None:
+            self._aps.shutdown(wait=False)
+            self._aps = None
+        if self._ticking is not None and not self._ticking.done():
+            await asyncio.wait([self._ticking])  # let a running step commit or roll back
+        self._stop.set()
+        if self._delivering is not None:
+            await self._delivering
+            self._delivering = None

@@ -1,0 +1,156 @@
+"""`liaison serve` as a real subprocess: start, wait until healthy, kill, restart, read its
+logs and its peak resident memory. Shared by the system tests and the benchmarks."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+
+LIAISON = Path(sys.executable).with_name("liaison")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def peak_rss_mb(pid: int) -> float | None:
+    """The process's high-water mark of resident memory (VmHWM), in MiB."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return None
+
+
+def clean_environment() -> dict[str, str]:
+    """The parent's environment without any platform credentials or Liaison settings."""
+    prefixes = ("SLACK_", "MICROSOFT_", "LIAISON_")
+    return {k: v for k, v in os.environ.items() if not k.startswith(prefixes) and k != "PORT"}
+
+
+class ServerProcess:
+    """Any HTTP server started as `argv` with `PORT` in its environment."""
+
+    def __init__(
+        self, argv: list[str], *, env: dict[str, str], log_path: Path, port: int | None = None
+    ) -> None:
+        self.argv = argv
+        self.port = port or free_port()
+        self.env = {**env, "PORT": str(self.port)}
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def start(self) -> ServerProcess:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                self.argv, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
+            )
+        return self
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown handler runs, nothing is flushed."""
+        if self.running():
+            assert self.process is not None
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=30)
+
+    def stop(self, timeout: float = 30) -> int | None:
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=timeout)
+        return self.process.returncode
+
+    def peak_rss_mb(self) -> float | None:
+        return peak_rss_mb(self.pid) if self.running() else None
+
+    def logs(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    async def wait_ready(self, path: str = "/healthz", timeout: float = 60) -> None:
+        """Until `path` answers 200; fails early if the process died."""
+        deadline = time.monotonic() + timeout
+        async with aiohttp.ClientSession() as http:
+            while time.monotonic() < deadline:
+                if not self.running():
+                    raise RuntimeError(f"{self.argv[-1]} exited:\n{self.logs()[-3000:]}")
+                try:
+                    async with http.get(self.url + path, timeout=aiohttp.ClientTimeout(2)) as r:
+                        if r.status == 200:
+                            return
+                except (aiohttp.ClientError, TimeoutError):
+                    pass
+                await asyncio.sleep(0.1)
+        raise TimeoutError(f"{self.url}{path} not ready after {timeout}s:\n{self.logs()[-3000:]}")
+
+
+class LiaisonProcess(ServerProcess):
+    """`liaison serve` on a database, with Slack pointed at a local fake Web API."""
+
+    def __init__(
+        self,
+        *,
+        database_url: str,
+        log_path: Path,
+        slack_api_url: str | None = None,
+        signing_secret: str | None = None,
+        bot_token: str | None = None,
+        scheduler: bool = False,
+        extra_env: dict[str, str] | None = None,
+        port: int | None = None,
+    ) -> None:
+        env = clean_environment()
+        env.update(
+            {
+                "LIAISON_DATABASE_URL": database_url,
+                "LIAISON_SCHEDULER": "on" if scheduler else "off",
+                "LIAISON_LOG_LEVEL": "INFO",
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        if slack_api_url:
+            env["SLACK_API_URL"] = slack_api_url
+        if signing_secret:
+            env["SLACK_SIGNING_SECRET"] = signing_secret
+        if bot_token:
+            env["SLACK_BOT_TOKEN"] = bot_token
+        env.update(extra_env or {})
+        super().__init__([str(LIAISON), "serve"], env=env, log_path=log_path, port=port)
+
+    def restart(self) -> LiaisonProcess:
+        """Start again on the same port and database (after `kill` or `stop`)."""
+        self.stop()
+        self.start()
+        return self
