@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from adapters.logs import configure_logging
 from bot.settings import Settings, load_settings
@@ -37,6 +38,11 @@ def _parser() -> argparse.ArgumentParser:
         "--external", action="store_true", help="the speaker is a client from another organisation"
     )
     console.add_argument("--tz", help="the speaker's time zone, e.g. Europe/Berlin")
+    console.add_argument(
+        "--at",
+        type=_instant,
+        help="run every line at this instant (2026-12-01T10:00:00Z): reproducible scripts",
+    )
     console.set_defaults(run=_console)
 
     migrate_cmd = commands.add_parser("migrate", help="create or upgrade the database schema")
@@ -123,8 +129,16 @@ def _console(settings: Settings, options: argparse.Namespace) -> int:
             external=options.external,
             timezone=options.tz,
             interactive=sys.stdin.isatty(),
+            at=options.at,
         )
     )
+
+
+def _instant(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError("give a time zone, like 2026-12-01T10:00:00Z")
+    return moment.astimezone(UTC)
 
 
 if __name__ == "__main__":

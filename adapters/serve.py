@@ -55,6 +55,7 @@ def start_scheduler(runtime: Runtime) -> Scheduler | None:
         deliverers=runtime.deliverers,
         grace=timedelta(minutes=settings.grace_minutes),
         lease=timedelta(seconds=settings.delivery_lease_seconds),
+        interval=timedelta(seconds=min(60, max(1, settings.scheduler_interval_seconds))),
     )
     scheduler.start()
     return scheduler

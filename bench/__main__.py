@@ -47,7 +47,11 @@ async def main(argv: list[str] | None = None) -> int:
     parts = set(options.only.split(","))
     started = time.monotonic()
     progress = _progress(started)
-    loads = Loads(saturation_requests=200, seconds=3, warmup=30) if options.quick else Loads()
+    loads = (
+        Loads(baseline_requests=400, liaison_requests=100, seconds=2, warmup=20)
+        if options.quick
+        else Loads()
+    )
     sections: list[tuple[str, str]] = []
     verdicts: list[str] = []
     with tempfile.TemporaryDirectory(prefix="liaison-bench-") as tmp:

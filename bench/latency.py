@@ -33,10 +33,12 @@ CHANNEL = "CBENCHTEAM"
 @dataclass(frozen=True)
 class Loads:
     clients: int = 32
-    saturation_requests: int = 1000
+    # Fixed counts: enough for a stable rate from each kind of server within the budget.
+    baseline_requests: int = 2000
+    liaison_requests: int = 300
     rate: float = 100.0
-    seconds: float = 10.0
-    warmup: int = 150
+    seconds: float = 5.0
+    warmup: int = 100
 
 
 @dataclass
@@ -104,7 +106,7 @@ class Commands:
 async def seed_liaison(commands: Commands, server: LiaisonProcess, url: str) -> dict[str, int]:
     due = (datetime.now(UTC) + timedelta(days=200)).date().isoformat()
     reply = await commands.say(
-        server, f'project new "{PROJECT}" client:"Acme Corp" budget:250k due:{due}'
+        server, f'project new "{PROJECT}" client:"Acme Corp" budget:2000000 due:{due}'
     )
     if "started" not in reply:
         raise RuntimeError(f"could not start the bench project: {reply[:500]}")
@@ -155,10 +157,9 @@ async def run_latency(
                 for case in order:
                     progress(f"round {number + 1}/{rounds}: {case.name}")
                     load = loads_by_case[case.name]
+                    count = loads.baseline_requests if case.baseline else loads.liaison_requests
                     case.saturation.append(
-                        await closed_loop(
-                            load, clients=loads.clients, requests=loads.saturation_requests
-                        )
+                        await closed_loop(load, clients=loads.clients, requests=count)
                     )
                     case.steady.append(
                         await open_loop(load, rate=loads.rate, seconds=loads.seconds)
@@ -173,6 +174,7 @@ async def run_latency(
 
 def _cases(servers: dict[str, ServerProcess], liaison_labels: list[str]) -> list[Case]:
     numbers = itertools.count(1)
+    due = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
     cases = [
         Case("bare aiohttp (200)", servers["aiohttp"], lambda _: "status", "ok", baseline=True),
         Case("bare Bolt (ack)", servers["bolt"], lambda _: "status", "ok", baseline=True),
@@ -183,8 +185,8 @@ def _cases(servers: dict[str, ServerProcess], liaison_labels: list[str]) -> list
             Case(
                 f"{label}: /pm task add",
                 servers[label],
-                lambda _: f'task add "Load task {next(numbers)}"',
-                None,
+                lambda _: f'task add "Load task {next(numbers)}" <@{PM.user_id}> due:{due}',
+                "Load task",
             )
         )
     return cases

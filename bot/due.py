@@ -129,7 +129,7 @@ async def due_step(session: AsyncSession, window: Window) -> tuple[DueResult, li
     for group in groups.values():
         first = group[0]
         if first.state == "skip":
-            log.info("skipped %s: %s late", first.key, window.now - first.due_at)
+            log.debug("skipped %s: %s late", first.key, window.now - first.due_at)
             plan.claim(group, "skipped")
         elif first.kind == "report":
             reports.append(first)

@@ -43,7 +43,8 @@ def side(schedule: Schedule, project_id: int, name: str) -> Target | None:
 
 
 def dm(schedule: Schedule, person: Person | None) -> Target | None:
-    if person is None:
+    """A team member's direct messages; never a client's (these messages are internal)."""
+    if person is None or person.external:
         return None
     return person_target(person, schedule.dms.get(person.id))
 

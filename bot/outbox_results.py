@@ -18,7 +18,7 @@ from storage.models import ChannelLink, Conversation, Delivery, Membership, Occu
 from storage.upsert import insert_ignore
 
 if TYPE_CHECKING:
-    from bot.outbox import Job, OutboxWorker
+    from bot.delivery import Job, OutboxWorker
 
 log = logging.getLogger("liaison.outbox")
 

@@ -23,6 +23,7 @@ OPEN_QUOTES = '"\u201c\u201e'
 CLOSE_QUOTES = {'"': '"', "\u201c": "\u201d", "\u201e": "\u201c"}
 OPTION_RE = re.compile(r"^([a-z][a-z-]*):(.*)$", re.DOTALL)
 SLACK_MENTION_RE = re.compile(r"^<@([A-Z0-9a-z_.:-]+)(?:\|([^>]*))?>$")
+SLACK_MENTION_SPAN_RE = re.compile(r"<@[A-Z0-9a-z_.:-]+(?:\|[^>\n]{0,80})?>(?=\s|$)")
 PLAIN_MENTION_RE = re.compile(r"^@([\w.\-]+)$")
 # An option value that begins a phrase of words ("due:in 3 days", "due:next tuesday").
 PHRASE_STARTS = {"in": 2, "next": 1}
@@ -71,6 +72,10 @@ def tokenize(text: str) -> list[Token]:
 def _read_token(text: str, i: int) -> tuple[str, bool, int]:
     """Read one token; a quoted part may stand alone or follow `key:`."""
     n = len(text)
+    platform_mention = SLACK_MENTION_SPAN_RE.match(text, i)
+    if platform_mention:
+        # `<@U1|Bob Stone>`: a platform mention whose display name may hold spaces.
+        return platform_mention.group(0), False, platform_mention.end()
     parts: list[str] = []
     quoted = False
     while i < n and not text[i].isspace():
@@ -399,7 +404,8 @@ def parse_duration(text: str, day_hours: Decimal = Decimal("8")) -> Decimal:
             hours += amount * day_hours
         else:
             hours += amount
-    hours = hours.quantize(CENT)
+    # Exact to the second, so that cost = hours x rate is exact to the cent (20m = 1/3 h).
+    hours = hours.quantize(Decimal("0.000001"))
     if hours <= 0:
         raise UserError("A duration must be more than zero.")
     if hours > MAX_HOURS:

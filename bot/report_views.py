@@ -3,6 +3,8 @@ from `client_view`, so they cannot carry what the projection leaves out."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from bot.domain.budget import BudgetSummary, format_money
 from bot.domain.client_view import ClientView, client_view, waiting_on_client
 from bot.domain.health import Health, assess, plural
@@ -28,11 +30,9 @@ def due_fact(snapshot: ProjectSnapshot) -> tuple[str, str] | None:
     return ("Due", f"{snapshot.due_date.isoformat()} ({when})")
 
 
-def milestone_item(m: MilestoneFacts, today_iso: str) -> Item:
+def milestone_item(m: MilestoneFacts, today: date) -> Item:
     signoff = ", client sign-off" if m.client_signoff else ""
-    status: ItemStatus = (
-        "done" if m.done else ("overdue" if m.due.isoformat() < today_iso else "due")
-    )
+    status: ItemStatus = "done" if m.done else ("overdue" if m.due < today else "due")
     return Item(f"{m.title} (due {m.due}{signoff})", status)
 
 
@@ -67,7 +67,6 @@ def attention_items(snapshot: ProjectSnapshot) -> Items:
 
 def internal_status(snapshot: ProjectSnapshot) -> Message:
     upcoming = [m for m in snapshot.milestones if not m.done][:UPCOMING]
-    today = snapshot.today.isoformat()
     facts = [("Client", snapshot.client_name)]
     facts += [f for f in [due_fact(snapshot)] if f]
     facts.append(("Tasks", f"{snapshot.tasks.open} open, {snapshot.tasks.done} done"))
@@ -75,7 +74,9 @@ def internal_status(snapshot: ProjectSnapshot) -> Message:
     blocks += health_blocks(assess(snapshot))
     blocks += [
         Heading("Next milestones"),
-        Items(tuple(milestone_item(m, today) for m in upcoming), empty="No open milestones."),
+        Items(
+            tuple(milestone_item(m, snapshot.today) for m in upcoming), empty="No open milestones."
+        ),
         Heading("Blocked or waiting"),
         attention_items(snapshot),
     ]
@@ -120,7 +121,7 @@ def internal_report(snapshot: ProjectSnapshot) -> Message:
     blocks += [
         Heading("Milestones"),
         Items(
-            tuple(milestone_item(m, today) for m in snapshot.milestones),
+            tuple(milestone_item(m, snapshot.today) for m in snapshot.milestones),
             empty="No milestones yet.",
         ),
         Heading("Blocked or waiting"),

@@ -17,15 +17,19 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock, utc_now
+from bot.delivery import OutboxWorker
 from bot.due import DueResult, run_due
-from bot.outbox import LEASE, Deliverer, OutboxWorker
+from bot.outbox import LEASE, Deliverer
 
 log = logging.getLogger("liaison.scheduler")
 INTERVAL = timedelta(minutes=1)
 
 
-def next_minute(moment: datetime) -> datetime:
-    return moment.replace(second=0, microsecond=0) + timedelta(minutes=1)
+def next_tick(moment: datetime, interval: timedelta = INTERVAL) -> datetime:
+    """The next whole multiple of `interval` (on the minute, for a minute): every process
+    wakes at the same moments, and posts land on the minute they are due."""
+    step = interval.total_seconds()
+    return datetime.fromtimestamp((moment.timestamp() // step + 1) * step, UTC)
 
 
 class Scheduler:
@@ -52,12 +56,15 @@ class Scheduler:
 
     def start(self) -> None:
         """Start inside the running event loop: the first due-step runs at once."""
+        quiet = logging.getLogger("apscheduler")
+        if quiet.level == logging.NOTSET:
+            quiet.setLevel(logging.WARNING)  # not two lines a minute about our one job
         aps = AsyncIOScheduler(timezone=UTC)
         aps.add_job(
             self.tick,
             IntervalTrigger(
                 seconds=self.interval.total_seconds(),
-                start_date=next_minute(utc_now()),
+                start_date=next_tick(utc_now(), self.interval),
                 timezone=UTC,
             ),
             id="due-step",

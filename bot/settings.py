@@ -20,6 +20,8 @@ class Settings(BaseSettings):
     grace_minutes: int = Field(120, alias="LIAISON_GRACE_MINUTES")
     # How long a delivery worker owns a row it is sending (see bot/outbox.py).
     delivery_lease_seconds: int = Field(120, alias="LIAISON_DELIVERY_LEASE_SECONDS")
+    # How often the scheduler runs its due-step; a minute at most.
+    scheduler_interval_seconds: int = Field(60, alias="LIAISON_SCHEDULER_INTERVAL_SECONDS")
     playground: str | None = Field(None, alias="LIAISON_PLAYGROUND")
 
     slack_signing_secret: str | None = Field(None, alias="SLACK_SIGNING_SECRET")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -82,14 +83,23 @@ def message(
 
 
 def submit(
-    value: dict[str, Any], *, who: str, channel: str, service_url: str, **sender: Any
+    value: dict[str, Any], *, who: str, channel: str | None, service_url: str, **sender: Any
 ) -> dict[str, Any]:
-    """An Adaptive Card Action.Submit press, as Teams delivers it (a message with `value`)."""
+    """An Adaptive Card Action.Submit press, as Teams delivers it (a message with `value`),
+    in a channel or (None) in the person's personal chat."""
     activity = fixture("card_submit")
     user_id, name = PEOPLE[who]
     activity["id"] = f"f:{next(_ids)}"
-    activity["conversation"]["id"] = f"{channel};messageid={next(_ids)}"
-    activity["channelData"]["channel"]["id"] = channel
+    if channel is None:
+        activity["conversation"] = {
+            "conversationType": "personal",
+            "tenantId": TENANT,
+            "id": f"a:personal-{who}",
+        }
+        activity["channelData"] = {"tenant": {"id": TENANT}, "source": {"name": "message"}}
+    else:
+        activity["conversation"]["id"] = f"{channel};messageid={next(_ids)}"
+        activity["channelData"]["channel"]["id"] = channel
     activity["from"] = {"id": user_id, "name": name, **sender}
     activity["value"] = value
     activity["serviceUrl"] = service_url
@@ -154,6 +164,13 @@ async def teams_service(db_url: str, **settings: Any) -> AsyncIterator[TeamsServ
         finally:
             await client.close()
             await runtime.close()
+
+
+def sqlite_copy(tmp_path: Path, template: Path) -> str:
+    """A migrated SQLite database, for tests whose subject is HTTP, not storage."""
+    path = tmp_path / "liaison.db"
+    shutil.copy(template, path)
+    return f"sqlite+aiosqlite:///{path}"
 
 
 def text_of(posts: list[Post]) -> str:

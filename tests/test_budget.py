@@ -69,12 +69,16 @@ async def test_budget_figures_to_the_cent(bot: Harness) -> None:
     assert summary.runs_out_before_due and summary.by_person == (("bob", D("4.50"), D("540.00")),)
 
 
-async def test_time_cost_rounds_half_up_to_the_cent(bot: Harness) -> None:
+async def test_time_cost_is_exact_for_minutes_and_rounds_half_up(bot: Harness) -> None:
     await team(bot)
     await bot.say("ann", "team add @bob rate:95.50/h")
-    out = await bot.say("bob", "log 20m")  # 0.33h x 95.50 = 31.515
-    assert "Logged 0.33h: USD 31.52" in out
-    assert await time_entries(bot) == [("bob", D("0.33"), D("31.52"), None)]
+    out = await bot.say("bob", "log 20m")  # a third of an hour x 95.50 = 31.8333...
+    assert "Logged 0.33h: USD 31.83" in out
+    await bot.say("ann", "team add @bob rate:0.25/h")
+    out = await bot.say("bob", "log 30m")  # 0.125 rounds half up
+    assert "USD 0.13" in out
+    costs = [entry[2] for entry in await time_entries(bot)]
+    assert costs == [D("31.83"), D("0.13")]
 
 
 async def test_time_without_a_rate_costs_nothing_and_says_so(bot: Harness) -> None:

@@ -137,8 +137,46 @@ async def test_several_processes_with_schedulers_post_a_morning_of_200_projects_
 ) -> None:
     if not db_url.startswith("postgresql"):
         pytest.skip("several processes share one PostgreSQL; SQLite runs one process")
+    async with FakeSlackApi() as api:
+        api.fail_next(status=429, retry_after=1, times=3)
+        processes = [
+            liaison(db_url, api, tmp_path / f"p{i}.log", LIAISON_SCHEDULER_INTERVAL_SECONDS="1")
+            for i in range(3)
+        ]
+        for process in processes:
+            process.start()
+        try:
+            await asyncio.gather(*(p.wait_ready() for p in processes))
+            # Every scheduler now wakes each second; the morning arrives for all at once.
+            await add_projects_due_now(sessions, 200)
+            await api.wait_for("chat.postMessage", 203, timeout=60)
+            await asyncio.sleep(2)  # time for any duplicate to show up
+        finally:
+            for process in processes:
+                process.stop()
+    channels = [call.args.get("channel") for call in api.calls_to("chat.postMessage")]
+    assert len(channels) == 203  # 200 posts + the three rate-limited tries
+    assert sorted(set(channels)) == [f"C{p:04d}" for p in range(1, 201)]
+    async with sessions() as session:
+        claims = await session.scalar(
+            select(func.count(OccurrenceClaim.id)).where(
+                OccurrenceClaim.key.like("checkin:%"), OccurrenceClaim.outcome == "queued"
+            )
+        )
+        sent = await session.scalar(
+            select(func.count(Delivery.id)).where(Delivery.status == "sent")
+        )
+    assert claims == 200 and sent == 200
+    logs = "\n".join(p.logs() for p in processes)
+    assert logs.count("due-step: 200 queued") == 1
+    assert "Traceback" not in logs
+
+
+async def add_projects_due_now(sessions: async_sessionmaker[AsyncSession], count: int) -> None:
+    """`count` projects in UTC whose check-in was due a minute ago, each with its own
+    Slack team channel."""
     now = datetime.now(UTC)
-    checkin = (now - timedelta(minutes=1)).strftime("%H:%M")  # due a minute ago
+    checkin = (now - timedelta(minutes=1)).strftime("%H:%M")
     created = now - timedelta(days=30)
     async with sessions() as session, session.begin():
         await session.execute(
@@ -166,7 +204,7 @@ async def test_several_processes_with_schedulers_post_a_morning_of_200_projects_
                     "archived": False,
                     "created_at": created,
                 }
-                for p in range(1, 201)
+                for p in range(1, count + 1)
             ],
         )
         await session.execute(
@@ -180,33 +218,6 @@ async def test_several_processes_with_schedulers_post_a_morning_of_200_projects_
                     "side": "team",
                     "created_at": created,
                 }
-                for p in range(1, 201)
+                for p in range(1, count + 1)
             ],
         )
-    async with FakeSlackApi() as api:
-        api.fail_next(status=429, retry_after=1, times=3)
-        processes = [liaison(db_url, api, tmp_path / f"p{i}.log") for i in range(3)]
-        for process in processes:
-            process.start()
-        try:
-            await api.wait_for("chat.postMessage", 203, timeout=60)
-            await asyncio.sleep(2)  # time for any duplicate to show up
-        finally:
-            for process in processes:
-                process.stop()
-        channels = [call.args.get("channel") for call in api.calls_to("chat.postMessage")]
-    assert len(channels) == 203  # 200 posts + the three rate-limited tries
-    assert sorted(set(channels)) == [f"C{p:04d}" for p in range(1, 201)]
-    async with sessions() as session:
-        claims = await session.scalar(
-            select(func.count(OccurrenceClaim.id)).where(
-                OccurrenceClaim.key.like("checkin:%"), OccurrenceClaim.outcome == "queued"
-            )
-        )
-        sent = await session.scalar(
-            select(func.count(Delivery.id)).where(Delivery.status == "sent")
-        )
-    assert claims == 200 and sent == 200
-    logs = "\n".join(p.logs() for p in processes)
-    assert "due-step: 200 queued" in logs
-    assert "Traceback" not in logs

@@ -16,8 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from adapters.console.deliver import ConsoleDeliverer
 from adapters.slack.clients import SingleWorkspace, web_client
 from adapters.slack.deliver import SlackDeliverer
+from bot.delivery import OutboxWorker
 from bot.messages import Message, Text
-from bot.outbox import DeliveryError, OutboxWorker, Sent, Target, enqueue
+from bot.outbox import DeliveryError, Sent, Target, enqueue
 from bot.pacing import Pacer
 from storage.models import Conversation, Delivery
 from tests.fakes.slack_api import FakeSlackApi

@@ -130,6 +130,13 @@ def test_tokens_quotes_options_and_mentions() -> None:
     assert tokens[4].mention is not None and tokens[4].mention.user_id == "U42"
 
 
+def test_a_platform_mention_may_carry_a_name_with_spaces() -> None:
+    tokens = tokenize("team add <@29:1abc|Bob Stone> role:member")
+    assert [t.kind for t in tokens] == ["word", "word", "mention", "option"]
+    assert tokens[2].mention is not None and tokens[2].mention.name == "Bob Stone"
+    assert tokens[2].mention.user_id == "29:1abc"
+
+
 def test_unquoted_phrase_after_an_option() -> None:
     tokens = tokenize("task due 3 due:in 3 days")
     assert tokens[-1].key == "due" and tokens[-1].value == "in 3 days"

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from adapters.console.deliver import ConsoleDeliverer
 from adapters.runtime import build_runtime
 from adapters.serve import start_scheduler
-from bot.scheduler import Scheduler, next_minute
+from bot.scheduler import Scheduler, next_tick
 from bot.settings import load_settings
 from storage.models import OccurrenceClaim
 from tests.harness import Harness
@@ -45,7 +45,8 @@ async def test_the_scheduler_runs_the_due_step_at_once_and_delivers(bot: Harness
 
 def test_the_job_runs_on_the_minute() -> None:
     moment = datetime(2026, 12, 1, 8, 59, 41, 123, tzinfo=UTC)
-    assert next_minute(moment) == datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    assert next_tick(moment) == datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    assert next_tick(moment, timedelta(seconds=1)) == datetime(2026, 12, 1, 8, 59, 42, tzinfo=UTC)
 
 
 async def test_liaison_scheduler_off_runs_no_scheduler(db_url: str) -> None:

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from adapters.teams.render import MAX_ACTIVITY_BYTES
-from storage.models import ChangeRequest, Conversation, Person, Project
+from storage.models import ChangeRequest, Conversation, HuddleAnswer, Person, Project
 from tests.fakes.bot_connector import Post
 from tests.teams_support import (
     OTHER_TENANT,
@@ -141,6 +141,31 @@ async def test_a_change_request_is_approved_from_its_card(teams: TeamsService) -
     # Pressing it again (a second click, a retry) does not approve twice.
     again = await teams.press(approve["data"], who="carol", channel=SHARED_CHANNEL, **CAROL)
     assert "already approved" in _ok(again)
+
+
+async def test_a_huddle_is_answered_from_its_card_in_a_personal_chat(
+    teams: TeamsService,
+) -> None:
+    await _project(teams)
+    await teams.say("ann", "team add <at>Bob Stone</at>", mentions=("bob",))
+    _ok(await teams.say("bob", "projects", channel=None))  # Bob's personal chat with Liaison
+    started = _ok(await teams.say("ann", "huddle now"))
+    assert "Bob Stone" in started
+    before = len(teams.connector.posts)
+    assert await teams.deliver() >= 1
+    delivered = teams.connector.posts[before:]
+    prompt = next(p for p in delivered if p.conversation_id == "a:personal-bob")
+    assert prompt.reply_to is None
+    container = next(e for e in prompt.card["body"] if e["type"] == "Container")  # type: ignore[index]
+    inputs = [e for e in container["items"] if e["type"] == "Input.Text"]
+    (send,) = container["items"][-1]["actions"]
+    assert len(inputs) >= 2 and send["data"]["action_id"] == "huddle answer"
+    answers = {inputs[0]["id"]: "Shipped the login page", inputs[1]["id"]: "Tests"}
+    replies = await teams.press({**send["data"], **answers}, who="bob", channel=None)
+    assert "noted" in _ok(replies)
+    async with teams.runtime.sessions() as session:
+        answer = await session.scalar(select(HuddleAnswer))
+    assert answer is not None and answer.answers[:2] == ["Shipped the login page", "Tests"]
 
 
 async def test_the_pm_cannot_approve_from_the_card_without_on_behalf(

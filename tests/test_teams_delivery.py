@@ -4,7 +4,9 @@ reference; the Bot Connector's refusals become retries, give-ups or unreachable 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -22,6 +24,7 @@ from tests.teams_support import (
     TENANT,
     TeamsService,
     message,
+    sqlite_copy,
     teams_service,
 )
 
@@ -29,12 +32,26 @@ NOTICE = Message((Heading("Morning check-in"), Text("Two tasks are due today."))
 TEAM = Target("teams", TENANT, TEAM_CHANNEL, "channel")
 
 
-@pytest.fixture
-async def teams(db_url: str) -> AsyncIterator[TeamsService]:
-    async with teams_service(db_url) as service:
+@asynccontextmanager
+async def _seen(url: str) -> AsyncIterator[TeamsService]:
+    async with teams_service(url) as service:
         # The bot has seen the team channel: its reference is stored.
         await service.say("ann", "help")
         service.connector.take()
+        yield service
+
+
+@pytest.fixture
+async def teams(db_url: str) -> AsyncIterator[TeamsService]:
+    """With the outbox on both databases."""
+    async with _seen(db_url) as service:
+        yield service
+
+
+@pytest.fixture
+async def wire(tmp_path: Path, sqlite_template: Path) -> AsyncIterator[TeamsService]:
+    """For what the Bot Connector's answers mean: one database is enough."""
+    async with _seen(sqlite_copy(tmp_path, sqlite_template)) as service:
         yield service
 
 
@@ -55,16 +72,16 @@ async def _fails(teams: TeamsService, status: int, **failure: str) -> DeliveryEr
 
 
 async def test_a_proactive_post_goes_to_the_top_of_the_stored_channel(
-    teams: TeamsService,
+    wire: TeamsService,
 ) -> None:
-    sent = await _deliverer(teams).deliver(TEAM, NOTICE)
-    (post,) = teams.connector.posts
+    sent = await _deliverer(wire).deliver(TEAM, NOTICE)
+    (post,) = wire.connector.posts
     assert post.conversation_id == TEAM_CHANNEL and post.reply_to is None
     assert sent.message_id == "activity-2"
     assert "Morning check-in" in post.card_text()
     assert post.activity["from"]["id"].startswith("28:")  # addressed from the bot
-    threaded = await _deliverer(teams).deliver(TEAM, NOTICE, thread_id="1700000000123")
-    assert teams.connector.posts[-1].conversation_id == f"{TEAM_CHANNEL};messageid=1700000000123"
+    threaded = await _deliverer(wire).deliver(TEAM, NOTICE, thread_id="1700000000123")
+    assert wire.connector.posts[-1].conversation_id == f"{TEAM_CHANNEL};messageid=1700000000123"
     assert threaded.message_id
 
 
@@ -88,58 +105,58 @@ async def test_the_outbox_delivers_queued_rows_through_teams(teams: TeamsService
     assert statuses == ["sent", "sent"]
 
 
-async def test_a_moved_service_url_is_followed(teams: TeamsService) -> None:
+async def test_a_moved_service_url_is_followed(wire: TeamsService) -> None:
     async with FakeBotConnector() as moved:
         # The team channel speaks through another region now.
-        assert await teams.post(message("help", service_url=moved.url)) == 201
+        assert await wire.post(message("help", service_url=moved.url)) == 201
         moved.take()
-        await _deliverer(teams).deliver(TEAM, NOTICE)
+        await _deliverer(wire).deliver(TEAM, NOTICE)
         assert len(moved.posts) == 1 and moved.posts[0].conversation_id == TEAM_CHANNEL
-    assert teams.connector.posts == []
+    assert wire.connector.posts == []
 
 
-async def test_429_honours_retry_after(teams: TeamsService) -> None:
-    error = await _fails(teams, 429, retry_after="7")
+async def test_429_honours_retry_after(wire: TeamsService) -> None:
+    error = await _fails(wire, 429, retry_after="7")
     assert error.retry_after == 7 and not error.permanent and not error.unreachable
 
 
-async def test_429_without_retry_after_backs_off_with_jitter(teams: TeamsService) -> None:
-    first = await _fails(teams, 429)
-    second = await _fails(teams, 429)
+async def test_429_without_retry_after_backs_off_with_jitter(wire: TeamsService) -> None:
+    first = await _fails(wire, 429)
+    second = await _fails(wire, 429)
     assert first.retry_after is not None and 1 <= first.retry_after <= 2
     assert second.retry_after is not None and 2 <= second.retry_after <= 4
-    await _deliverer(teams).deliver(TEAM, NOTICE)  # success resets the count
-    third = await _fails(teams, 429)
+    await _deliverer(wire).deliver(TEAM, NOTICE)  # success resets the count
+    third = await _fails(wire, 429)
     assert third.retry_after is not None and third.retry_after <= 2
     delays = {round(backoff(5), 3) for _ in range(20)}
     assert len(delays) > 1 and all(16 <= d <= 32 for d in delays)
 
 
 @pytest.mark.parametrize("status", [412, 500, 502, 503, 504])
-async def test_transient_failures_are_retried(teams: TeamsService, status: int) -> None:
-    error = await _fails(teams, status)
+async def test_transient_failures_are_retried(wire: TeamsService, status: int) -> None:
+    error = await _fails(wire, status)
     assert not error.permanent and not error.unreachable and error.retry_after is None
     assert str(status) in error.reason
 
 
 @pytest.mark.parametrize("status", [403, 404])
 async def test_403_and_404_mean_the_conversation_is_unreachable(
-    teams: TeamsService, status: int
+    wire: TeamsService, status: int
 ) -> None:
-    error = await _fails(teams, status)
+    error = await _fails(wire, status)
     assert error.unreachable and error.permanent
 
 
-async def test_a_bad_request_is_not_retried(teams: TeamsService) -> None:
-    error = await _fails(teams, 400)
+async def test_a_bad_request_is_not_retried(wire: TeamsService) -> None:
+    error = await _fails(wire, 400)
     assert error.permanent and not error.unreachable
 
 
-async def test_a_place_the_bot_never_saw_is_unreachable(teams: TeamsService) -> None:
+async def test_a_place_the_bot_never_saw_is_unreachable(wire: TeamsService) -> None:
     with pytest.raises(DeliveryError) as raised:
-        await _deliverer(teams).deliver(Target("teams", TENANT, SHARED_CHANNEL, "channel"), NOTICE)
+        await _deliverer(wire).deliver(Target("teams", TENANT, SHARED_CHANNEL, "channel"), NOTICE)
     assert raised.value.unreachable
-    assert teams.connector.attempts == 1  # only the reply to "help" in the fixture
+    assert wire.connector.attempts == 1  # only the reply to "help" in the fixture
 
 
 async def test_through_the_outbox_a_403_marks_the_channel_unreachable(

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import shutil
 import socket
 import sys
 from collections.abc import Iterator
@@ -18,7 +17,14 @@ import jwt
 import pytest
 
 from tests.fakes.bot_connector import ACCESS_TOKEN, FakeBotConnector, FakeBotFrameworkKeys
-from tests.teams_support import APP_ID, TEAM_CHANNEL, message, teams_service, text_of
+from tests.teams_support import (
+    APP_ID,
+    TEAM_CHANNEL,
+    message,
+    sqlite_copy,
+    teams_service,
+    text_of,
+)
 
 
 async def test_without_credentials_a_message_gets_an_adaptive_card_reply(db_url: str) -> None:
@@ -57,9 +63,7 @@ async def test_not_an_activity_is_a_client_error(sqlite_url: str) -> None:
 @pytest.fixture
 def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
     """For tests refused before any database work: one backend is enough."""
-    path = tmp_path / "liaison.db"
-    shutil.copy(sqlite_template, path)
-    return f"sqlite+aiosqlite:///{path}"
+    return sqlite_copy(tmp_path, sqlite_template)
 
 
 @pytest.fixture

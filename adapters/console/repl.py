@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from datetime import datetime
 
 from adapters.console.deliver import ConsoleDeliverer
 from adapters.console.images import ImageStore
 from adapters.console.session import ConsoleSession, Speaker
 from adapters.runtime import build_runtime
+from bot.clock import utc_now
 from bot.outbox import deliver_pending
 from bot.settings import Settings
 
@@ -23,8 +25,9 @@ async def run_console(
     external: bool,
     timezone: str | None,
     interactive: bool,
+    at: datetime | None = None,
 ) -> int:
-    runtime = build_runtime(settings)
+    runtime = build_runtime(settings, clock=(lambda: at) if at else utc_now)
     images = ImageStore()  # charts are saved here and printed as file paths
     deliverer = ConsoleDeliverer(lambda text: print(text, flush=True), images)
     session = ConsoleSession(

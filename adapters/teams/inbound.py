@@ -12,11 +12,10 @@ import re
 from datetime import datetime
 from typing import Any
 
+from bot.engine import PREFIXES
 from bot.requests import Action, Actor, Place, Request
 
 PLATFORM = "teams"
-# Words that address the bot in a channel when it was not @mentioned (engine strips them).
-ADDRESSED = ("pm", "/pm", "liaison", "@liaison")
 # Form inputs are named `field.<id>` so that they cannot collide with action_id/value.
 FIELD_PREFIX = "field."
 AT_TAG_RE = re.compile(r"<at>(.*?)</at>", re.IGNORECASE | re.DOTALL)
@@ -202,7 +201,8 @@ def to_request(activity: Activity, received_at: datetime | None = None) -> Reque
     text = command_text(activity)
     if not text:
         return None
-    addressed = text.split(maxsplit=1)[0].lower() in ADDRESSED
+    # "pm status" in a channel addresses the bot without an @mention; the engine strips it.
+    addressed = text.split(maxsplit=1)[0].lower() in PREFIXES
     if not is_personal(activity) and not mentions_bot(activity) and not addressed:
         # With channel-wide message permissions the bot would see all chatter: ignore it.
         return None

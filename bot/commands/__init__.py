@@ -16,6 +16,7 @@ from bot.commands import (
     requests,
     risks,
     team,
+    waiting,
 )
 
 ALL_MODULES: list[ModuleType] = [
@@ -32,4 +33,5 @@ ALL_MODULES: list[ModuleType] = [
     huddle,
     outbox_cmd,
     export,
+    waiting,
 ]

@@ -8,7 +8,7 @@ from sqlalchemy import exists, select
 
 from bot.charts import budget_image, load_daily_spend
 from bot.context import CommandContext
-from bot.domain.budget import CENT, BudgetSummary, format_money
+from bot.domain.budget import CENT, BudgetSummary, format_hours, format_money
 from bot.errors import UserError
 from bot.ledger import load_budget
 from bot.messages import Context, Facts, Heading, Image, Message, Text
@@ -174,7 +174,7 @@ async def log_time(ctx: CommandContext, args: Args) -> Message:
     )
     on_task = f" on task {task.number} ({task.title})" if task else ""
     blocks: list[Text | Context] = [
-        Text(f"Logged {hours.normalize():f}h{on_task}: {format_money(cost, project.currency)}.")
+        Text(f"Logged {format_hours(hours)}{on_task}: {format_money(cost, project.currency)}.")
     ]
     if not rate:
         blocks.append(
@@ -253,6 +253,6 @@ def _by_category(s: BudgetSummary) -> tuple[tuple[str, str], ...]:
 
 def _by_person(s: BudgetSummary) -> tuple[tuple[str, str], ...]:
     return tuple(
-        (name, f"{hours.normalize():f}h, {format_money(cost, s.currency)}")
+        (name, f"{format_hours(hours)}, {format_money(cost, s.currency)}")
         for name, hours, cost in s.by_person
     )

@@ -136,7 +136,7 @@ async def huddle_now(ctx: CommandContext, args: Args) -> Message:
     project, today = ctx.the_project, ctx.project_today
     config = await config_of(ctx, create=True)
     assert config is not None
-    config.enabled, config.adhoc_date, config.adhoc_at = True, today, ctx.now
+    config.enabled = True
     asked, already, unreachable = [], 0, []
     for person, conversation in await _team_with_dms(ctx):
         if is_away(today, person.away_from, person.away_until):
@@ -162,6 +162,9 @@ async def huddle_now(ctx: CommandContext, args: Args) -> Message:
         else:
             _queue_prompt(ctx, config, person, target, key)
             asked.append(person.display_name)
+    if asked:
+        # Today's huddle runs from now: its reminders and digest count from this moment.
+        config.adhoc_date, config.adhoc_at = today, ctx.now
     return ctx.say(*_now_summary(config, asked, already, unreachable, today))
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import case, func, select
 
 from bot.context import CommandContext
+from bot.domain.budget import format_hours
 from bot.messages import Actions, Button, Context, Heading, Item, Items, ItemStatus, Message, Text
 from bot.parsing import Args, Mention, parse_date, parse_duration
 from bot.registry import EVERYONE, PM, TEAM, command
@@ -505,4 +506,4 @@ def _task_item(ctx: CommandContext, task: Task, owner: str | None, milestone: st
 
 
 def _hours(hours: Decimal) -> str:
-    return f"{hours.normalize():f}h"
+    return format_hours(hours)

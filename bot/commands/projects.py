@@ -55,6 +55,12 @@ async def project_new(ctx: CommandContext, args: Args) -> Message:
     ):
         raise ctx.fail(f'There is already a project called "{name}" here.')
     place = ctx.request.place
+    if place.shared_externally:
+        # Its reply carries the budget: never in a channel the client can read.
+        raise ctx.fail(
+            "This channel is shared with another organisation. Start the project in your "
+            "team's channel, then run `project link client` here."
+        )
     link = None
     if place.kind == "channel":
         link = await ctx.session.scalar(
@@ -138,6 +144,11 @@ async def project_link(ctx: CommandContext, args: Args) -> Message:
     project = ctx.the_project
     if ctx.side is not None:
         raise ctx.fail(f"This channel is already the {ctx.side} side of {project.name}.")
+    if side == "team" and place.shared_externally:
+        raise ctx.fail(
+            "This channel is shared with another organisation, so it can't be the team side. "
+            "Run `project link client` here, and link an internal channel as the team side."
+        )
     existing = await ctx.link_of(side)
     if existing is not None:
         raise ctx.fail(

@@ -155,3 +155,8 @@ def summarise(figures: LedgerFigures, today: date) -> BudgetSummary:
 
 def format_money(amount: Decimal, currency: str) -> str:
     return f"{currency} {amount:,.2f}"
+
+
+def format_hours(hours: Decimal) -> str:
+    """`1.5h`, `0.33h`: hours to two places for people; costs use the exact duration."""
+    return f"{hours.quantize(CENT, rounding=ROUND_HALF_UP).normalize():f}h"

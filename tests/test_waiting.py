@@ -1,0 +1,51 @@
+"""`waiting` (the Home tab's "what waits for me") and the shared-channel guards."""
+
+from __future__ import annotations
+
+from bot.requests import Actor, Place, Request
+from tests.harness import Harness
+
+NEW = 'project new "Acme Site" client:"Acme" budget:10k due:2027-03-01'
+
+
+async def test_waiting_lists_my_due_tasks_and_the_pms_open_requests(bot: Harness) -> None:
+    await bot.say("ann", NEW)
+    await bot.say("ann", "team add @bob role:member rate:100/h")
+    await bot.say("ann", 'task add "Wireframes" @bob due:2026-12-02')
+    await bot.say("ann", 'task add "Later" @bob due:2027-01-20')
+    await bot.say("ann", "project link client", channel="acme-shared")
+    await bot.say("carol", 'request "New logo please"', channel="acme-shared", external=True)
+
+    bob = await bot.say("bob", "waiting", channel=None)
+    assert "task 1 Wireframes, due 2026-12-02" in bob
+    assert "Later" not in bob
+    ann = await bot.say("ann", "waiting", channel=None)
+    assert "client request 1 to answer: New logo please" in ann
+
+
+async def test_waiting_shows_a_client_what_needs_their_decision_and_nothing_internal(
+    bot: Harness,
+) -> None:
+    await bot.say("ann", NEW)
+    await bot.say("ann", "team add @bob role:member rate:100/h")
+    await bot.say("ann", 'task add "Wireframes" @bob due:2026-12-02')
+    await bot.say("ann", "project link client", channel="acme-shared")
+    await bot.say("ann", "team add @carol role:client")
+    await bot.say("ann", 'change "Blog section" cost:4000 days:5')
+    out = await bot.say("carol", "waiting", channel=None, external=True)
+    assert "change 1 to approve: Blog section" in out
+    assert "Wireframes" not in out and "4,000" not in out
+
+
+async def test_a_channel_shared_with_another_organisation_is_never_a_team_side(
+    bot: Harness,
+) -> None:
+    ann = Actor("console", "local", "ann", "ann")
+    shared = Place("console", "local", "acme-connect", "channel", shared_externally=True)
+    reply = await bot.engine.handle(Request(ann, shared, text=NEW))
+    assert "shared with another organisation" in reply.messages[0].plain_text()
+    await bot.say("ann", NEW)
+    reply = await bot.engine.handle(Request(ann, shared, text="project link team"))
+    assert "can't be the team side" in reply.messages[0].plain_text()
+    reply = await bot.engine.handle(Request(ann, shared, text="project link client"))
+    assert "shared with Acme" in reply.messages[0].plain_text()
