@@ -7,6 +7,7 @@ import logging
 from aiohttp import web
 from sqlalchemy import text
 
+from adapters.bodies import refuse_unusable_bodies
 from adapters.runtime import Runtime
 
 log = logging.getLogger("liaison.server")
@@ -25,7 +26,7 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 def create_app(runtime: Runtime) -> web.Application:
-    app = web.Application(client_max_size=1024 * 1024)
+    app = web.Application(client_max_size=1024 * 1024, middlewares=[refuse_unusable_bodies])
     app[RUNTIME_KEY] = runtime
     app.router.add_get("/healthz", healthz)
     _report_platforms(runtime)

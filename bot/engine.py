@@ -78,6 +78,10 @@ class Engine:
 
     def _command_text(self, request: Request) -> str:
         if request.action is not None:
+            # Form answers are typed text too: the same checks as a line (a NUL byte, for
+            # one, cannot be stored in PostgreSQL).
+            for answer in request.action.fields.values():
+                check_line(answer)
             # A button is its typed form: action id = command name, value = its arguments.
             return check_line(f"{request.action.action_id} {request.action.value}".strip())
         text = check_line(request.text or "")
@@ -129,7 +133,8 @@ class Engine:
             words.append(token.value)
         spec, used = self.registry.find(words)
         if spec is None:
-            first = words[0] if words else text.split()[0]
+            # An action with an empty id and value (a forged or broken submit) has no words.
+            first = words[0] if words else (text.split() or [""])[0]
             close = self.registry.names_like(" ".join(words[:2]) or first)
             hint = f" Did you mean `{close[0]}`?" if close else ""
             raise UserError(

@@ -12,7 +12,7 @@ import itertools
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -47,44 +47,20 @@ class SlackReply:
 
     @property
     def text(self) -> str:
-        parts = [self.ack, *(json.dumps(p, ensure_ascii=False) for p in self.later)]
+        later = [{k: v for k, v in p.items() if k != "key"} for p in self.later]
+        parts = [self.ack, *(json.dumps(p, ensure_ascii=False) for p in later)]
         return "\n".join(parts)
 
 
-@dataclass
-class ServedApp:
-    runtime: Runtime
-    server: TestServer
+@dataclass(kw_only=True)
+class SlackClient:
+    """Sends correctly signed Slack requests to the Liaison at `url`; replies posted to
+    response URLs land in the fake Web API `api`."""
+
+    url: str
     http: aiohttp.ClientSession
     api: FakeSlackApi
-    signer: SlackSigner
-
-    @property
-    def url(self) -> str:
-        return str(self.server.make_url("")).rstrip("/")
-
-    @classmethod
-    @asynccontextmanager
-    async def start(
-        cls, db_url: str, api: FakeSlackApi, **settings: str
-    ) -> AsyncIterator[ServedApp]:
-        values = {
-            "LIAISON_DATABASE_URL": db_url,
-            "LIAISON_SCHEDULER": "off",
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_BOT_TOKEN": BOT_TOKEN,
-            "SLACK_API_URL": api.url,
-            **settings,
-        }
-        runtime = build_runtime(load_settings(**values))
-        server = TestServer(create_app(runtime), host="127.0.0.1")
-        await server.start_server()
-        try:
-            async with aiohttp.ClientSession() as http:
-                yield cls(runtime, server, http, api, SlackSigner(SIGNING_SECRET))
-        finally:
-            await server.close()
-            await runtime.close()
+    signer: SlackSigner = field(default_factory=lambda: SlackSigner(SIGNING_SECRET))
 
     async def post(
         self, path: str, body: bytes | str, headers: dict[str, str] | None = None
@@ -147,6 +123,38 @@ class ServedApp:
                 user, callback_id=callback_id, private_metadata=private_metadata, values=values
             )
         )
+
+
+@dataclass(kw_only=True)
+class ServedApp(SlackClient):
+    """The real application served in this process, and a SlackClient for it."""
+
+    runtime: Runtime
+    server: TestServer
+
+    @classmethod
+    @asynccontextmanager
+    async def start(
+        cls, db_url: str, api: FakeSlackApi, **settings: str
+    ) -> AsyncIterator[ServedApp]:
+        values = {
+            "LIAISON_DATABASE_URL": db_url,
+            "LIAISON_SCHEDULER": "off",
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_API_URL": api.url,
+            **settings,
+        }
+        runtime = build_runtime(load_settings(**values))
+        server = TestServer(create_app(runtime), host="127.0.0.1")
+        await server.start_server()
+        try:
+            async with aiohttp.ClientSession() as http:
+                url = str(server.make_url("")).rstrip("/")
+                yield cls(url=url, http=http, api=api, runtime=runtime, server=server)
+        finally:
+            await server.close()
+            await runtime.close()
 
     async def row_counts(self) -> dict[str, int]:
         """Rows in every table of ours: to show that nothing was (half-)written."""

@@ -5,6 +5,8 @@ Shared by the system tests and the benchmarks: a slash command form body, a
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import itertools
 import json
 import time
@@ -34,6 +36,7 @@ class SlackSigner:
 
     def __init__(self, signing_secret: str) -> None:
         self.verifier = SignatureVerifier(signing_secret)
+        self.secret = signing_secret.encode()
 
     def headers(
         self,
@@ -43,9 +46,13 @@ class SlackSigner:
         content_type: str = "application/x-www-form-urlencoded",
     ) -> dict[str, str]:
         stamp = str(int(time.time()) if timestamp is None else timestamp)
-        text = body.decode() if isinstance(body, bytes) else body
-        signature = self.verifier.generate_signature(timestamp=stamp, body=text)
-        assert signature is not None
+        raw = body if isinstance(body, bytes) else body.encode()
+        # Slack's v0 scheme over the raw bytes (slack-sdk's generate_signature takes text,
+        # and some bodies under test are not valid UTF-8 on purpose).
+        digest = hmac.new(self.secret, b"v0:" + stamp.encode() + b":" + raw, hashlib.sha256)
+        signature = "v0=" + digest.hexdigest()
+        if isinstance(body, str):
+            assert signature == self.verifier.generate_signature(timestamp=stamp, body=body)
         return {
             "Content-Type": content_type,
             "X-Slack-Request-Timestamp": stamp,

@@ -116,7 +116,8 @@ async def seen_by(app: ServedApp, user: SlackUser, keys: set[str], places: set[s
     texts: list[str] = []
     for call in app.api.calls:
         if _shown_to(call.method, call.args, user, keys, places):
-            texts.append(json.dumps(call.args, ensure_ascii=False))
+            shown = {k: v for k, v in call.args.items() if k != "key"}  # our own counter
+            texts.append(json.dumps(shown, ensure_ascii=False))
     async with app.runtime.sessions() as session:
         rows = await session.scalars(select(Delivery).where(Delivery.channel_id.in_(places)))
         texts += [json.dumps(row.message, ensure_ascii=False) for row in rows]
