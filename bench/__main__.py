@@ -102,6 +102,7 @@ def _latency_notes(run: object) -> str:
     from bench.latency import LatencyRun
 
     assert isinstance(run, LatencyRun)
+    loads = run.loads
     seeded = "; ".join(
         f"{label}: " + ", ".join(f"{n} {what}" for what, n in counts.items())
         for label, counts in run.seeded.items()
@@ -113,7 +114,10 @@ def _latency_notes(run: object) -> str:
         "Every request is a correctly signed slash command body exactly as Slack sends it; a "
         "command is done when its reply is available (in the acknowledgement or posted to "
         "its `response_url`). The bare servers answer the same signed body. "
-        f"Seeded project rows: {seeded}.\n\n" + report.latency_tables(run)
+        f"Saturation: {loads.clients} clients, {loads.baseline_requests} requests to a "
+        f"bare server, {loads.liaison_requests} to Liaison; steady load: {loads.rate:.0f} "
+        f"requests a second for {loads.seconds:.0f} s; {loads.warmup} warm-up requests per "
+        f"case first. Seeded project rows: {seeded}.\n\n" + report.latency_tables(run)
     )
 
 

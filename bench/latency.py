@@ -35,9 +35,9 @@ class Loads:
     clients: int = 32
     # Fixed counts: enough for a stable rate from each kind of server within the budget.
     baseline_requests: int = 2000
-    liaison_requests: int = 300
+    liaison_requests: int = 200
     rate: float = 100.0
-    seconds: float = 5.0
+    seconds: float = 4.0
     warmup: int = 100
 
 
@@ -58,6 +58,7 @@ class LatencyRun:
     cases: list[Case]
     peak_rss_mb: dict[str, float]
     seeded: dict[str, dict[str, int]]
+    loads: Loads
 
 
 def _baseline(kind: str, api: FakeSlackApi, logs: Path) -> ServerProcess:
@@ -166,7 +167,7 @@ async def run_latency(
                     )
                     case.sample_reply = load.replies[0] if load.replies else ""
         memory = {label: server.peak_rss_mb() or 0.0 for label, server in servers.items()}
-        return LatencyRun(cases, memory, seeded)
+        return LatencyRun(cases, memory, seeded, loads)
     finally:
         for server in servers.values():
             server.stop()

@@ -67,9 +67,12 @@ class RateLimitedSlack:
         self.calls += 1
         method = request.match_info["method"]
         body = await request.read()
-        await asyncio.sleep(self.latency)
         if method == "chat.postMessage":
-            return self._post(_arguments(request, body), body)
+            # The limit is judged on arrival, then the call takes its time, as at Slack.
+            response = self._post(_arguments(request, body), body)
+            await asyncio.sleep(self.latency)
+            return response
+        await asyncio.sleep(self.latency)
         if method == "auth.test":
             return web.json_response(
                 {"ok": True, "team_id": "T0001", "user_id": "UBOT", "bot_id": "B0001"}

@@ -1,60 +1,43 @@
 """Charts people would rather look at than read: the budget burn-up and the milestone
-timeline, drawn as PNG with matplotlib's Agg renderer (no display, no pyplot state).
+timeline.
 
 The series are pure functions over plain data (tested for their values); the drawing
-functions only plot them; the two loaders read what the series need in fixed statements.
+(`bot.chart_drawing`) only plots them; the loader reads what the series need in fixed
+statements.
+
+A chart is first a `Chart` block (its series as JSON values) and becomes an `Image` when
+drawn: a command's reply draws at once, a scheduled post when it is delivered, so a
+due-step that writes a thousand weekly reports draws nothing.
 """
 
 from __future__ import annotations
 
-import io
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from dataclasses import replace
+from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.chart_drawing import (
+    BurnUp,
+    MilestoneMark,
+    MilestoneState,
+    Point,
+    burn_up_data,
+    draw,
+    timeline_data,
+)
 from bot.domain.budget import BudgetSummary, cents
 from bot.domain.client_view import client_view
 from bot.domain.snapshot import ProjectSnapshot
-from bot.messages import Audience, Image, Message
+from bot.messages import Audience, Chart, Image, Message
 from storage.models import Expense, Project, TimeEntry
 
-if TYPE_CHECKING:
-    from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
-
 ZERO = Decimal("0.00")
-MilestoneState = Literal["done", "overdue", "upcoming"]
-COLOURS = {"done": "#2e7d32", "overdue": "#c62828", "upcoming": "#1565c0"}
-
-
-@dataclass(frozen=True, slots=True)
-class Point:
-    day: date
-    amount: Decimal
-
-
-@dataclass(frozen=True, slots=True)
-class BurnUp:
-    currency: str
-    actual: tuple[Point, ...]  # cumulative spend at the end of each day with spend
-    budget_line: tuple[Point, ...]  # flat at the budget; empty without one
-    forecast: tuple[Point, ...]  # today's spend to the spend expected by the due date
-    run_out: date | None  # when the money runs out at today's average burn
-    due: date | None
-    today: date
-
-
-@dataclass(frozen=True, slots=True)
-class MilestoneMark:
-    title: str
-    due: date
-    state: MilestoneState
-    client: bool
 
 
 class MilestoneLike(Protocol):
@@ -163,181 +146,94 @@ def deliverable_timeline(deliverables: Iterable[DeliverableLike]) -> tuple[Miles
 # --- loaders ---------------------------------------------------------------------------
 
 
-async def load_daily_spend(session: AsyncSession, project_id: int) -> list[tuple[date, Decimal]]:
-    """Expenses and the cost of logged time per day, in two statements."""
-    rows: list[tuple[date, Decimal]] = []
+DailySpend = list[tuple[date, Decimal]]
+
+
+async def load_daily_spends(
+    session: AsyncSession, project_ids: Sequence[int]
+) -> dict[int, DailySpend]:
+    """Expenses and the cost of logged time per project and day, in two statements for any
+    number of projects."""
+    if not project_ids:
+        return {}
+    found: dict[int, DailySpend] = defaultdict(list)
     for day_column, amount_column, model in (
         (Expense.spent_on, Expense.amount, Expense),
         (TimeEntry.logged_on, TimeEntry.cost, TimeEntry),
     ):
         # Whole cents, like the ledger: SQLite sums NUMERIC as floating point.
         result = await session.execute(
-            select(day_column, func.sum(func.round(amount_column * 100)))
-            .where(model.project_id == project_id)
-            .group_by(day_column)
+            select(model.project_id, day_column, func.sum(func.round(amount_column * 100)))
+            .where(model.project_id.in_(project_ids))
+            .group_by(model.project_id, day_column)
         )
-        rows.extend((day, Decimal(str(total or 0)) / 100) for day, total in result)
-    return rows
+        for project_id, day, total in result:
+            found[project_id].append((day, Decimal(str(total or 0)) / 100))
+    return dict(found)
 
 
-# --- drawing -----------------------------------------------------------------------------
+async def load_daily_spend(session: AsyncSession, project_id: int) -> DailySpend:
+    """One project's spend per day (see `load_daily_spends`)."""
+    return (await load_daily_spends(session, [project_id])).get(project_id, [])
 
 
-def _figure(width: float, height: float) -> tuple[Figure, Axes]:
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(width, height), dpi=100, layout="constrained")
-    return figure, figure.add_subplot()
+# --- charts for messages ------------------------------------------------------------------
 
 
-def _png(figure: Figure) -> bytes:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    buffer = io.BytesIO()
-    FigureCanvasAgg(figure).print_png(buffer)
-    return buffer.getvalue()
-
-
-def _date_axis(axes: Axes) -> None:
-    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
-
-    locator = AutoDateLocator(minticks=3, maxticks=8)
-    axes.xaxis.set_major_locator(locator)
-    axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))
-
-
-def draw_burn_up(series: BurnUp, title: str) -> bytes:
-    from matplotlib.ticker import StrMethodFormatter
-
-    figure, axes = _figure(7, 3.6)
-    days = [p.day for p in series.actual]
-    axes.plot(
-        days,
-        [float(p.amount) for p in series.actual],
-        drawstyle="steps-post",
-        color="#1565c0",
-        linewidth=2,
-        label="Spent",
-    )
-    if series.budget_line:
-        axes.plot(
-            [p.day for p in series.budget_line],
-            [float(p.amount) for p in series.budget_line],
-            color="#c62828",
-            linestyle="--",
-            label="Budget",
-        )
+def burn_up_chart(
+    summary: BudgetSummary, daily: Iterable[tuple[date, Decimal]], start: date, project: str
+) -> Chart:
+    series = burn_up(summary, daily, start)
+    alt = f"Budget burn-up of {project}: spend over time against the budget"
     if series.forecast:
-        axes.plot(
-            [p.day for p in series.forecast],
-            [float(p.amount) for p in series.forecast],
-            color="#ef6c00",
-            linestyle=":",
-            linewidth=2,
-            label="Forecast to due date",
-        )
-    if series.due is not None:
-        axes.axvline(series.due, color="#555555", linewidth=1)
-        axes.annotate(
-            "due",
-            (series.due, 0),
-            xytext=(3, 3),
-            textcoords="offset points",
-            fontsize=8,
-            color="#555555",
-        )
-    if series.run_out is not None and series.budget_line:
-        axes.plot(
-            [series.run_out],
-            [float(series.budget_line[0].amount)],
-            marker="o",
-            color="#c62828",
-            label=f"Runs out {series.run_out.isoformat()}",
-        )
-    axes.set_title(title, fontsize=11, loc="left")
-    axes.set_ylabel(series.currency)
-    axes.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
-    axes.set_ylim(bottom=0)
-    axes.grid(alpha=0.3)
-    axes.legend(loc="upper left", fontsize=8, frameon=False)
-    _date_axis(axes)
-    return _png(figure)
+        alt += " and the forecast to the due date"
+    data = burn_up_data(series, f"{project}: budget burn-up")
+    return Chart("burn-up", data, alt, "budget-burn-up.png")
 
 
-def draw_timeline(
-    marks: Sequence[MilestoneMark], today: date, project_due: date | None, title: str
-) -> bytes:
-    height = 1.4 + 0.35 * max(1, len(marks))
-    figure, axes = _figure(7, min(height, 8))
-    for row, mark in enumerate(marks):
-        axes.plot(
-            [mark.due],
-            [row],
-            marker="D" if mark.client else "o",
-            markersize=9,
-            color=COLOURS[mark.state],
-            linestyle="none",
-        )
-        axes.annotate(
-            mark.title[:40], (mark.due, row), xytext=(8, -3), textcoords="offset points", fontsize=8
-        )
-    axes.axvline(today, color="#555555", linewidth=1, linestyle="--")
-    axes.annotate("today", (today, -0.6), fontsize=8, color="#555555", ha="center")
-    if project_due is not None:
-        axes.axvline(project_due, color="#c62828", linewidth=1)
-    edges = [m.due for m in marks] + [today] + ([project_due] if project_due else [])
-    axes.set_xlim(min(edges) - timedelta(days=3), max(edges) + timedelta(days=10))
-    axes.set_ylim(len(marks) - 0.4 if marks else 0.6, -1)
-    axes.set_yticks([])
-    legend = "green: done   red: overdue   blue: upcoming   diamond: client signs off"
-    axes.set_xlabel(legend, fontsize=8, color="#555555")
-    axes.set_title(title, fontsize=11, loc="left")
-    axes.grid(axis="x", alpha=0.3)
-    _date_axis(axes)
-    return _png(figure)
-
-
-# --- images for messages ------------------------------------------------------------
+def timeline_chart(
+    marks: Sequence[MilestoneMark], today: date, project_due: date | None, project: str
+) -> Chart:
+    alt = f"Milestone timeline of {project}: " + (
+        "; ".join(f"{m.title} {m.due.isoformat()} ({m.state})" for m in marks) or "no milestones"
+    )
+    data = timeline_data(marks, today, project_due, f"{project}: milestones")
+    return Chart("timeline", data, alt[:500], "milestones.png")
 
 
 def budget_image(
     summary: BudgetSummary, daily: Iterable[tuple[date, Decimal]], start: date, project: str
 ) -> Image:
-    series = burn_up(summary, daily, start)
-    alt = f"Budget burn-up of {project}: spend over time against the budget"
-    if series.forecast:
-        alt += " and the forecast to the due date"
-    return Image(draw_burn_up(series, f"{project}: budget burn-up"), alt, "budget-burn-up.png")
+    return draw(burn_up_chart(summary, daily, start, project))
 
 
 def timeline_image(
     marks: Sequence[MilestoneMark], today: date, project_due: date | None, project: str
 ) -> Image:
-    alt = f"Milestone timeline of {project}: " + (
-        "; ".join(f"{m.title} {m.due.isoformat()} ({m.state})" for m in marks) or "no milestones"
-    )
-    png = draw_timeline(marks, today, project_due, f"{project}: milestones")
-    return Image(png, alt[:500], "milestones.png")
+    return draw(timeline_chart(marks, today, project_due, project))
 
 
-def attach(message: Message, *images: Image) -> Message:
+def attach(message: Message, *charts: Image | Chart) -> Message:
     """The same message with charts added at its end."""
-    return replace(message, blocks=(*message.blocks, *images))
+    return replace(message, blocks=(*message.blocks, *charts))
 
 
-async def report_charts(
-    session: AsyncSession, project: Project, snapshot: ProjectSnapshot, audience: Audience
-) -> tuple[Image, ...]:
-    """The weekly report's charts: for the team the burn-up and every milestone; for the
-    client the timeline of the deliverables its client view shows, and nothing about money."""
+def report_charts(
+    project: Project,
+    snapshot: ProjectSnapshot,
+    audience: Audience,
+    daily: Iterable[tuple[date, Decimal]] = (),
+) -> tuple[Chart, ...]:
+    """The weekly report's charts, not drawn yet: for the team the burn-up and every
+    milestone; for the client the timeline of the deliverables its client view shows, and
+    nothing about money."""
     if audience == "client":
         view = client_view(snapshot)
         marks = deliverable_timeline(view.deliverables)
-        return (timeline_image(marks, snapshot.today, view.due_date, project.name),)
-    images = []
+        return (timeline_chart(marks, snapshot.today, view.due_date, project.name),)
+    charts = []
     if snapshot.budget is not None:
-        daily = await load_daily_spend(session, project.id)
-        images.append(budget_image(snapshot.budget, daily, project.start_date, project.name))
+        charts.append(burn_up_chart(snapshot.budget, daily, project.start_date, project.name))
     marks = timeline(snapshot.milestones, snapshot.today)
-    images.append(timeline_image(marks, snapshot.today, snapshot.due_date, project.name))
-    return tuple(images)
+    charts.append(timeline_chart(marks, snapshot.today, snapshot.due_date, project.name))
+    return tuple(charts)

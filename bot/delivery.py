@@ -17,6 +17,7 @@ from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
+from bot.chart_drawing import draw_charts
 from bot.clock import Clock, utc_now
 from bot.messages import message_from_dict
 from bot.outbox import (
@@ -235,7 +236,9 @@ class OutboxWorker:
 
     async def _call(self, job: Job, thread_id: str | None) -> Sent:
         deliverer = self.deliverers[job.target.platform]
-        message = message_from_dict(job.message)
+        # Scheduled reports carry their charts undrawn: drawn here, row by row, not in the
+        # due-step that wrote a thousand of them.
+        message = await draw_charts(message_from_dict(job.message))
         if thread_id:
             return await deliverer.deliver(job.target, message, thread_id=thread_id)
         return await deliverer.deliver(job.target, message)

@@ -5,8 +5,9 @@ Claims are plain inserts under a unique key. If another process (or an earlier r
 the same instant) claimed any of them first, the insert fails, the whole transaction rolls
 back and the step runs again from the start, now seeing those claims: an occurrence is
 never written to the outbox twice. The step reads and writes in a fixed number of
-statements whatever the number of projects; only weekly reports, built by the reports
-module one project at a time, run in a transaction of their own per report.
+statements whatever the number of projects, weekly reports included: what they show is
+read for every project whose report is due at once, and their charts are drawn when each
+is delivered, not here.
 """
 
 from __future__ import annotations
@@ -35,9 +36,8 @@ from bot.domain.occurrences import (
 )
 from bot.domain.schedule import Occurrence, Window
 from bot.due_build import CONTENT_KINDS, Built, Outgoing, builder_for, group_key
-from bot.due_data import Schedule, load_content, load_schedule
+from bot.due_data import Content, Schedule, load_content, load_reports, load_schedule
 from bot.outbox import delivery_values
-from bot.weekly import post_weekly_report
 from storage.models import BudgetAlarm, Delivery, OccurrenceClaim
 
 log = logging.getLogger("liaison.due")
@@ -70,7 +70,7 @@ async def run_due(
     for attempt in range(1, ATTEMPTS + 1):
         try:
             async with sessions() as session, session.begin():
-                result, reports = await due_step(session, window)
+                result = await due_step(session, window)
             break
         except DBAPIError as error:  # a claim taken meanwhile, or a lock conflict
             if attempt == ATTEMPTS:
@@ -78,10 +78,6 @@ async def run_due(
             log.info(
                 "due-step conflicted with another run (%s); reading again", type(error).__name__
             )
-    for occurrence in reports:
-        outcome, messages = await post_weekly_report(sessions, occurrence, at)
-        result.count(outcome)
-        result.deliveries += messages
     return result
 
 
@@ -112,17 +108,14 @@ def find_due(schedule: Schedule) -> list[Occurrence]:
     return found
 
 
-async def due_step(session: AsyncSession, window: Window) -> tuple[DueResult, list[Occurrence]]:
-    """Claim and write everything due at `window.now`; weekly reports are returned for
-    their own transactions."""
+async def due_step(session: AsyncSession, window: Window) -> DueResult:
+    """Claim and write everything due at `window.now`."""
     schedule = await load_schedule(session, window)
     fresh = [o for o in find_due(schedule) if o.key not in schedule.claims]
     plan = Plan(window.now)
-    reports: list[Occurrence] = []
     if not fresh:
-        return plan.result, reports
-    wanted = any(o.state == "post" and o.kind in CONTENT_KINDS for o in fresh)
-    content = await load_content(session, schedule) if wanted else None
+        return plan.result
+    content = await read_content(session, schedule, [o for o in fresh if o.state == "post"])
     groups: dict[tuple[object, ...], list[Occurrence]] = defaultdict(list)
     for occurrence in fresh:
         groups[group_key(occurrence)].append(occurrence)
@@ -131,8 +124,6 @@ async def due_step(session: AsyncSession, window: Window) -> tuple[DueResult, li
         if first.state == "skip":
             log.debug("skipped %s: %s late", first.key, window.now - first.due_at)
             plan.claim(group, "skipped")
-        elif first.kind == "report":
-            reports.append(first)
         else:
             try:
                 built = builder_for(first)(schedule, content, group)
@@ -142,7 +133,20 @@ async def due_step(session: AsyncSession, window: Window) -> tuple[DueResult, li
                 continue
             plan.add(group, built)
     await plan.write(session)
-    return plan.result, reports
+    return plan.result
+
+
+async def read_content(
+    session: AsyncSession, schedule: Schedule, posting: Sequence[Occurrence]
+) -> Content:
+    """What the messages to post show, read only for the kinds that are due."""
+    content = Content()
+    if any(o.kind in CONTENT_KINDS for o in posting):
+        content = await load_content(session, schedule)
+    report_days = {o.project_id: o.day for o in posting if o.kind == "report" and o.day}
+    if report_days:
+        content.reports = await load_reports(session, schedule, report_days)
+    return content
 
 
 @dataclass

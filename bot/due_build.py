@@ -1,5 +1,6 @@
 """From due occurrences to outgoing messages: who gets what, where. Reads only what the
-due-step has loaded (no I/O), so building a thousand check-ins costs no statement."""
+due-step has loaded (no I/O), so building a thousand check-ins or weekly reports costs no
+statement (and draws no chart: reports carry theirs undrawn, see `bot.charts`)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from bot.domain.schedule import Occurrence, parse_key
 from bot.due_data import Content, Schedule
 from bot.messages import Message
 from bot.outbox import Target, person_target
+from bot.report_data import report_message
 from storage.models import Person, Project
 
 CONTENT_KINDS = ("checkin", "huddle-digest", "huddle-reminder")
@@ -32,7 +34,10 @@ class Built:
     alarms: list[tuple[int, str, str]] = field(default_factory=list)  # project, mark, budget
 
 
-Builder = Callable[[Schedule, Content | None, Sequence[Occurrence]], Built]
+Builder = Callable[[Schedule, Content, Sequence[Occurrence]], Built]
+# Where each weekly report goes: the client report to the client side, the internal one to
+# the team side.
+REPORT_SIDES = (("client", "client"), ("team", "internal"))
 
 
 def side(schedule: Schedule, project_id: int, name: str) -> Target | None:
@@ -59,8 +64,7 @@ def person_zone(schedule: Schedule, person: Person, project: Project) -> str:
     return person.timezone or project.timezone
 
 
-def checkin(schedule: Schedule, content: Content | None, group: Sequence[Occurrence]) -> Built:
-    assert content is not None
+def checkin(schedule: Schedule, content: Content, group: Sequence[Occurrence]) -> Built:
     o = group[0]
     assert o.day is not None
     pid = o.project_id
@@ -83,9 +87,7 @@ def checkin(schedule: Schedule, content: Content | None, group: Sequence[Occurre
     return one(side(schedule, pid, "team"), message, o)
 
 
-def huddle_prompt(
-    schedule: Schedule, content: Content | None, group: Sequence[Occurrence]
-) -> Built:
+def huddle_prompt(schedule: Schedule, content: Content, group: Sequence[Occurrence]) -> Built:
     o = group[0]
     assert o.day is not None and o.person_id is not None
     project = schedule.projects[o.project_id]
@@ -98,10 +100,7 @@ def huddle_prompt(
     return one(dm(schedule, person), message, o)
 
 
-def huddle_reminder(
-    schedule: Schedule, content: Content | None, group: Sequence[Occurrence]
-) -> Built:
-    assert content is not None
+def huddle_reminder(schedule: Schedule, content: Content, group: Sequence[Occurrence]) -> Built:
     o = group[0]
     assert o.day is not None and o.person_id is not None
     answered = any(
@@ -123,10 +122,7 @@ def huddle_reminder(
     )
 
 
-def huddle_digest(
-    schedule: Schedule, content: Content | None, group: Sequence[Occurrence]
-) -> Built:
-    assert content is not None
+def huddle_digest(schedule: Schedule, content: Content, group: Sequence[Occurrence]) -> Built:
     o = group[0]
     pid = o.project_id
     asked_ids = [p.person_id for p in schedule.prompts.get(pid, []) if p.day == o.day]
@@ -146,7 +142,7 @@ def huddle_digest(
     return Built([Outgoing(target, parent, o.key, pid, replies)])
 
 
-def deadlines(schedule: Schedule, content: Content | None, group: Sequence[Occurrence]) -> Built:
+def deadlines(schedule: Schedule, content: Content, group: Sequence[Occurrence]) -> Built:
     """All of one owner's reminders in one project at one moment: one direct message."""
     o = group[0]
     tasks = {t.id: t for t, _ in schedule.tasks.get(o.project_id, [])}
@@ -161,7 +157,7 @@ def deadlines(schedule: Schedule, content: Content | None, group: Sequence[Occur
     return one(dm(schedule, schedule.people.get(o.person_id or 0)), message, o)
 
 
-def milestone(schedule: Schedule, content: Content | None, group: Sequence[Occurrence]) -> Built:
+def milestone(schedule: Schedule, content: Content, group: Sequence[Occurrence]) -> Built:
     o = group[0]
     found = [m for m in schedule.milestones.get(o.project_id, []) if m.id == o.subject_id]
     if not found:
@@ -181,7 +177,7 @@ def milestone(schedule: Schedule, content: Content | None, group: Sequence[Occur
     )
 
 
-def budget(schedule: Schedule, content: Content | None, group: Sequence[Occurrence]) -> Built:
+def budget(schedule: Schedule, content: Content, group: Sequence[Occurrence]) -> Built:
     o = group[0]
     parts = [parse_key(x.key)[1] for x in group]
     marks = [p["mark"] for p in parts]
@@ -189,6 +185,21 @@ def budget(schedule: Schedule, content: Content | None, group: Sequence[Occurren
     message = notices.budget_warning(schedule.projects[o.project_id], marks, summary)
     built = one(side(schedule, o.project_id, "team"), message, o)
     built.alarms = [(o.project_id, p["mark"], p["budget"]) for p in parts]
+    return built
+
+
+def weekly_report(schedule: Schedule, content: Content, group: Sequence[Occurrence]) -> Built:
+    """The client report into the client side and the internal report into the team side,
+    as of the report day."""
+    o = group[0]
+    data = content.reports[o.project_id]
+    project = schedule.projects[o.project_id]
+    built = Built()
+    for side_name, audience in REPORT_SIDES:
+        target = side(schedule, o.project_id, side_name)
+        if target is not None:
+            message = report_message(project, data.snapshot, audience, data.daily_spend)
+            built.outgoing.append(Outgoing(target, message, o.key, o.project_id))
     return built
 
 
@@ -201,6 +212,7 @@ BUILDERS: dict[str, Builder] = {
     "milestone-team": milestone,
     "milestone-client": milestone,
     "budget": budget,
+    "report": weekly_report,
 }
 
 

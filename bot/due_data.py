@@ -2,7 +2,8 @@
 projects: every query below serves all projects at once (no per-project or per-row query).
 
 `load_schedule` reads what the rules need to decide what is due; `load_content` reads what
-the check-ins and huddle digests show, only when some are due."""
+the check-ins and huddle digests show, and `load_reports` what the weekly reports show,
+only when some are due."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from functools import cached_property
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.charts import DailySpend, load_daily_spends
 from bot.domain.budget import BudgetSummary
 from bot.domain.occurrences import OwnedTask, PromptSent
 from bot.domain.schedule import (
@@ -26,7 +28,9 @@ from bot.domain.schedule import (
     local_day,
     parse_key,
 )
+from bot.domain.snapshot import ProjectSnapshot
 from bot.ledger import load_budgets
+from bot.snapshot_data import load_snapshots
 from storage.models import (
     BudgetAlarm,
     ChangeRequest,
@@ -279,15 +283,22 @@ async def _load_budgets(
     return await load_budgets(session, with_budget, today)
 
 
-# --- content: what check-ins and huddle digests show --------------------------------------
+# --- content: what check-ins, huddle digests and weekly reports show ----------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ReportData:
+    snapshot: ProjectSnapshot  # the internal one; the client report reads its client part
+    daily_spend: DailySpend  # for the burn-up chart
 
 
 @dataclass
 class Content:
-    answers: dict[int, list[HuddleAnswer]]
-    requests: dict[int, list[ClientRequest]]
-    changes: dict[int, list[ChangeRequest]]
-    risks: dict[int, list[Risk]]
+    answers: dict[int, list[HuddleAnswer]] = field(default_factory=dict)
+    requests: dict[int, list[ClientRequest]] = field(default_factory=dict)
+    changes: dict[int, list[ChangeRequest]] = field(default_factory=dict)
+    risks: dict[int, list[Risk]] = field(default_factory=dict)
+    reports: dict[int, ReportData] = field(default_factory=dict)
 
 
 async def load_content(session: AsyncSession, schedule: Schedule) -> Content:
@@ -322,6 +333,17 @@ async def load_content(session: AsyncSession, schedule: Schedule) -> Content:
         .order_by(Risk.review_on, Risk.number),
     )
     return Content(dict(answers), requests, changes, risks)
+
+
+async def load_reports(
+    session: AsyncSession, schedule: Schedule, days: dict[int, date]
+) -> dict[int, ReportData]:
+    """What the weekly reports due show, each as of its report day, for every project at
+    once: the statements of one project's report."""
+    projects = [schedule.projects[pid] for pid in days]
+    snapshots = await load_snapshots(session, projects, days)
+    spend = await load_daily_spends(session, list(days))
+    return {pid: ReportData(snapshot, spend.get(pid, [])) for pid, snapshot in snapshots.items()}
 
 
 async def _grouped(session: AsyncSession, query) -> dict[int, list]:  # noqa: ANN001

@@ -59,6 +59,18 @@ class Image:
 
 
 @dataclass(frozen=True, slots=True)
+class Chart:
+    """An image still to draw: `kind` names the drawing (`bot.charts`), `data` holds its
+    series as JSON values. Scheduled posts carry charts this way so that the due-step does
+    no drawing; delivery draws each into an `Image` before an adapter sees the message."""
+
+    kind: str
+    data: dict[str, Any]
+    alt: str
+    name: str = "chart.png"
+
+
+@dataclass(frozen=True, slots=True)
 class Context:
     text: str
 
@@ -89,7 +101,7 @@ class Form:
     value: str = ""
 
 
-Block = Heading | Text | Facts | Items | Actions | Image | Context | File | Form
+Block = Heading | Text | Facts | Items | Actions | Image | Chart | Context | File | Form
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +131,8 @@ class Reply:
 # --- serialisation, for the outbox --------------------------------------------------
 
 _BLOCK_TYPES: dict[str, type] = {
-    cls.__name__: cls for cls in (Heading, Text, Facts, Items, Actions, Image, Context, File, Form)
+    cls.__name__: cls
+    for cls in (Heading, Text, Facts, Items, Actions, Image, Chart, Context, File, Form)
 }
 
 
@@ -138,6 +151,8 @@ def _block_to_dict(block: Block) -> dict[str, Any]:
             ]
         case Image(png=png, alt=alt, name=name):
             data.update(png=base64.b64encode(png).decode(), alt=alt, name=name)
+        case Chart(kind=kind, data=chart, alt=alt, name=name):
+            data.update(kind=kind, data=chart, alt=alt, name=name)
         case File(name=name, content=content, mime=mime):
             data.update(content=base64.b64encode(content).decode(), name=name, mime=mime)
         case Form(fields=fields, submit_label=label, action_id=action_id, value=value):
@@ -165,6 +180,8 @@ def _block_from_dict(data: dict[str, Any]) -> Block:
         return Actions(tuple(Button(**b) for b in data["buttons"]))
     if kind == "Image":
         return Image(base64.b64decode(data["png"]), data["alt"], data.get("name", "chart.png"))
+    if kind == "Chart":
+        return Chart(data["kind"], data["data"], data["alt"], data["name"])
     if kind == "File":
         return File(data["name"], base64.b64decode(data["content"]), data["mime"])
     if kind == "Form":

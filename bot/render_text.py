@@ -49,6 +49,8 @@ def render_text(
             case m.Image(alt=alt):
                 path = (image_paths or {}).get(index)
                 lines.append(f"(image: {alt}{' -> ' + path if path else ''})")
+            case m.Chart(alt=alt):  # not drawn yet: an outbox row, as `outbox failed` lists it
+                lines.append(f"(image: {alt})")
             case m.File(name=name, content=content):
                 lines.append(f"--- {name} ---")
                 lines.append(content.decode("utf-8").rstrip("\n"))

@@ -91,10 +91,13 @@ class Scheduler:
 
     async def stop(self) -> None:
         if self._aps is not None:
+            # Pause first: APScheduler's shutdown cancels a running job, and a step cut off
+            # mid-statement would only be rolled back and logged as a failure.
+            self._aps.pause()
+            if self._ticking is not None and not self._ticking.done():
+                await asyncio.wait([self._ticking])  # let a running step commit or roll back
             self._aps.shutdown(wait=False)
             self._aps = None
-        if self._ticking is not None and not self._ticking.done():
-            await asyncio.wait([self._ticking])  # let a running step commit or roll back
         self._stop.set()
         if self._delivering is not None:
             await self._delivering

@@ -1,8 +1,10 @@
-"""The real `create_app` application served over real HTTP on 127.0.0.1, in the test's own
-process (fast enough for property-based input), with Slack pointed at a fake Web API.
+"""Correctly signed Slack requests over real HTTP, with replies to response URLs caught
+by a fake Web API: `SlackClient` for any Liaison (a `liaison serve` process too), and
+`ServedApp`, the real `create_app` application served in the test's own process on
+127.0.0.1 (fast enough for property-based input).
 
     async with ServedApp.start(db_url, api) as served:
-        await served.slash(PM, "status", channel_id="CTEAM")    # -> SlackReply
+        reply = await served.slash(PM, "status", channel_id="CTEAM")    # -> SlackReply
 """
 
 from __future__ import annotations

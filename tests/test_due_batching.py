@@ -10,6 +10,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.due import run_due
+from bot.messages import Chart, message_from_dict
 from storage.models import (
     ChannelLink,
     ClientRequest,
@@ -30,6 +31,9 @@ from storage.models import (
 from tests.conftest import StatementCounter
 
 MORNING = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)  # a Tuesday
+# Friday 15:00, the default report time: on time in UTC, an hour late in Berlin (still
+# posted within the grace period), 5.5 hours late in Kolkata (skipped).
+FRIDAY = datetime(2026, 12, 4, 15, 0, tzinfo=UTC)
 CREATED = datetime(2026, 11, 1, tzinfo=UTC)
 
 
@@ -241,13 +245,13 @@ async def populate(sessions: async_sessionmaker[AsyncSession], count: int, offse
 
 
 async def due_step_statements(
-    sessions: async_sessionmaker[AsyncSession], statements: StatementCounter
+    sessions: async_sessionmaker[AsyncSession], statements: StatementCounter, at: datetime = MORNING
 ) -> tuple[int, int]:
     statements.reset()
-    await run_due(sessions, MORNING, grace=timedelta(minutes=120))
+    await run_due(sessions, at, grace=timedelta(minutes=120))
     busy = statements.count
     statements.reset()
-    await run_due(sessions, MORNING + timedelta(minutes=1), grace=timedelta(minutes=120))
+    await run_due(sessions, at + timedelta(minutes=1), grace=timedelta(minutes=120))
     return busy, statements.count
 
 
@@ -287,3 +291,82 @@ async def test_the_due_step_for_1000_projects_runs_as_many_statements_as_for_10(
     }
     assert large == small
     assert small[0] <= 25
+
+
+# --- weekly reports ---------------------------------------------------------------------
+
+
+async def link_client_sides(
+    sessions: async_sessionmaker[AsyncSession], count: int, offset: int
+) -> None:
+    async with sessions() as session, session.begin():
+        await session.execute(
+            insert(ChannelLink.__table__),
+            [
+                {
+                    "project_id": p,
+                    "platform": "console",
+                    "tenant": "local",
+                    "channel_id": f"client-{p}",
+                    "side": "client",
+                    "created_at": CREATED,
+                }
+                for p in range(offset + 1, offset + count + 1)
+            ],
+        )
+
+
+async def written_reports(sessions: async_sessionmaker[AsyncSession]) -> dict[str, list]:
+    """The report rows of the outbox, by channel, and the reports' claim outcomes."""
+    async with sessions() as session:
+        rows = await session.execute(
+            select(Delivery.channel_id, Delivery.audience, Delivery.message).where(
+                Delivery.occurrence_key.like("report:%")
+            )
+        )
+        claims = await session.execute(
+            select(OccurrenceClaim.project_id, OccurrenceClaim.outcome).where(
+                OccurrenceClaim.key.like("report:%")
+            )
+        )
+        found: dict[str, list] = {"claims": sorted(claims.all())}
+        for channel, audience, message in rows:
+            found.setdefault(channel, []).append((audience, message_from_dict(message)))
+    return found
+
+
+def check_reports(found: dict[str, list], count: int) -> None:
+    """Each project's report went out once to each side, but the skipped (too late) ones."""
+    posted = [p for p in range(1, count + 1) if p % 3 != 2]  # Kolkata's were due at 09:30 UTC
+    assert found.pop("claims") == sorted(
+        (p, "queued" if p in posted else "skipped") for p in range(1, count + 1)
+    )
+    assert sorted(found) == sorted([f"client-{p}" for p in posted] + [f"team-{p}" for p in posted])
+    for channel, ((audience, message),) in found.items():
+        text = message.plain_text()
+        charts = [b.kind for b in message.blocks if isinstance(b, Chart)]
+        assert "2026-12-04" in text, text
+        if channel.startswith("client-"):
+            assert audience == message.audience == "client"
+            assert text.startswith("*Weekly update: P") and charts == ["timeline"]
+            assert "USD" not in text and "6,000" not in text and "Vendor" not in text
+        else:
+            assert audience == message.audience == "internal"
+            assert text.startswith("*Weekly report: P") and charts == ["burn-up", "timeline"]
+            assert "Spent: USD 6,000.00" in text and "Risk 1 Vendor" in text
+
+
+async def test_weekly_reports_for_1000_projects_run_as_many_statements_as_for_10(
+    sessions: async_sessionmaker[AsyncSession], statements: StatementCounter
+) -> None:
+    await populate(sessions, 10, 0)
+    await link_client_sides(sessions, 10, 0)
+    small = await due_step_statements(sessions, statements, FRIDAY)
+    check_reports(await written_reports(sessions), 10)
+    await wipe_outcomes(sessions)
+    await populate(sessions, 990, 10)
+    await link_client_sides(sessions, 990, 10)
+    large = await due_step_statements(sessions, statements, FRIDAY)
+    check_reports(await written_reports(sessions), 1000)
+    assert large == small
+    assert small[0] <= 40

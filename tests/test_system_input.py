@@ -289,11 +289,6 @@ async def test_teams_activities_with_missing_or_odd_fields_do_not_crash(
     assert await written(served, before) == {}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="adapters/slack/listeners.py on_action reads body['trigger_id'] unguarded: a form "
-    "button without one raises KeyError after the acknowledgement (reported)",
-)
 async def test_a_form_button_without_a_trigger_id_is_handled(
     served: ServedApp, crashes: Crashes
 ) -> None:

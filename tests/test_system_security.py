@@ -117,8 +117,10 @@ async def _each(jobs: list[Callable[[], Awaitable[str]]], limit: int = 4) -> lis
     return list(await asyncio.gather(*(run(job) for job in jobs)))
 
 
-def _asks(app: ServedApp, user: SlackUser, channel: str) -> list[Callable[[], Awaitable[str]]]:
-    """Every command and probe typed, and every command pressed as a forged button."""
+def _asks(
+    app: ServedApp, user: SlackUser, channel: str, *, buttons: bool
+) -> list[Callable[[], Awaitable[str]]]:
+    """Every command and probe typed, and (with `buttons`) pressed as forged buttons."""
 
     async def slash(line: str) -> str:
         return (await app.slash(user, line, channel_id=channel)).text
@@ -129,9 +131,10 @@ def _asks(app: ServedApp, user: SlackUser, channel: str) -> list[Callable[[], Aw
     jobs: list[Callable[[], Awaitable[str]]] = [
         lambda line=line: slash(line) for line in (*COMMANDS, *PROBES)
     ]
+    if not buttons:
+        return jobs
     for action in COMMANDS:
-        for value in ("", "1", "all"):
-            jobs.append(lambda a=f"{action}|9", v=value: press(a, v))
+        jobs.append(lambda a=f"{action}|9", v="1": press(a, v))
     for probe in PROBES:
         action, _, value = probe.partition(" ")
         jobs.append(lambda a=action, v=value: press(a, v))
@@ -166,8 +169,8 @@ async def test_a_client_reaches_no_internal_data_by_command_button_or_form(
 ) -> None:
     start = len(world.api.calls)
     answers: list[str] = []
-    for user, channel in CLIENTS.values():
-        answers += await _each(_asks(world, user, channel))
+    for number, (user, channel) in enumerate(CLIENTS.values()):
+        answers += await _each(_asks(world, user, channel, buttons=number in (0, 3)))
         answers += await _submits(world, user, channel)
     await asyncio.sleep(0.2)  # anything sent after an acknowledgement
     keys = {str(c.args.get("key")) for c in world.api.calls[start:] if c.method == "response_url"}

@@ -174,11 +174,6 @@ async def test_a_workspace_cannot_see_or_touch_another_workspaces_project(
     assert "Alpha-only task" in text and "Injected" not in text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="project link does not check a link held by another workspace: the unique "
-    "constraint fails (IntegrityError) and the asker gets 'something went wrong' (reported)",
-)
 async def test_linking_a_channel_another_workspace_linked_is_refused_clearly(
     two_workspaces: ServedApp,
 ) -> None:

@@ -192,7 +192,7 @@ class SlackBridge:
         channel_id = extract.extract_channel_id(body)
         if extract.is_form_button(action):
             view = form_modal(extract.form_spec(action), channel_id=channel_id)
-            await context.client.views_open(trigger_id=body["trigger_id"], view=view)
+            await self._open_modal(body, context, view)
             return
         reply = await self.run(
             body, context, action=action, event_id=extract.extract_event_id(body)
@@ -208,7 +208,15 @@ class SlackBridge:
         view = task_modal(
             extract.extract_shortcut_text(body), channel_id=extract.extract_channel_id(body)
         )
-        await context.client.views_open(trigger_id=body["trigger_id"], view=view)
+        await self._open_modal(body, context, view)
+
+    async def _open_modal(self, body: Body, context: AsyncBoltContext, view: Body) -> None:
+        """A modal needs the interaction's trigger_id; a payload without one opens nothing."""
+        trigger_id = body.get("trigger_id")
+        if not trigger_id:
+            log.warning("interaction without a trigger_id: no modal opened")
+            return
+        await context.client.views_open(trigger_id=trigger_id, view=view)
 
     async def on_form_submitted(self, ack: Any, body: Body, context: AsyncBoltContext) -> None:
         view = body["view"]

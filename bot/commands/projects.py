@@ -61,17 +61,8 @@ async def project_new(ctx: CommandContext, args: Args) -> Message:
             "This channel is shared with another organisation. Start the project in your "
             "team's channel, then run `project link client` here."
         )
-    link = None
-    if place.kind == "channel":
-        link = await ctx.session.scalar(
-            select(ChannelLink).where(
-                ChannelLink.platform == place.platform, ChannelLink.channel_id == place.channel_id
-            )
-        )
-        if link is not None:
-            raise ctx.fail(
-                "This channel already belongs to a project; start the new one elsewhere."
-            )
+    if place.kind == "channel" and await _linked_elsewhere(ctx):
+        raise ctx.fail("This channel already belongs to a project; start the new one elsewhere.")
     project = Project(
         tenant_id=ctx.tenant.id,
         name=name,
@@ -112,6 +103,16 @@ async def project_new(ctx: CommandContext, args: Args) -> Message:
     )
 
 
+async def _linked_elsewhere(ctx: CommandContext) -> bool:
+    place = ctx.request.place
+    found = await ctx.session.scalar(
+        select(ChannelLink.id).where(
+            ChannelLink.platform == place.platform, ChannelLink.channel_id == place.channel_id
+        )
+    )
+    return found is not None
+
+
 def _link(ctx: CommandContext, project: Project, side: str) -> ChannelLink:
     place = ctx.request.place
     return ChannelLink(
@@ -144,6 +145,9 @@ async def project_link(ctx: CommandContext, args: Args) -> Message:
     project = ctx.the_project
     if ctx.side is not None:
         raise ctx.fail(f"This channel is already the {ctx.side} side of {project.name}.")
+    if await _linked_elsewhere(ctx):
+        # A Slack Connect channel has one id in every workspace that shares it.
+        raise ctx.fail("This channel already belongs to a project of another organisation.")
     if side == "team" and place.shared_externally:
         raise ctx.fail(
             "This channel is shared with another organisation, so it can't be the team side. "

@@ -1,10 +1,11 @@
 """A project at one moment, as plain data: what health, reports and the client view read.
 
-`bot.report_data` fills it from the database in a fixed number of statements."""
+`bot.snapshot_data` fills it from the database in a fixed number of statements, for one
+project or many."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 
@@ -117,3 +118,15 @@ class ProjectSnapshot:
     changes: tuple[ChangeFacts, ...] = ()
     decisions: tuple[DecisionFacts, ...] = ()  # this week's
     budget: BudgetSummary | None = None  # internal loads only
+
+
+def client_part(snapshot: ProjectSnapshot) -> ProjectSnapshot:
+    """The same snapshot as a client load reads it: no budget, no internal task list, no
+    decisions, and only the risks shared with the client."""
+    return replace(
+        snapshot,
+        attention=(),
+        decisions=(),
+        budget=None,
+        risks=tuple(r for r in snapshot.risks if r.client_visible),
+    )
