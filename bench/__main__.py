@@ -18,7 +18,9 @@ from pathlib import Path
 
 from bench import report
 from bench.databases import fresh_postgres, fresh_sqlite, server_versions
-from bench.latency import Loads, run_latency
+from bench.delivery import run_delivery
+from bench.fanout import run_fanout
+from bench.latency import LatencyRun, Loads, run_latency
 from bench.slack_load import ResponseUrls
 from tests.fakes.slack_api import FakeSlackApi
 
@@ -79,7 +81,7 @@ async def main(argv: list[str] | None = None) -> int:
             verdicts += report.latency_verdicts(run)
         for part in ("fanout", "delivery"):
             if part in parts:
-                title, body, found = await _optional_part(part, workdir, options, progress)
+                title, body, found = await _part(part, workdir, options, progress)
                 sections.append((title, body))
                 verdicts += found
     elapsed = time.monotonic() - started
@@ -98,10 +100,7 @@ async def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _latency_notes(run: object) -> str:
-    from bench.latency import LatencyRun
-
-    assert isinstance(run, LatencyRun)
+def _latency_notes(run: LatencyRun) -> str:
     loads = run.loads
     seeded = "; ".join(
         f"{label}: " + ", ".join(f"{n} {what}" for what, n in counts.items())
@@ -121,22 +120,12 @@ def _latency_notes(run: object) -> str:
     )
 
 
-async def _optional_part(
+async def _part(
     part: str, workdir: Path, options: argparse.Namespace, progress: Callable[[str], None]
 ) -> tuple[str, str, list[str]]:
-    """Fan-out and delivery run the scheduler's and the outbox's own code; when that code is
-    not there yet, the section says so instead of failing the whole run."""
-    if part == "fanout":
-        from bench.fanout import run_fanout
-
-        return await run_fanout(
-            workdir, rounds=options.rounds, quick=options.quick, progress=progress
-        )
-    from bench.delivery import run_delivery
-
-    return await run_delivery(
-        workdir, rounds=options.rounds, quick=options.quick, progress=progress
-    )
+    """Fan-out and delivery: the scheduler's and the outbox's own code under load."""
+    run = run_fanout if part == "fanout" else run_delivery
+    return await run(workdir, rounds=options.rounds, quick=options.quick, progress=progress)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import aiohttp
 
 from bench.loadgen import LoadResult, closed_loop, open_loop
 from bench.seed import PROJECT, bulk_seed
-from bench.slack_load import ResponseUrls, SlashLoad
+from bench.slack_load import FAILURE_MARKS, ResponseUrls, SlashLoad
 from tests.fakes.slack_api import FakeSlackApi
 from tests.processes import LiaisonProcess, ServerProcess, clean_environment
 from tests.slack_requests import SlackSigner, SlackUser
@@ -112,8 +112,15 @@ async def seed_liaison(commands: Commands, server: LiaisonProcess, url: str) -> 
     if "started" not in reply:
         raise RuntimeError(f"could not start the bench project: {reply[:500]}")
     counts = await bulk_seed(url)
-    for line in ('task add "Seeded by a command"', "status"):
-        await commands.say(server, line)
+    for line in (
+        f'task add "Seeded by a command" <@{PM.user_id}> due:{due}',
+        'risk add "Seeded by a command" likelihood:high impact:low',
+        'spend 1200 "Licences"',
+        "status",
+    ):
+        reply = await commands.say(server, line)
+        if any(mark in reply for mark in FAILURE_MARKS):
+            raise RuntimeError(f"seeding command failed: {line}: {reply[:300]}")
     return counts
 
 

@@ -33,6 +33,9 @@ class CommandContext:
     usage: str = ""
     request_registry: Any = None
     fields: dict[str, str] = field(default_factory=dict)
+    # The channel is read by a client whichever project a command names: a client side
+    # (of this or another project) or a channel shared with another organisation.
+    client_place: bool = False
 
     # --- who and where ----------------------------------------------------------------
 
@@ -49,7 +52,7 @@ class CommandContext:
 
     @property
     def audience(self) -> Audience:
-        if self.role == "client" or self.side == "client":
+        if self.role == "client" or self.side == "client" or self.client_place:
             return "client"
         return "internal"
 
@@ -136,6 +139,9 @@ class CommandContext:
             await self.session.scalars(
                 select(Person).where(
                     Person.platform == platform,
+                    # A typed name is looked up in the asker's own organisation only: a
+                    # namesake in another workspace or tenant must never join the project.
+                    Person.home_tenant == self.request.actor.tenant,
                     func.lower(Person.display_name) == name.lower(),
                 )
             )

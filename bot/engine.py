@@ -165,6 +165,15 @@ class Engine:
 
     async def _tenant(self, session: AsyncSession, request: Request, now: object) -> Tenant:
         place = request.place
+        # Read first: nearly every request comes from a known workspace, and a no-op
+        # upsert would still write (and in PostgreSQL leave a dead row) on each one.
+        tenant = await session.scalar(
+            select(Tenant).where(
+                Tenant.platform == place.platform, Tenant.external_id == place.tenant
+            )
+        )
+        if tenant is not None:
+            return tenant
         tenant_id = await upsert(
             session,
             Tenant,
@@ -186,15 +195,26 @@ class Engine:
             "external": actor.external,
             "created_at": now,
         }
-        person_id = await upsert(
-            session,
-            Person,
-            values,
-            ["platform", "external_id"],
-            update=["display_name", "home_tenant", "external"],
+        person = await session.scalar(
+            select(Person).where(
+                Person.platform == actor.platform, Person.external_id == actor.user_id
+            )
         )
-        person = await session.get(Person, person_id)
-        assert person is not None
+        if person is not None:
+            # Known person (most requests): the unit of work writes only what changed.
+            for column in ("display_name", "home_tenant", "external"):
+                if getattr(person, column) != values[column]:
+                    setattr(person, column, values[column])
+        else:
+            person_id = await upsert(
+                session,
+                Person,
+                values,
+                ["platform", "external_id"],
+                update=["display_name", "home_tenant", "external"],
+            )
+            person = await session.get(Person, person_id)
+            assert person is not None
         if actor.timezone and not person.timezone:
             person.timezone = actor.timezone
         return person
@@ -228,11 +248,19 @@ class Engine:
                 ChannelLink.tenant == place.tenant,
             )
         )
+        ctx.client_place = place.shared_externally or (link is not None and link.side == "client")
         if link is not None and name is None:
             ctx.project = await session.get(Project, link.project_id)
             ctx.side = link.side
         elif name is not None:
             ctx.project = await self._project_named(ctx, name)
+            if link is not None and link.side == "client" and link.project_id != ctx.project.id:
+                # Another project's figures or plan must not land where this client reads.
+                raise UserError(
+                    f'This channel is shared with another project\'s client; ask about "{name}" '
+                    "in its own channels or in a direct message with me.",
+                    ctx.usage,
+                )
             ctx.side = link.side if link and link.project_id == ctx.project.id else None
         else:
             mine = await projects_of(session, ctx.tenant, ctx.me)

@@ -45,16 +45,29 @@ async def load_figures(
         )
         for project_id, category, total in spend_rows:
             categories[project_id].append((category, _from_cents(total)))
-        time_rows = await session.execute(
+        # Summed per person first and named after: the join then touches one row per
+        # person, not one per entry, and the sums read only the covering index
+        # ix_time_entries_totals.
+        per_person = (
             select(
                 TimeEntry.project_id,
-                Person.display_name,
-                _sum_cents(TimeEntry.hours),
-                _sum_cents(TimeEntry.cost),
+                TimeEntry.person_id,
+                _sum_cents(TimeEntry.hours).label("hours"),
+                _sum_cents(TimeEntry.cost).label("cost"),
             )
-            .join(Person, Person.id == TimeEntry.person_id)
             .where(TimeEntry.project_id.in_(ids))
-            .group_by(TimeEntry.project_id, Person.id, Person.display_name)
+            .group_by(TimeEntry.project_id, TimeEntry.person_id)
+            .subquery()
+        )
+        time_rows = await session.execute(
+            select(
+                per_person.c.project_id,
+                Person.display_name,
+                per_person.c.hours,
+                per_person.c.cost,
+            )
+            .join(Person, Person.id == per_person.c.person_id)
+            .order_by(per_person.c.project_id, per_person.c.person_id)
         )
         for project_id, name, hours, cost in time_rows:
             people[project_id].append((name, _from_cents(hours), _from_cents(cost)))

@@ -12,10 +12,11 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any, TypeVar
+from functools import lru_cache
+from typing import Any, NamedTuple, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, Integer, and_, case, column, func, or_, select, values
+from sqlalchemy import Date, Integer, and_, bindparam, case, func, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import local_date
@@ -65,49 +66,52 @@ def week_start(day: date, zone: str) -> datetime:
     return _start_of(day - timedelta(days=6), zone)
 
 
-def as_of(projects: Sequence[Project], today: Mapping[int, date]) -> Any:
+class AsOf(NamedTuple):
+    """The `as_of` table (see there) and the values of its parameters."""
+
+    table: Any
+    params: dict[str, Any]
+
+
+@lru_cache(maxsize=16)
+def _as_of_table(pairs: int) -> Any:
+    parts = [
+        select(
+            Project.id.label("project_id"),
+            bindparam(f"today_{n}", type_=Date).label("today"),
+            bindparam(f"week_{n}", type_=UTCDateTime()).label("week_start"),
+            bindparam(f"answered_{n}", type_=UTCDateTime()).label("answered_since"),
+        ).where(
+            Project.id.in_(
+                bindparam(f"ids_{n}", type_=Integer, expanding=True, literal_execute=True)
+            )
+        )
+        for n in range(pairs)
+    ]
+    return (parts[0] if pairs == 1 else union_all(*parts)).cte("as_of")
+
+
+def as_of(projects: Sequence[Project], today: Mapping[int, date]) -> AsOf:
     """Each project's own dates as a table to join on `project_id`: its today, the start of
     its week and since when answered requests still show.
 
-    The dates depend only on (day, zone), so they go once per distinct pair as parameters;
-    project ids are plain ints written into the statement. Parameters then do not grow
-    with the number of projects (both backends cap them at about 32,000 a statement)."""
-    buckets: dict[tuple[date, str], int] = {}
-    rows = []
+    The dates depend only on (day, zone), so there is one SELECT per distinct pair, its
+    dates as parameters and its projects as an expanding IN rendered inline at execution
+    (`literal_execute`). Parameters then do not grow with the number of projects (both
+    backends cap them at about 32,000 a statement). The table, and so each statement
+    reading it, depends only on the number of pairs (usually one): the statements are
+    built once and their compiled form is cached, instead of built and compiled again on
+    every request as with a VALUES table."""
+    buckets: dict[tuple[date, str], list[int]] = defaultdict(list)
     for project in projects:
-        key = (today[project.id], project.timezone)
-        rows.append((int(project.id), buckets.setdefault(key, len(buckets))))
-    ids = (
-        values(
-            column("project_id", Integer),
-            column("bucket", Integer),
-            name="as_of_project",
-            literal_binds=True,
-        )
-        .data(rows)
-        .cte("as_of_project")
-    )
-    dates = (
-        values(
-            column("bucket", Integer),
-            column("today", Date),
-            column("week_start", UTCDateTime()),
-            column("answered_since", UTCDateTime()),
-            name="as_of_day",
-        )
-        .data(
-            [
-                (n, day, week_start(day, zone), _start_of(day, zone) - ANSWERED_SHOWN_FOR)
-                for (day, zone), n in buckets.items()
-            ]
-        )
-        .cte("as_of_day")
-    )
-    return (
-        select(ids.c.project_id, dates.c.today, dates.c.week_start, dates.c.answered_since)
-        .join_from(ids, dates, ids.c.bucket == dates.c.bucket)
-        .cte("as_of")
-    )
+        buckets[(today[project.id], project.timezone)].append(int(project.id))
+    params: dict[str, Any] = {}
+    for n, ((day, zone), ids) in enumerate(buckets.items()):
+        params[f"today_{n}"] = day
+        params[f"week_{n}"] = week_start(day, zone)
+        params[f"answered_{n}"] = _start_of(day, zone) - ANSWERED_SHOWN_FOR
+        params[f"ids_{n}"] = ids
+    return AsOf(_as_of_table(len(buckets)), params)
 
 
 def _grouped(rows: Iterable[Any], make: Callable[[Any], T]) -> Grouped[T]:
@@ -118,9 +122,10 @@ def _grouped(rows: Iterable[Any], make: Callable[[Any], T]) -> Grouped[T]:
     return {project_id: tuple(items) for project_id, items in found.items()}
 
 
-async def load_milestones(session: AsyncSession, dates: Any) -> Grouped[MilestoneFacts]:
+@lru_cache(maxsize=16)
+def _milestones_query(dates: Any) -> Any:
     is_open = Task.status != "done"
-    rows = await session.execute(
+    return (
         select(
             Milestone.project_id,
             Milestone.number,
@@ -139,6 +144,10 @@ async def load_milestones(session: AsyncSession, dates: Any) -> Grouped[Mileston
         .group_by(Milestone.id)
         .order_by(Milestone.project_id, Milestone.due_date, Milestone.number)
     )
+
+
+async def load_milestones(session: AsyncSession, dates: AsOf) -> Grouped[MilestoneFacts]:
+    rows = await session.execute(_milestones_query(dates.table), dates.params)
     return _grouped(
         rows,
         lambda r: MilestoneFacts(
@@ -156,9 +165,10 @@ async def load_milestones(session: AsyncSession, dates: Any) -> Grouped[Mileston
     )
 
 
-async def load_task_totals(session: AsyncSession, dates: Any) -> dict[int, TaskTotals]:
+@lru_cache(maxsize=16)
+def _task_totals_query(dates: Any) -> Any:
     is_open = Task.status != "done"
-    rows = await session.execute(
+    return (
         select(
             Task.project_id,
             _count(is_open),
@@ -170,6 +180,10 @@ async def load_task_totals(session: AsyncSession, dates: Any) -> dict[int, TaskT
         .join(dates, dates.c.project_id == Task.project_id)
         .group_by(Task.project_id)
     )
+
+
+async def load_task_totals(session: AsyncSession, dates: AsOf) -> dict[int, TaskTotals]:
+    rows = await session.execute(_task_totals_query(dates.table), dates.params)
     return {r[0]: TaskTotals(*(int(v) for v in r[1:])) for r in rows}
 
 
@@ -181,8 +195,8 @@ def _ranked(query: Any, partition: Any, order: Sequence[Any], limit: int) -> Any
     return select(*columns).where(ranked.c.rn <= limit).order_by(ranked.c[0], ranked.c.rn)
 
 
-async def load_attention(session: AsyncSession, dates: Any) -> Grouped[TaskFacts]:
-    """Blocked and overdue open tasks, the first few of each project."""
+@lru_cache(maxsize=16)
+def _attention_query(dates: Any) -> Any:
     query = (
         select(
             Task.project_id,
@@ -198,13 +212,17 @@ async def load_attention(session: AsyncSession, dates: Any) -> Grouped[TaskFacts
         .where(Task.status != "done", or_(Task.status == "blocked", Task.due_date < dates.c.today))
     )
     order = (Task.due_date.is_(None), Task.due_date, Task.number)
-    rows = await session.execute(_ranked(query, Task.project_id, order, ATTENTION_LIMIT))
+    return _ranked(query, Task.project_id, order, ATTENTION_LIMIT)
+
+
+async def load_attention(session: AsyncSession, dates: AsOf) -> Grouped[TaskFacts]:
+    """Blocked and overdue open tasks, the first few of each project."""
+    rows = await session.execute(_attention_query(dates.table), dates.params)
     return _grouped(rows, lambda r: TaskFacts(*r[1:]))
 
 
-async def load_open_risks(
-    session: AsyncSession, dates: Any, *, client_only: bool = False
-) -> Grouped[RiskFacts]:
+@lru_cache(maxsize=16)
+def _risks_query(dates: Any, client_only: bool) -> Any:
     query = (
         select(
             Risk.project_id,
@@ -229,13 +247,18 @@ async def load_open_risks(
     )
     if client_only:
         query = query.where(Risk.client_visible.is_(True))
-    return _grouped(await session.execute(query), lambda r: RiskFacts(*r[1:]))
+    return query
 
 
-async def load_requests(
-    session: AsyncSession, dates: Any, zones: Mapping[int, str]
-) -> Grouped[RequestFacts]:
-    """Unanswered requests and those answered lately: the newest ones, oldest first."""
+async def load_open_risks(
+    session: AsyncSession, dates: AsOf, *, client_only: bool = False
+) -> Grouped[RiskFacts]:
+    rows = await session.execute(_risks_query(dates.table, client_only), dates.params)
+    return _grouped(rows, lambda r: RiskFacts(*r[1:]))
+
+
+@lru_cache(maxsize=16)
+def _requests_query(dates: Any) -> Any:
     query = (
         select(
             ClientRequest.project_id,
@@ -259,9 +282,15 @@ async def load_requests(
             )
         )
     )
-    newest = _ranked(query, ClientRequest.project_id, (ClientRequest.number.desc(),), REQUEST_LIMIT)
+    return _ranked(query, ClientRequest.project_id, (ClientRequest.number.desc(),), REQUEST_LIMIT)
+
+
+async def load_requests(
+    session: AsyncSession, dates: AsOf, zones: Mapping[int, str]
+) -> Grouped[RequestFacts]:
+    """Unanswered requests and those answered lately: the newest ones, oldest first."""
     grouped = _grouped(
-        await session.execute(newest),
+        await session.execute(_requests_query(dates.table), dates.params),
         lambda r: RequestFacts(
             number=r[1],
             text=r[2],
@@ -277,10 +306,9 @@ async def load_requests(
     return {project_id: tuple(reversed(found)) for project_id, found in grouped.items()}
 
 
-async def load_changes(
-    session: AsyncSession, dates: Any, zones: Mapping[int, str]
-) -> Grouped[ChangeFacts]:
-    rows = await session.execute(
+@lru_cache(maxsize=16)
+def _changes_query(dates: Any) -> Any:
+    return (
         select(
             ChangeRequest.project_id,
             ChangeRequest.number,
@@ -297,6 +325,12 @@ async def load_changes(
         .outerjoin(Person, Person.id == ChangeRequest.decided_by_id)
         .order_by(ChangeRequest.project_id, ChangeRequest.number)
     )
+
+
+async def load_changes(
+    session: AsyncSession, dates: AsOf, zones: Mapping[int, str]
+) -> Grouped[ChangeFacts]:
+    rows = await session.execute(_changes_query(dates.table), dates.params)
     return _grouped(
         rows,
         lambda r: ChangeFacts(
@@ -313,17 +347,22 @@ async def load_changes(
     )
 
 
-async def load_decisions(
-    session: AsyncSession, dates: Any, zones: Mapping[int, str]
-) -> Grouped[DecisionFacts]:
-    """This week's decisions."""
-    rows = await session.execute(
+@lru_cache(maxsize=16)
+def _decisions_query(dates: Any) -> Any:
+    return (
         select(Decision.project_id, Decision.title, Person.display_name, Decision.decided_at)
         .join(dates, dates.c.project_id == Decision.project_id)
         .join(Person, Person.id == Decision.decided_by_id)
         .where(Decision.decided_at >= dates.c.week_start)
         .order_by(Decision.project_id, Decision.decided_at, Decision.number)
     )
+
+
+async def load_decisions(
+    session: AsyncSession, dates: AsOf, zones: Mapping[int, str]
+) -> Grouped[DecisionFacts]:
+    """This week's decisions."""
+    rows = await session.execute(_decisions_query(dates.table), dates.params)
     return _grouped(rows, lambda r: DecisionFacts(r[1], r[2], local_date(r[3], zones[r[0]])))
 
 

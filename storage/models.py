@@ -248,7 +248,8 @@ class Task(Base):
     number: Mapped[int] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(String(500))
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
-    milestone_id: Mapped[int | None] = mapped_column(ForeignKey("milestones.id"))
+    # Indexed: snapshots join each milestone to its tasks.
+    milestone_id: Mapped[int | None] = mapped_column(ForeignKey("milestones.id"), index=True)
     due_date: Mapped[date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(12), default="open")  # open | blocked | done
     estimate_hours: Mapped[Decimal | None] = mapped_column(Numeric(8, 2))
@@ -273,6 +274,8 @@ class Expense(Base):
 
 class TimeEntry(Base):
     __tablename__ = "time_entries"
+    # Covers the per-person sums of hours and cost (bot.ledger) without reading the rows.
+    __table_args__ = (Index("ix_time_entries_totals", "project_id", "person_id", "hours", "cost"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
@@ -329,7 +332,10 @@ class ChangeRequest(Base):
     days: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(12), default="pending")
     raised_by_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
-    client_request_id: Mapped[int | None] = mapped_column(ForeignKey("client_requests.id"))
+    # Indexed: snapshots join each client request to its change request.
+    client_request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("client_requests.id"), index=True
+    )
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     decided_on_behalf: Mapped[bool] = mapped_column(Boolean, default=False)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

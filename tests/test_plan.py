@@ -285,3 +285,15 @@ async def test_tasks_and_milestones_run_a_fixed_number_of_statements(
         assert 0 < statements.count == small, (line, statements.statements)
     out = await bot.say("ann", "tasks all")
     assert "Showing 50 of 500" in out
+
+
+async def test_the_task_list_is_never_shown_in_the_client_channel(bot: Harness) -> None:
+    """Owners, estimates and blocked reasons are internal, even when the PM asks there."""
+    await plan(bot)
+    await bot.say("ann", 'task add "Secret work" @bob due:fri est:8h')
+    await bot.say("bob", 'task block 3 "the vendor is late"')
+    for who in ("ann", "bob"):
+        out = await bot.say(who, "tasks", channel="acme-shared")
+        assert "(only you can see this)" in out and "shared with the client" in out, out
+        assert "Secret work" not in out and "vendor" not in out, out
+    assert "Secret work" in await bot.say("ann", "tasks")

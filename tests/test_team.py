@@ -230,3 +230,38 @@ async def test_role_matrix(bot: Harness, asker: str) -> None:
         else:
             assert " is for " in out, (asker, line, out)
             assert await dump(bot) == before, (asker, line)
+
+
+async def test_a_client_of_one_project_can_start_their_own_project(bot: Harness) -> None:
+    """A colleague added as a client (not from another organisation) becomes the new
+    project's PM; the reply is the PM's, not refused as an internal message to a client."""
+    await start(bot)
+    await bot.say("ann", "team add @dave role:client")
+    out = await bot.say("dave", 'project new "Dave Site" client:"Dave Co" budget:10k', channel=None)
+    assert "something went wrong" not in out, out
+    assert "Project Dave Site started" in out and "USD 10,000.00" in out, out
+    assert "Dave Site" in await bot.say("dave", "projects", channel=None)
+
+
+async def test_a_typed_name_never_finds_a_namesake_in_another_workspace(bot: Harness) -> None:
+    """`@bob` typed without the picker is looked up in the asker's own workspace only: a
+    bob of another workspace is not added, and gets no DM with the project's name."""
+    from bot.requests import Actor, Place, Request
+    from storage.models import Delivery
+
+    async def say(actor: Actor, place: Place, line: str) -> str:
+        reply = await bot.engine.handle(Request(actor, place, text=line))
+        return "\n".join(m.plain_text() for m in reply.messages)
+
+    bob = Actor("slack", "TOTHER", "UBOB", "bob")
+    await say(bob, Place("slack", "TOTHER", "DBOB", "dm"), "projects")
+    ann = Actor("slack", "THOME", "UANN", "ann")
+    team = Place("slack", "THOME", "CTEAM", "channel")
+    await say(ann, team, 'project new "Secret Site" client:"Acme"')
+    out = await say(ann, team, "team add @bob rate:100/h")
+    assert "I don't know @bob yet" in out, out
+    async with bot.sessions() as session:
+        assert (await session.scalars(select(Membership.person_id))).all() == [
+            (await session.scalar(select(Person.id).where(Person.external_id == "UANN")))
+        ]
+        assert (await session.scalars(select(Delivery.channel_id))).all() == []

@@ -49,3 +49,51 @@ async def test_a_channel_shared_with_another_organisation_is_never_a_team_side(
     assert "can't be the team side" in reply.messages[0].plain_text()
     reply = await bot.engine.handle(Request(ann, shared, text="project link client"))
     assert "shared with Acme" in reply.messages[0].plain_text()
+
+
+async def test_waiting_in_the_client_channel_refuses_the_team_and_serves_the_client(
+    bot: Harness,
+) -> None:
+    await bot.say("ann", NEW)
+    await bot.say("ann", "team add @bob role:member rate:100/h")
+    await bot.say("ann", 'task add "Wireframes" @bob due:2026-12-02')
+    await bot.say("ann", "project link client", channel="acme-shared")
+    await bot.say("ann", "team add @carol role:client")
+    await bot.say("ann", 'change "Blog section" cost:4000 days:5')
+    for who in ("ann", "bob"):
+        out = await bot.say(who, "waiting", channel="acme-shared")
+        assert "something went wrong" not in out, out
+        assert "shared with the client" in out and "Wireframes" not in out, out
+    out = await bot.say("zed", "waiting", channel="acme-shared")
+    assert "Nothing waits for you" in out, out
+    out = await bot.say("carol", "waiting", channel="acme-shared", external=True)
+    assert "change 1 to approve: Blog section" in out, out
+
+
+async def test_a_client_channel_never_shows_another_projects_internal_figures(
+    bot: Harness,
+) -> None:
+    await bot.say("ann", NEW)
+    await bot.say("ann", "project link client", channel="acme-shared")
+    await bot.say("ann", 'project new "Other" client:"Other Co" budget:99k', channel=None)
+    await bot.say("ann", 'spend 777 "hosting" project:"Other"', channel=None)
+    for line in ('budget project:"Other"', 'status project:"Other"', 'tasks project:"Other"'):
+        out = await bot.say("ann", line, channel="acme-shared")
+        assert "(only you can see this)" in out and "another project's client" in out, out
+        assert "777" not in out and "99,000" not in out, out
+    assert "USD 777.00" in await bot.say("ann", 'budget project:"Other"', channel=None)
+
+
+async def test_an_unlinked_channel_shared_with_another_organisation_gets_no_figures(
+    bot: Harness,
+) -> None:
+    ann = Actor("console", "local", "ann", "ann")
+    shared = Place("console", "local", "acme-connect", "channel", shared_externally=True)
+    await bot.say("ann", NEW)
+    for line in ("budget", "status"):
+        reply = await bot.engine.handle(Request(ann, shared, text=line))
+        text = "\n".join(m.plain_text() for m in reply.messages)
+        assert "10,000" not in text and "something went wrong" not in text, text
+        assert all(m.audience == "client" for m in reply.messages)
+    reply = await bot.engine.handle(Request(ann, shared, text="project link client"))
+    assert "shared with Acme" in reply.messages[0].plain_text()

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import case, func, select
 
+from bot.commands.guards import team_side_only
 from bot.context import CommandContext
 from bot.domain.budget import format_hours
 from bot.messages import Actions, Button, Context, Heading, Item, Items, ItemStatus, Message, Text
@@ -462,6 +463,8 @@ async def _task_filters(ctx: CommandContext, args: Args) -> tuple[list[Any], str
     roles=TEAM,
 )
 async def tasks(ctx: CommandContext, args: Args) -> Message:
+    # Owners, estimates and blocked reasons are internal: never listed where a client reads.
+    team_side_only(ctx, "Task lists")
     project = ctx.the_project
     filters, label = await _task_filters(ctx, args)
     rows = (

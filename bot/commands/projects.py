@@ -76,9 +76,11 @@ async def project_new(ctx: CommandContext, args: Args) -> Message:
     )
     ctx.session.add(project)
     await ctx.session.flush()
-    ctx.session.add(
-        Membership(project_id=project.id, person_id=ctx.me.id, role="pm", created_at=ctx.now)
+    # The asker is now this project's PM (they may be a client of another project).
+    ctx.membership = Membership(
+        project_id=project.id, person_id=ctx.me.id, role="pm", created_at=ctx.now
     )
+    ctx.session.add(ctx.membership)
     side_note = "This channel is its team side."
     if place.kind == "channel":
         ctx.session.add(_link(ctx, project, "team"))

@@ -38,6 +38,12 @@ async def waiting(ctx: CommandContext, args: Args) -> Message:
     client = ctx.me.external or ctx.request.actor.external
     roles = {project.id: ("client" if client else role) for project, role in memberships}
     names = {project.id: project.name for project, _ in memberships}
+    if ctx.audience == "client" and not (client or all(r == "client" for r in roles.values())):
+        # Asked in a client channel: the team's to-dos are not for the client to read.
+        raise ctx.refuse(
+            "What waits for you is internal: this channel is shared with the client. "
+            "Ask me in the team channel or in a direct message."
+        )
     items: list[Item] = []
     if any(role != "client" for role in roles.values()):
         items += await _my_tasks(ctx, [p for p, r in roles.items() if r != "client"], names)
@@ -49,7 +55,9 @@ async def waiting(ctx: CommandContext, args: Args) -> Message:
         items += await _client_decisions(ctx, client_of, names)
     audience = (
         "client"
-        if client or (roles and all(r == "client" for r in roles.values()))
+        if client
+        or ctx.audience == "client"
+        or (roles and all(r == "client" for r in roles.values()))
         else ("internal")
     )
     return Message(

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 05:10:29.895890
+Create Date: 2026-11-26 06:42:11.411693
 """
 
 from collections.abc import Sequence
@@ -387,6 +387,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("project_id", "number", name=op.f("uq_tasks_project_id")),
     )
     with op.batch_alter_table("tasks", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_tasks_milestone_id"), ["milestone_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_tasks_owner_id"), ["owner_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_tasks_project_id"), ["project_id"], unique=False)
 
@@ -446,6 +447,9 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_time_entries_project_id"), ["project_id"], unique=False
         )
+        batch_op.create_index(
+            "ix_time_entries_totals", ["project_id", "person_id", "hours", "cost"], unique=False
+        )
 
     op.create_table(
         "change_requests",
@@ -481,6 +485,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("project_id", "number", name=op.f("uq_change_requests_project_id")),
     )
     with op.batch_alter_table("change_requests", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_change_requests_client_request_id"), ["client_request_id"], unique=False
+        )
         batch_op.create_index(
             batch_op.f("ix_change_requests_project_id"), ["project_id"], unique=False
         )
@@ -571,9 +578,11 @@ def downgrade() -> None:
     op.drop_table("slack_bots")
     with op.batch_alter_table("change_requests", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_change_requests_project_id"))
+        batch_op.drop_index(batch_op.f("ix_change_requests_client_request_id"))
 
     op.drop_table("change_requests")
     with op.batch_alter_table("time_entries", schema=None) as batch_op:
+        batch_op.drop_index("ix_time_entries_totals")
         batch_op.drop_index(batch_op.f("ix_time_entries_project_id"))
         batch_op.drop_index(batch_op.f("ix_time_entries_person_id"))
 
@@ -585,6 +594,7 @@ def downgrade() -> None:
     with op.batch_alter_table("tasks", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_tasks_project_id"))
         batch_op.drop_index(batch_op.f("ix_tasks_owner_id"))
+        batch_op.drop_index(batch_op.f("ix_tasks_milestone_id"))
 
     op.drop_table("tasks")
     with op.batch_alter_table("risks", schema=None) as batch_op:
