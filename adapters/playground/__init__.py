@@ -6,7 +6,6 @@ address other machines can reach."""
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from datetime import datetime, timedelta
 
@@ -14,6 +13,7 @@ from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from adapters.hosts import is_loopback
 from adapters.playground.people import PLATFORM
 from adapters.playground.service import DueStep, Playground, PlaygroundClock
 from adapters.runtime import Runtime
@@ -22,15 +22,6 @@ from bot.settings import Settings
 log = logging.getLogger("liaison.playground")
 OFF = ("0", "off", "false", "no")
 ON = ("1", "on", "true", "yes")
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def playground_decision(settings: Settings) -> tuple[bool, str]:

@@ -18,6 +18,7 @@ from botbuilder.integration.aiohttp import (
 from botbuilder.schema import Activity
 from msrest.exceptions import DeserializationError
 
+from adapters.hosts import is_loopback
 from adapters.runtime import Runtime
 from adapters.teams.auth import TokenCredentialFactory, sdk_configuration, well_formed_bearer
 from adapters.teams.deliver import TeamsDeliverer
@@ -29,10 +30,14 @@ ROUTE = "/api/messages"
 
 
 class TeamsEndpoint:
-    def __init__(self, *, adapter: CloudAdapter, turn: TeamsTurn, auth_required: bool) -> None:
+    def __init__(
+        self, *, adapter: CloudAdapter, turn: TeamsTurn, auth_required: bool, disabled: bool = False
+    ) -> None:
         self.adapter = adapter
         self.turn = turn
         self.auth_required = auth_required
+        # No app id on a public address: nobody could be authenticated, so nobody is let in.
+        self.disabled = disabled
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         if "application/json" not in request.headers.get("Content-Type", ""):
@@ -45,6 +50,8 @@ class TeamsEndpoint:
         if not isinstance(body, dict) or not activity.type:
             return web.json_response({"error": "not a Bot Framework activity"}, status=400)
         header = request.headers.get("Authorization")
+        if self.disabled:
+            return _unauthorized("Teams is not configured: MICROSOFT_APP_ID is not set")
         if self.auth_required and not well_formed_bearer(header):
             return _unauthorized("missing or malformed bearer token")
         try:
@@ -87,8 +94,12 @@ def mount_teams(app: web.Application, runtime: Runtime) -> TeamsEndpoint:
         clock=runtime.engine.clock,
         connector_key=adapter.BOT_CONNECTOR_CLIENT_KEY,
     )
+    emulator_only = not settings.microsoft_app_id and not is_loopback(settings.host)
     endpoint = TeamsEndpoint(
-        adapter=adapter, turn=turn, auth_required=bool(settings.microsoft_app_id)
+        adapter=adapter,
+        turn=turn,
+        auth_required=bool(settings.microsoft_app_id),
+        disabled=emulator_only,
     )
     app.router.add_post(ROUTE, endpoint.handle)
     runtime.deliverers[TeamsDeliverer.platform] = TeamsDeliverer(
@@ -108,7 +119,15 @@ def _check_credentials(settings: Settings) -> None:
             log.error("Teams: MICROSOFT_APP_ID is set without MICROSOFT_APP_PASSWORD")
         if kind == "singletenant" and not settings.microsoft_app_tenant_id:
             log.error("Teams: a SingleTenant bot needs MICROSOFT_APP_TENANT_ID")
-    if not settings.microsoft_app_id:
+    if not settings.microsoft_app_id and not is_loopback(settings.host):
+        log.warning(
+            "Teams: off. MICROSOFT_APP_ID is not set and %s listens on %s, so %s refuses "
+            "every activity; set MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD to enable Teams.",
+            "liaison serve",
+            settings.host,
+            ROUTE,
+        )
+    elif not settings.microsoft_app_id:
         log.warning(
             "Teams: MICROSOFT_APP_ID is not set, so %s accepts activities WITHOUT "
             "AUTHENTICATION. Use this only with the Bot Framework Emulator on your own "
