@@ -165,15 +165,6 @@ class Engine:
 
     async def _tenant(self, session: AsyncSession, request: Request, now: object) -> Tenant:
         place = request.place
-        # Read first: nearly every request comes from a known workspace, and a no-op
-        # upsert would still write (and in PostgreSQL leave a dead row) on each one.
-        tenant = await session.scalar(
-            select(Tenant).where(
-                Tenant.platform == place.platform, Tenant.external_id == place.tenant
-            )
-        )
-        if tenant is not None:
-            return tenant
         tenant_id = await upsert(
             session,
             Tenant,
@@ -195,26 +186,15 @@ class Engine:
             "external": actor.external,
             "created_at": now,
         }
-        person = await session.scalar(
-            select(Person).where(
-                Person.platform == actor.platform, Person.external_id == actor.user_id
-            )
+        person_id = await upsert(
+            session,
+            Person,
+            values,
+            ["platform", "external_id"],
+            update=["display_name", "home_tenant", "external"],
         )
-        if person is not None:
-            # Known person (most requests): the unit of work writes only what changed.
-            for column in ("display_name", "home_tenant", "external"):
-                if getattr(person, column) != values[column]:
-                    setattr(person, column, values[column])
-        else:
-            person_id = await upsert(
-                session,
-                Person,
-                values,
-                ["platform", "external_id"],
-                update=["display_name", "home_tenant", "external"],
-            )
-            person = await session.get(Person, person_id)
-            assert person is not None
+        person = await session.get(Person, person_id)
+        assert person is not None
         if actor.timezone and not person.timezone:
             person.timezone = actor.timezone
         return person
