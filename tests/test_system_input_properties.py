@@ -26,7 +26,9 @@ from tests.system_world import ANN, BOB, CAROL, SHARED_CHANNEL, TEAM_CHANNEL, pr
 # people do type: RTL overrides, zero widths, combining marks, emoji sequences.
 ODD = "\u202e\u200b\ufeff\u0301\u0000\x1b\u2028\U0001f469\u200d\U0001f467<>&\"'`*_~:@|"
 any_text = st.text(
-    st.characters(codec=None, exclude_categories=("Cc",)) | st.sampled_from(ODD), max_size=60
+    # No lone surrogates: they cannot be encoded as UTF-8, so no HTTP body carries one.
+    st.characters(codec="utf-8", exclude_categories=("Cc",)) | st.sampled_from(ODD),
+    max_size=60,
 )
 ids = st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", min_size=1, max_size=11)
 
