@@ -7,23 +7,13 @@ from collections.abc import AsyncIterator
 import pytest
 
 from tests.fakes.slack_events import event_payload
-from tests.fakes.slack_world import SlackWorld, slack_world
+from tests.fakes.slack_world import SlackWorld, block_texts, slack_world
 
 
 @pytest.fixture
 async def world(db_url: str) -> AsyncIterator[SlackWorld]:
     async with slack_world(db_url) as world:
         yield world
-
-
-def texts(blocks: list[dict]) -> str:
-    found = []
-    for block in blocks:
-        if "text" in block:
-            found.append(block["text"]["text"])
-        found.extend(f["text"] for f in block.get("fields", []))
-        found.extend(e.get("text", "") for e in block.get("elements", []) if e["type"] == "mrkdwn")
-    return "\n".join(found)
 
 
 async def test_help_is_answered_in_the_acknowledgement(world: SlackWorld) -> None:
@@ -47,7 +37,7 @@ async def test_every_command_answers_through_pm(world: SlackWorld) -> None:
     for spec in specs:
         helped = await world.command(f"help {spec.name}")
         assert helped["blocks"][0]["text"]["text"] == spec.name, spec.name
-        assert spec.usage.split()[0] in texts(helped["blocks"])
+        assert spec.usage.split()[0] in block_texts(helped["blocks"])
         answer = await world.command(spec.name)
         assert answer.get("blocks"), spec.name
         assert answer["text"].strip(), spec.name
@@ -60,8 +50,8 @@ async def test_project_started_from_slack_is_in_channel_with_the_users_name(
     ack = await world.command('project new "Acme Site" client:"Acme"')
     assert ack["response_type"] == "in_channel"
     assert ack["blocks"][0]["text"]["text"] == "Project Acme Site started"
-    assert "*PM*\nAnn" in texts(ack["blocks"])  # the name users.info gave
-    assert "Europe/Berlin" in texts(ack["blocks"])  # and the zone
+    assert "*PM*\nAnn" in block_texts(ack["blocks"])  # the name users.info gave
+    assert "Europe/Berlin" in block_texts(ack["blocks"])  # and the zone
     status = await world.command("status")
     assert status["blocks"][0]["text"]["text"] == "Acme Site: status"
 

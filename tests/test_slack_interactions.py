@@ -8,23 +8,13 @@ from collections.abc import AsyncIterator
 import pytest
 
 from tests.fakes.slack_events import event_payload, fixture
-from tests.fakes.slack_world import SlackWorld, slack_world
+from tests.fakes.slack_world import SlackWorld, block_texts, slack_world
 
 
 @pytest.fixture
 async def world(db_url: str) -> AsyncIterator[SlackWorld]:
     async with slack_world(db_url) as world:
         yield world
-
-
-def texts(blocks: list[dict]) -> str:
-    found = []
-    for block in blocks:
-        if "text" in block:
-            found.append(block["text"]["text"])
-        found.extend(f["text"] for f in block.get("fields", []))
-        found.extend(e.get("text", "") for e in block.get("elements", []) if e["type"] == "mrkdwn")
-    return "\n".join(found)
 
 
 def buttons(blocks: list[dict]) -> list[dict]:
@@ -47,7 +37,7 @@ def press(
 async def set_up_project(world: SlackWorld) -> None:
     await world.command('project new "Acme Site" client:"Acme" budget:$20k due:2027-03-01')
     linked = await world.command("project link client", channel="C0SHARED")
-    assert "now shared with Acme" in texts(linked["blocks"])
+    assert "now shared with Acme" in block_texts(linked["blocks"])
 
 
 async def test_a_change_is_approved_from_its_card(world: SlackWorld) -> None:
@@ -96,12 +86,12 @@ async def test_a_change_is_approved_from_its_card(world: SlackWorld) -> None:
 async def test_a_slack_connect_user_gets_only_the_client_view(world: SlackWorld) -> None:
     await set_up_project(world)
     team_view = await world.command("status")
-    assert "20,000" in texts(team_view["blocks"])
+    assert "20,000" in block_texts(team_view["blocks"])
     for channel in ("C0SHARED", "C0TEAM"):
         client_view = await world.command("status", user="U0CAROL", channel=channel)
-        shown = texts(client_view.get("blocks", []))
+        shown = block_texts(client_view.get("blocks", []))
         assert "20,000" not in shown and "Budget" not in shown, channel
-    assert "Acme Site: status" in texts(
+    assert "Acme Site: status" in block_texts(
         (await world.command("status", user="U0CAROL", channel="C0SHARED"))["blocks"]
     )
     # Carol's help lists only what a client may do.
@@ -113,7 +103,7 @@ async def test_is_stranger_makes_a_user_external_even_on_our_team_id(world: Slac
     world.api.add_user("U0DAVE", "Dave", is_stranger=True)
     await set_up_project(world)
     shown = await world.command("status", user="U0DAVE", channel="C0SHARED")
-    assert "20,000" not in texts(shown["blocks"])
+    assert "20,000" not in block_texts(shown["blocks"])
     refused = await world.command('project new "Mine" client:"X"', user="U0DAVE", channel="C0DAVE")
     assert "not by a client" in refused["text"]
 
@@ -154,7 +144,7 @@ async def test_message_shortcut_opens_a_prefilled_modal_that_adds_the_task(
     (posted,) = await world.api.wait_for("chat.postMessage")
     assert posted.args["channel"] == "C0TEAM"
     listed = await world.command("tasks")
-    shown = texts(listed["blocks"])
+    shown = block_texts(listed["blocks"])
     assert "Send the \u201cmockups\u201d" in shown
     assert "2026-12-04" in shown
 
@@ -178,7 +168,7 @@ async def test_the_home_tab_shows_my_tasks_and_projects(world: SlackWorld) -> No
     assert published.args["user_id"] == "U0ANN"
     view = published.json_arg("view")
     assert view["type"] == "home" and len(view["blocks"]) <= 100
-    shown = texts(view["blocks"])
+    shown = block_texts(view["blocks"])
     assert "Write the &lt;!channel&gt; brief" in shown
     assert "Acme Site (Acme)" in shown
 

@@ -128,3 +128,14 @@ async def slack_world(
                 yield SlackWorld(api, SlackSender(http), runtime, http, clock)
         finally:
             await runtime.close()
+
+
+def block_texts(blocks: list[dict]) -> str:
+    """The readable text of Block Kit blocks: sections, fields and mrkdwn context."""
+    found = []
+    for block in blocks:
+        if "text" in block:
+            found.append(block["text"]["text"])
+        found.extend(f["text"] for f in block.get("fields", []))
+        found.extend(e.get("text", "") for e in block.get("elements", []) if e["type"] == "mrkdwn")
+    return "\n".join(found)
