@@ -10,7 +10,9 @@ from bot.clock import Clock, utc_now
 from bot.engine import Engine
 from bot.outbox import Deliverer
 from bot.settings import Settings
-from storage.db import create_engine, session_factory
+from storage.changes import CHANGES_CHANNEL
+from storage.db import create_engine, is_sqlite, session_factory
+from storage.listen import ChangeListener
 
 
 @dataclass
@@ -21,8 +23,27 @@ class Runtime:
     engine: Engine
     # Filled by each enabled platform's mount function; the outbox delivers through them.
     deliverers: dict[str, Deliverer] = field(default_factory=dict)
+    listener: ChangeListener | None = None
+
+    def listen_for_changes(self) -> None:
+        """On PostgreSQL, hear the other processes' changes, so that the engine's reply
+        cache can be trusted (on SQLite this process is the only writer)."""
+        if self.listener is not None or is_sqlite(self.settings.database_url):
+            return
+        generations = self.engine.generations
+        self.listener = ChangeListener(
+            self.settings.database_url,
+            CHANGES_CHANNEL,
+            on_change=generations.heard,
+            on_gap=generations.lost_track,
+            on_listening=generations.back_on_track,
+        )
+        self.listener.start()
 
     async def close(self) -> None:
+        if self.listener is not None:
+            await self.listener.stop()
+            self.listener = None
         await self.db.dispose()
 
 

@@ -29,6 +29,7 @@ def create_app(runtime: Runtime) -> web.Application:
     app = web.Application(client_max_size=1024 * 1024, middlewares=[refuse_unusable_bodies])
     app[RUNTIME_KEY] = runtime
     app.router.add_get("/healthz", healthz)
+    app.on_startup.append(_listen_for_changes)
     _report_platforms(runtime)
     if runtime.settings.slack_enabled:
         from adapters.slack.app import mount_slack
@@ -41,6 +42,10 @@ def create_app(runtime: Runtime) -> web.Application:
 
     mount_if_allowed(app, runtime)
     return app
+
+
+async def _listen_for_changes(app: web.Application) -> None:
+    app[RUNTIME_KEY].listen_for_changes()
 
 
 def _report_platforms(runtime: Runtime) -> None:

@@ -114,7 +114,8 @@ def _latency_notes(run: LatencyRun) -> str:
         "command is done when its reply is available (in the acknowledgement or posted to "
         "its `response_url`). The bare servers answer the same signed body. "
         f"Saturation: {loads.clients} clients, {loads.baseline_requests} requests to a "
-        f"bare server, {loads.liaison_requests} to Liaison; steady load: {loads.rate:.0f} "
+        f"bare server and to `/pm status`, {loads.liaison_requests} to `/pm task add`; "
+        f"steady load: {loads.rate:.0f} "
         f"requests a second for {loads.seconds:.0f} s; {loads.warmup} warm-up requests per "
         f"case first. Seeded project rows: {seeded}.\n\n" + report.latency_tables(run)
     )

@@ -33,6 +33,8 @@ class CommandContext:
     usage: str = ""
     request_registry: Any = None
     fields: dict[str, str] = field(default_factory=dict)
+    # This command took the tenant's next revision: its commit changes the tenant's data.
+    took_revision: bool = False
     # The channel is read by a client whichever project a command names: a client side
     # (of this or another project) or a channel shared with another organisation.
     client_place: bool = False

@@ -1,13 +1,18 @@
 """Engine.handle: dedupe, identify, route, authorise, run in one transaction, reply.
 
 User errors roll back and answer with the command's usage; anything else is logged with a
-correlation id, rolled back, and answered with a short apology carrying that id."""
+correlation id, rolled back, and answered with a short apology carrying that id.
+
+A command that writes first takes its tenant's next revision (storage.changes): writers
+of one tenant take turns, and this and every other process learn that the tenant's data
+changed. Read-only commands take no turn; a `cached` one may be answered from the reply
+cache (bot.reply_cache) while its tenant's data is unchanged."""
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from types import ModuleType
 
 from sqlalchemy import select
@@ -16,20 +21,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import Clock, utc_now
 from bot.context import CommandContext, projects_of
 from bot.errors import Refused, UserError
+from bot.identity import Identities
 from bot.messages import Context, Message, Reply, Text
 from bot.parsing import Args, check_line, tokenize
 from bot.registry import CommandSpec, Registry
+from bot.reply_cache import Generations, ReplyCache, tenant_key
 from bot.requests import Request
-from storage.models import (
-    ChannelLink,
-    Conversation,
-    Membership,
-    Person,
-    ProcessedEvent,
-    Project,
-    Tenant,
-)
-from storage.upsert import insert_ignore, upsert
+from storage.changes import take_revision, take_wrote
+from storage.models import ChannelLink, Membership, ProcessedEvent, Project
+from storage.upsert import insert_ignore
 
 log = logging.getLogger("liaison.engine")
 
@@ -51,16 +51,28 @@ class Engine:
         registry: Registry | None = None,
         clock: Clock = utc_now,
         modules: Iterable[ModuleType] | None = None,
+        generations: Generations | None = None,
     ) -> None:
         self.sessions = sessions
         self.registry = registry or Registry.from_modules(modules or default_command_modules())
         self.clock = clock
+        # Until told otherwise (a PostgreSQL listener: adapters.runtime), only a SQLite
+        # database, which one process owns, lets this process know of every change.
+        self.generations = generations or Generations(trusted=_owned_by_one_process(sessions))
+        self.replies = ReplyCache(self.generations)
+        self.identities = Identities()
 
     async def handle(self, request: Request) -> Reply:
         try:
             text = self._command_text(request)
-            async with self.sessions() as session, session.begin():
-                return await self._handle_in_transaction(session, request, text)
+            tenant = tenant_key(request.place.platform, request.place.tenant)
+            cache_key = self._cache_key(request, text)
+            if cache_key is None:
+                reply, _ = await self._run(request, text, tenant)
+                return reply
+            return await self.replies.answer(
+                cache_key, tenant, lambda: self._run(request, text, tenant)
+            )
         except UserError as error:
             return Reply((error_message(error, request),), failed=True)
         except Exception:
@@ -75,6 +87,28 @@ class Engine:
                 visibility="ephemeral",
             )
             return Reply((sorry,), failed=True)
+
+    async def _run(self, request: Request, text: str, tenant: str) -> tuple[Reply, bool]:
+        """The reply, and whether the tenant's data changed, in one transaction."""
+        async with self.sessions() as session, session.begin():
+            reply, wrote = await self._handle_in_transaction(session, request, text)
+        if wrote:
+            self.generations.changed(tenant)
+        return reply, wrote
+
+    def _cache_key(self, request: Request, text: str) -> Hashable | None:
+        """The reply cache's key if this request may be answered from it. A platform's
+        retry of a delivery whose reply is posted must be recognised as one, in the
+        database, so only replies given inline may skip that."""
+        if request.action is not None or (request.event_id and not request.reply_inline):
+            return None
+        try:
+            spec, _ = self._route(text)
+        except UserError:
+            return None
+        if not spec.cached:
+            return None
+        return self.replies.key(text, request, request.received_at or self.clock())
 
     def _command_text(self, request: Request) -> str:
         if request.action is not None:
@@ -92,10 +126,12 @@ class Engine:
 
     async def _handle_in_transaction(
         self, session: AsyncSession, request: Request, text: str
-    ) -> Reply:
+    ) -> tuple[Reply, bool]:
+        """The reply, and whether the tenant's data changed."""
         if request.event_id and not await self._first_delivery(session, request):
             log.info("duplicate event %s ignored", request.event_id)
-            return Reply()
+            return Reply(), False
+        take_wrote(session)  # remembering a delivery id changes nothing a command reads
         spec, args = self._route(text)
         ctx = await self._context(session, request, spec, args)
         self._authorise(ctx, spec)
@@ -107,9 +143,11 @@ class Engine:
             if error.usage is None and not isinstance(error, Refused):
                 error.usage = spec.usage
             raise
+        if spec.reads_only and take_wrote(session):
+            raise RuntimeError(f"`{spec.name}` is registered as read-only but wrote")
         reply = result if isinstance(result, Reply) else Reply.of(result)
         self._check_audience(ctx, reply)
-        return reply
+        return reply, ctx.took_revision
 
     async def _first_delivery(self, session: AsyncSession, request: Request) -> bool:
         inserted = await insert_ignore(
@@ -146,9 +184,17 @@ class Engine:
         self, session: AsyncSession, request: Request, spec: CommandSpec, args: Args
     ) -> CommandContext:
         now = request.received_at or self.clock()
-        tenant = await self._tenant(session, request, now)
-        me = await self._person(session, request, now)
-        await self._remember_conversation(session, request, me, now)
+        tenant = await self.identities.tenant(session, request, now)
+        announce = self.generations.notice(tenant_key(tenant.platform, tenant.external_id))
+        if not spec.reads_only:
+            # First, so that this command's reads and numbering come after the last writer's.
+            await take_revision(session, tenant.id, announce)
+        me = await self.identities.person(session, request, now)
+        await self.identities.conversation(session, request, me, now)
+        identity_changed = take_wrote(session)
+        if spec.reads_only and identity_changed:
+            await take_revision(session, tenant.id, announce)
+            take_wrote(session)
         ctx = CommandContext(
             session=session,
             request=request,
@@ -158,66 +204,11 @@ class Engine:
             usage=spec.usage,
             request_registry=self.registry,
             fields=dict(request.action.fields) if request.action else {},
+            took_revision=not spec.reads_only or identity_changed,
         )
         project_name = args.option("project")
         await self._find_project(ctx, project_name, required=spec.needs_project)
         return ctx
-
-    async def _tenant(self, session: AsyncSession, request: Request, now: object) -> Tenant:
-        place = request.place
-        tenant_id = await upsert(
-            session,
-            Tenant,
-            {"platform": place.platform, "external_id": place.tenant, "created_at": now},
-            ["platform", "external_id"],
-            update=["platform"],
-        )
-        tenant = await session.get(Tenant, tenant_id)
-        assert tenant is not None
-        return tenant
-
-    async def _person(self, session: AsyncSession, request: Request, now: object) -> Person:
-        actor = request.actor
-        values = {
-            "platform": actor.platform,
-            "external_id": actor.user_id,
-            "home_tenant": actor.tenant,
-            "display_name": actor.name[:200] or actor.user_id,
-            "external": actor.external,
-            "created_at": now,
-        }
-        person_id = await upsert(
-            session,
-            Person,
-            values,
-            ["platform", "external_id"],
-            update=["display_name", "home_tenant", "external"],
-        )
-        person = await session.get(Person, person_id)
-        assert person is not None
-        if actor.timezone and not person.timezone:
-            person.timezone = actor.timezone
-        return person
-
-    async def _remember_conversation(
-        self, session: AsyncSession, request: Request, me: Person, now: object
-    ) -> None:
-        """Keep the places the bot can post to later (a person's DM, a channel)."""
-        place = request.place
-        await insert_ignore(
-            session,
-            Conversation,
-            {
-                "platform": place.platform,
-                "tenant": place.tenant,
-                "channel_id": place.channel_id,
-                "kind": place.kind,
-                "person_id": me.id if place.kind == "dm" else None,
-                "reachable": True,
-                "updated_at": now,
-            },
-            ["platform", "channel_id"],
-        )
 
     async def _find_project(self, ctx: CommandContext, name: str | None, *, required: bool) -> None:
         session, place = ctx.session, ctx.request.place
@@ -294,6 +285,11 @@ class Engine:
             leaked = [m for m in reply.messages if m.audience != "client"]
             if leaked:
                 raise RuntimeError("an internal message was addressed to a client audience")
+
+
+def _owned_by_one_process(sessions: async_sessionmaker[AsyncSession]) -> bool:
+    bind = sessions.kw.get("bind")
+    return bind is not None and bind.dialect.name == "sqlite"
 
 
 def error_message(error: UserError, request: Request) -> Message:

@@ -31,6 +31,11 @@ class CommandSpec:
     needs_project: bool
     handler: Handler
     hidden: bool = False
+    # Changes nothing: runs without taking the tenant's write turn (see Engine).
+    reads_only: bool = False
+    # Reads only, and its reply depends on the stored data, the request and the day alone,
+    # so an identical request may be answered from the engine's reply cache.
+    cached: bool = False
 
     @property
     def words(self) -> tuple[str, ...]:
@@ -49,6 +54,8 @@ def command(
     roles: Iterable[str] = TEAM,
     needs_project: bool = True,
     hidden: bool = False,
+    reads_only: bool = False,
+    cached: bool = False,
 ) -> Callable[[Handler], Handler]:
     """Tag a handler as a command. Routing happens in the Registry, not here."""
 
@@ -62,6 +69,8 @@ def command(
             needs_project=needs_project,
             handler=handler,
             hidden=hidden,
+            reads_only=reads_only or cached,
+            cached=cached,
         )
         specs: list[CommandSpec] = getattr(handler, "__commands__", [])
         handler.__commands__ = [*specs, spec]  # type: ignore[attr-defined]

@@ -49,3 +49,6 @@ class Request:
     action: Action | None = None
     event_id: str | None = None
     received_at: datetime | None = None
+    # The platform takes the reply in its response to this very request (a Slack slash
+    # command's acknowledgement), so answering a repeat of it again posts nothing twice.
+    reply_inline: bool = False

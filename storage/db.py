@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from storage.changes import TrackedSession
+
 DEFAULT_URL = "sqlite+aiosqlite:///./liaison.db"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -61,7 +63,8 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+    # TrackedSession records whether a session wrote (storage.changes).
+    return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=TrackedSession)
 
 
 def alembic_config(url: str) -> Config:

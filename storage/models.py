@@ -70,6 +70,10 @@ class Tenant(Base):
     external_id: Mapped[str] = mapped_column(String(64))
     name: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Counts committed changes to the tenant's data. Taking the next value is every writing
+    # command's first write: writers of one tenant take turns (numbering stays gap-free and
+    # unique) and cached replies know when they went stale.
+    revision: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class Person(Base):

@@ -75,13 +75,21 @@ class SlackBridge:
         action: Action | None = None,
         event_id: str | None = None,
         channel_id: str | None = None,
+        reply_inline: bool = False,
     ) -> Request:
         client: AsyncWebClient = context.client
         home_enterprise, home_team = _installing(context)
         user_id = extract.extract_user_id(body) or context.user_id or ""
         actor = await self._actor(client, body, user_id, home_enterprise, home_team)
         place = await self._place(client, body, channel_id, user_id, home_enterprise, home_team)
-        return Request(actor=actor, place=place, text=text, action=action, event_id=event_id)
+        return Request(
+            actor=actor,
+            place=place,
+            text=text,
+            action=action,
+            event_id=event_id,
+            reply_inline=reply_inline,
+        )
 
     async def _actor(
         self,
@@ -142,7 +150,8 @@ class SlackBridge:
         self, ack: Any, body: Body, context: AsyncBoltContext, respond: Respond
     ) -> None:
         text = extract.extract_command_text(body)
-        work = self.run(body, context, text=text, event_id=extract.extract_event_id(body))
+        event_id = extract.extract_event_id(body)
+        work = self.run(body, context, text=text, event_id=event_id, reply_inline=True)
         where = self._destination(body, context, respond=respond)
         reply, task = await self._within_deadline(work)
         if reply is None:

@@ -188,6 +188,7 @@ async def log_time(ctx: CommandContext, args: Args) -> Message:
 
 @command(
     "budget",
+    reads_only=True,
     usage="budget",
     summary="Budget, spent, remaining, burn rate and when the money runs out",
     area="budget",

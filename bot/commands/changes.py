@@ -230,6 +230,7 @@ async def change_decline(ctx: CommandContext, args: Args) -> Message:
 
 @command(
     "changes",
+    reads_only=True,
     usage="changes",
     summary="Change requests: pending, approved and declined",
     area="scope",

@@ -43,6 +43,7 @@ async def decision_add(ctx: CommandContext, args: Args) -> Message:
 
 @command(
     "decisions",
+    reads_only=True,
     usage="decisions",
     summary="The decision log, newest first, with who decided and when",
     area="decisions",

@@ -106,6 +106,7 @@ EXPORTS = {"tasks": _tasks, "time": _time, "spend": _spend, "risks": _risks}
 
 @command(
     "export",
+    reads_only=True,
     usage="export tasks|time|spend|risks",
     summary="A CSV file of the project's tasks, time entries, spend or risks",
     area="export",

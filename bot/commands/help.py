@@ -14,6 +14,7 @@ WHO = {"pm": "PM", "member": "team", "client": "client", "anyone": "anyone"}
 
 @command(
     "help",
+    reads_only=True,
     usage="help [command]",
     summary="What I can do, or how to use one command",
     area="basics",

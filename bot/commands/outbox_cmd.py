@@ -18,6 +18,7 @@ SHOWN = 20
 
 @command(
     "outbox",
+    reads_only=True,
     usage="outbox [failed]",
     summary="What is waiting to be posted, and what could not be delivered and why",
     area="projects",

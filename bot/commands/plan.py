@@ -176,6 +176,7 @@ async def milestone_signoff(ctx: CommandContext, args: Args) -> Message:
 
 @command(
     "milestones",
+    reads_only=True,
     usage="milestones",
     summary="Milestones with due dates and progress (clients see their deliverables)",
     area="plan",
@@ -457,6 +458,7 @@ async def _task_filters(ctx: CommandContext, args: Args) -> tuple[list[Any], str
 
 @command(
     "tasks",
+    reads_only=True,
     usage="tasks [mine|@who|overdue|blocked|done|all] [due:this-week|next-week|DATE]",
     summary="The task list, with overdue, due-soon, blocked and done marks",
     area="plan",

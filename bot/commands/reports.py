@@ -12,6 +12,7 @@ from bot.report_data import build_report, build_status
 
 @command(
     "status",
+    cached=True,
     usage='status [project:"Name"]',
     summary="Health (green/amber/red and why), next milestones, blockers and (team) budget",
     area="reports",
@@ -23,6 +24,7 @@ async def status(ctx: CommandContext, args: Args) -> Message:
 
 @command(
     "report",
+    reads_only=True,
     usage="report [client|internal]",
     summary="The weekly status report; the client only ever gets the client report",
     area="reports",

@@ -184,6 +184,7 @@ ACTIONS = {
 
 @command(
     "requests",
+    reads_only=True,
     usage="requests [open]",
     summary="Client requests and what became of them",
     area="requests",

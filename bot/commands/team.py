@@ -175,6 +175,7 @@ async def team_remove(ctx: CommandContext, args: Args) -> Message:
 
 @command(
     "team",
+    reads_only=True,
     usage="team",
     summary="Who is on the project, with roles (and, for the team, rates and zones)",
     area="team",

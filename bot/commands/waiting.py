@@ -17,6 +17,7 @@ SOON = timedelta(days=2)
 
 @command(
     "waiting",
+    reads_only=True,
     usage="waiting",
     summary="What waits for you across your projects: tasks due, approvals, requests",
     area="basics",

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 06:42:11.411693
+Create Date: 2026-11-26 07:43:49.695275
 """
 
 from collections.abc import Sequence
@@ -51,6 +51,7 @@ def upgrade() -> None:
         sa.Column("external_id", sa.String(length=64), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=True),
         sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("revision", sa.Integer(), server_default="0", nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tenants")),
         sa.UniqueConstraint("platform", "external_id", name=op.f("uq_tenants_platform")),
     )

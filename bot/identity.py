@@ -1,0 +1,109 @@
+"""Who and where a request comes from, as rows: its tenant, its person and the
+conversation the bot can post to later.
+
+They are written only when new or changed. `Identities` remembers what this process last
+wrote, for `MAX_AGE_SECONDS`, so that a repeated request reads them instead of writing
+them again: writes are what make commands wait for each other, and what tell cached
+replies they are stale. The age limit heals what another process changed meanwhile."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Hashable
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.requests import Request
+from storage.models import Conversation, Person, Tenant
+from storage.upsert import insert_ignore, upsert
+
+MAX_AGE_SECONDS = 600.0
+MAX_ENTRIES = 100_000
+
+
+class Identities:
+    def __init__(self, *, max_age: float = MAX_AGE_SECONDS) -> None:
+        self.max_age = max_age
+        # key -> (what was written, the row id, when)
+        self._written: dict[Hashable, tuple[Hashable, int, float]] = {}
+
+    def _known(self, key: Hashable, values: Hashable) -> int | None:
+        seen = self._written.get(key)
+        if seen is None or seen[0] != values or time.monotonic() - seen[2] > self.max_age:
+            return None
+        return seen[1]
+
+    def _remember(self, key: Hashable, values: Hashable, row_id: int) -> None:
+        if len(self._written) >= MAX_ENTRIES:
+            self._written.clear()
+        self._written[key] = (values, row_id, time.monotonic())
+
+    async def tenant(self, session: AsyncSession, request: Request, now: datetime) -> Tenant:
+        place = request.place
+        key = ("tenant", place.platform, place.tenant)
+        tenant_id = self._known(key, None)
+        tenant = await session.get(Tenant, tenant_id) if tenant_id is not None else None
+        if tenant is None:
+            tenant_id = await upsert(
+                session,
+                Tenant,
+                {"platform": place.platform, "external_id": place.tenant, "created_at": now},
+                ["platform", "external_id"],
+                update=["platform"],
+            )
+            tenant = await session.get(Tenant, tenant_id)
+            assert tenant is not None
+            self._remember(key, None, tenant.id)
+        return tenant
+
+    async def person(self, session: AsyncSession, request: Request, now: datetime) -> Person:
+        actor = request.actor
+        key = ("person", actor.platform, actor.user_id)
+        values = {
+            "home_tenant": actor.tenant,
+            "display_name": actor.name[:200] or actor.user_id,
+            "external": actor.external,
+        }
+        seen = (*values.values(), actor.timezone)
+        person_id = self._known(key, seen)
+        person = await session.get(Person, person_id) if person_id is not None else None
+        if person is None:
+            person_id = await upsert(
+                session,
+                Person,
+                {"platform": actor.platform, "external_id": actor.user_id, "created_at": now}
+                | values,
+                ["platform", "external_id"],
+                update=list(values),
+            )
+            person = await session.get(Person, person_id)
+            assert person is not None
+            if actor.timezone and not person.timezone:
+                person.timezone = actor.timezone
+            self._remember(key, seen, person.id)
+        return person
+
+    async def conversation(
+        self, session: AsyncSession, request: Request, me: Person, now: datetime
+    ) -> None:
+        """Keep the places the bot can post to later (a person's DM, a channel)."""
+        place = request.place
+        key = ("conversation", place.platform, place.channel_id)
+        if self._known(key, me.id) is not None:
+            return
+        await insert_ignore(
+            session,
+            Conversation,
+            {
+                "platform": place.platform,
+                "tenant": place.tenant,
+                "channel_id": place.channel_id,
+                "kind": place.kind,
+                "person_id": me.id if place.kind == "dm" else None,
+                "reachable": True,
+                "updated_at": now,
+            },
+            ["platform", "channel_id"],
+        )
+        self._remember(key, me.id, me.id)
