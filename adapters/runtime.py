@@ -50,4 +50,5 @@ class Runtime:
 def build_runtime(settings: Settings, *, clock: Clock = utc_now) -> Runtime:
     db = create_engine(settings.database_url)
     sessions = session_factory(db)
-    return Runtime(settings, db, sessions, Engine(sessions=sessions, clock=clock))
+    engine = Engine(sessions=sessions, clock=clock, reply_cache=settings.reply_cache)
+    return Runtime(settings, db, sessions, engine)

@@ -114,10 +114,18 @@ def _latency_notes(run: LatencyRun) -> str:
         "command is done when its reply is available (in the acknowledgement or posted to "
         "its `response_url`). The bare servers answer the same signed body. "
         f"Saturation: {loads.clients} clients, {loads.baseline_requests} requests to a "
-        f"bare server and to `/pm status`, {loads.liaison_requests} to `/pm task add`; "
+        f"bare server and to `/pm status`, {loads.liaison_requests} to `/pm task add` and "
+        "to the uncached reference; "
         f"steady load: {loads.rate:.0f} "
         f"requests a second for {loads.seconds:.0f} s; {loads.warmup} warm-up requests per "
-        f"case first. Seeded project rows: {seeded}.\n\n" + report.latency_tables(run)
+        f"case first. Seeded project rows: {seeded}.\n\n"
+        "`/pm status` is the same person's in the same channel each time: Liaison answers a "
+        "repeat from its reply cache (bot/reply_cache.py) until the tenant's data changes. "
+        "Every round's `/pm task add` case changes it, so the first requests after one "
+        "compute afresh (a burst of identical ones computes once). The uncached reference "
+        "is a second `liaison serve` on the same database with `LIAISON_REPLY_CACHE=off`: "
+        "what computing every status costs; it is shown, not held to a target.\n\n"
+        + report.latency_tables(run)
     )
 
 

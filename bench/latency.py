@@ -51,6 +51,8 @@ class Case:
     baseline: bool = False
     # Saturated with as many requests as the bare servers (else Liaison's write count).
     many_requests: bool = False
+    # Shown for comparison, not held to a target.
+    reference: bool = False
     saturation: list[LoadResult] = field(default_factory=list)
     steady: list[LoadResult] = field(default_factory=list)
     sample_reply: str = ""
@@ -75,16 +77,26 @@ def _baseline(kind: str, api: FakeSlackApi, logs: Path) -> ServerProcess:
     return ServerProcess(argv, env=env, log_path=logs / f"baseline-{kind}.log")
 
 
-def _liaison(url: str, api: FakeSlackApi, logs: Path, label: str) -> LiaisonProcess:
+def _liaison(
+    url: str, api: FakeSlackApi, logs: Path, label: str, *, reply_cache: bool = True
+) -> LiaisonProcess:
     return LiaisonProcess(
         database_url=url,
         log_path=logs / f"liaison-{label}.log",
         slack_api_url=api.url,
         signing_secret=SIGNING_SECRET,
         bot_token=BOT_TOKEN,
-        scheduler=True,
-        extra_env={"LIAISON_LOG_LEVEL": "WARNING"},
+        # The reference server without the cache only reads: the other one schedules.
+        scheduler=reply_cache,
+        extra_env={
+            "LIAISON_LOG_LEVEL": "WARNING",
+            "LIAISON_REPLY_CACHE": "on" if reply_cache else "off",
+        },
     )
+
+
+def uncached(label: str) -> str:
+    return f"{label}, no reply cache"
 
 
 class Commands:
@@ -143,6 +155,10 @@ async def run_latency(
         "aiohttp": _baseline("aiohttp", api, logs),
         "bolt": _baseline("bolt", api, logs),
         **{label: _liaison(url, api, logs, label) for label, url in urls.items()},
+        **{
+            uncached(label): _liaison(url, api, logs, f"{label}-uncached", reply_cache=False)
+            for label, url in urls.items()
+        },
     }
     connector = aiohttp.TCPConnector(limit=0)
     try:
@@ -199,6 +215,15 @@ def _cases(servers: dict[str, ServerProcess], liaison_labels: list[str]) -> list
                 lambda _: "status",
                 "status",
                 many_requests=True,
+            )
+        )
+        cases.append(
+            Case(
+                f"{uncached(label)}: /pm status",
+                servers[uncached(label)],
+                lambda _: "status",
+                "status",
+                reference=True,
             )
         )
         cases.append(

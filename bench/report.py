@@ -127,7 +127,7 @@ def latency_verdicts(run: LatencyRun) -> list[str]:
     bolt_rps = median(r.per_second for r in by_name["bare Bolt (ack)"].saturation)
     verdicts = []
     for case in run.cases:
-        if case.baseline:
+        if case.baseline or case.reference:
             continue
         p99 = median(r.percentile(99) for r in case.steady)
         verdicts.append(_verdict(f"{case.name}: p99 at 100 req/s {p99:.1f} ms < 50 ms", p99 < 50))
@@ -141,7 +141,7 @@ def latency_verdicts(run: LatencyRun) -> list[str]:
                 )
             )
     for label, mb in run.peak_rss_mb.items():
-        if label not in ("aiohttp", "bolt"):
+        if label not in ("aiohttp", "bolt"):  # and the uncached reference servers too
             verdicts.append(
                 _verdict(f"liaison serve on {label}: peak RSS {mb:.0f} MiB < 200", mb < 200)
             )

@@ -12,15 +12,17 @@ is delivered, not here.
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -37,8 +39,10 @@ from bot.domain.occurrences import (
 from bot.domain.schedule import Occurrence, Window
 from bot.due_build import CONTENT_KINDS, Built, Outgoing, builder_for, group_key
 from bot.due_data import Content, Schedule, load_content, load_reports, load_schedule
+from bot.messages import Message, message_to_dict
 from bot.outbox import delivery_values
-from storage.models import BudgetAlarm, Delivery, OccurrenceClaim
+from storage.bulk import insert_many
+from storage.models import BudgetAlarm, Delivery, OccurrenceClaim, SerialisedJSON
 
 log = logging.getLogger("liaison.due")
 ATTEMPTS = 4
@@ -67,18 +71,34 @@ async def run_due(
 ) -> DueResult:
     """Run the due-step once for the instant `at`."""
     window = Window(at, grace)
-    for attempt in range(1, ATTEMPTS + 1):
-        try:
-            async with sessions() as session, session.begin():
-                result = await due_step(session, window)
-            break
-        except DBAPIError as error:  # a claim taken meanwhile, or a lock conflict
-            if attempt == ATTEMPTS:
-                raise
-            log.info(
-                "due-step conflicted with another run (%s); reading again", type(error).__name__
-            )
+    with cycle_collector_paused():
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                async with sessions() as session, session.begin():
+                    result = await due_step(session, window)
+                break
+            except DBAPIError as error:  # a claim taken meanwhile, or a lock conflict
+                if attempt == ATTEMPTS:
+                    raise
+                log.info(
+                    "due-step conflicted with another run (%s); reading again",
+                    type(error).__name__,
+                )
     return result
+
+
+@contextmanager
+def cycle_collector_paused() -> Iterator[None]:
+    """A busy morning makes hundreds of thousands of rows, claims and messages at once, all
+    freed by reference counting when the step ends. Python's cycle collector would walk
+    them again and again while they grow: a third of the step at 10,000 projects."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def find_due(schedule: Schedule) -> list[Occurrence]:
@@ -158,6 +178,8 @@ class Plan:
     outgoing: list[Outgoing] = field(default_factory=list)
     alarms: list[dict[str, Any]] = field(default_factory=list)
     result: DueResult = field(default_factory=DueResult)
+    # id(message) -> its dict; the messages live in `outgoing` as long as the plan does.
+    _serialised: dict[int, SerialisedJSON] = field(default_factory=dict)
 
     def claim(self, group: Sequence[Occurrence], outcome: str) -> None:
         for o in group:
@@ -185,27 +207,34 @@ class Plan:
         # occurrences wait for each other instead of deadlocking.
         if self.claims:
             self.claims.sort(key=lambda c: c["key"])
-            await session.execute(insert(OccurrenceClaim.__table__), self.claims)
+            await insert_many(session, OccurrenceClaim.__table__, self.claims)
         if self.alarms:
             self.alarms.sort(key=lambda a: (a["project_id"], a["threshold"]))
-            await session.execute(insert(BudgetAlarm.__table__), self.alarms)
+            await insert_many(session, BudgetAlarm.__table__, self.alarms)
         if self.outgoing:
-            await session.execute(insert(Delivery.__table__), [self._row(o) for o in self.outgoing])
+            await insert_many(session, Delivery.__table__, [self._row(o) for o in self.outgoing])
         threaded = [o for o in self.outgoing if o.replies]
         if threaded:
             await self._write_replies(session, threaded)
         self.result.deliveries = len(self.outgoing) + sum(len(o.replies) for o in threaded)
 
     def _row(
-        self, o: Outgoing, thread_of: int | None = None, message: Any = None
+        self, o: Outgoing, thread_of: int | None = None, message: Message | None = None
     ) -> dict[str, Any]:
+        message = message or o.message
+        # Recipients of a shared message (a huddle prompt) share its serialised form.
+        serialised = self._serialised.get(id(message))
+        if serialised is None:
+            serialised = SerialisedJSON.of(message_to_dict(message))
+            self._serialised[id(message)] = serialised
         return delivery_values(
             project_id=o.project_id,
             target=o.target,
-            message=message or o.message,
+            message=message,
             now=self.now,
             occurrence_key=o.key,
             thread_of=thread_of,
+            serialised=serialised,
         )
 
     async def _write_replies(self, session: AsyncSession, threaded: list[Outgoing]) -> None:
@@ -218,4 +247,4 @@ class Plan:
         )
         parent_ids = {key: id_ for key, id_ in rows}
         replies = [self._row(o, parent_ids[o.key], reply) for o in threaded for reply in o.replies]
-        await session.execute(insert(Delivery.__table__), replies)
+        await insert_many(session, Delivery.__table__, replies)

@@ -96,7 +96,10 @@ def huddle_prompt(schedule: Schedule, content: Content, group: Sequence[Occurren
     closes = schedule.window.now + timedelta(minutes=config.window_minutes)
     questions = huddle_notes.questions_of(config.questions)
     tz = person_zone(schedule, person, project)
-    message = huddle_notes.prompt(project, o.day, questions, closes, tz)
+    key = ("huddle-prompt", project.id, o.day, tz)
+    message = content.shared.get(key)
+    if message is None:
+        message = content.shared[key] = huddle_notes.prompt(project, o.day, questions, closes, tz)
     return one(dm(schedule, person), message, o)
 
 

@@ -8,6 +8,7 @@ only when some are due."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -30,6 +31,7 @@ from bot.domain.schedule import (
 )
 from bot.domain.snapshot import ProjectSnapshot
 from bot.ledger import load_budgets
+from bot.messages import Message
 from bot.snapshot_data import load_snapshots
 from storage.models import (
     BudgetAlarm,
@@ -299,6 +301,8 @@ class Content:
     changes: dict[int, list[ChangeRequest]] = field(default_factory=dict)
     risks: dict[int, list[Risk]] = field(default_factory=dict)
     reports: dict[int, ReportData] = field(default_factory=dict)
+    # Messages several recipients get alike (a huddle prompt), built once per step.
+    shared: dict[Hashable, Message] = field(default_factory=dict)
 
 
 async def load_content(session: AsyncSession, schedule: Schedule) -> Content:

@@ -52,6 +52,7 @@ class Engine:
         clock: Clock = utc_now,
         modules: Iterable[ModuleType] | None = None,
         generations: Generations | None = None,
+        reply_cache: bool = True,
     ) -> None:
         self.sessions = sessions
         self.registry = registry or Registry.from_modules(modules or default_command_modules())
@@ -60,6 +61,7 @@ class Engine:
         # database, which one process owns, lets this process know of every change.
         self.generations = generations or Generations(trusted=_owned_by_one_process(sessions))
         self.replies = ReplyCache(self.generations)
+        self.reply_cache = reply_cache
         self.identities = Identities()
 
     async def handle(self, request: Request) -> Reply:
@@ -100,7 +102,9 @@ class Engine:
         """The reply cache's key if this request may be answered from it. A platform's
         retry of a delivery whose reply is posted must be recognised as one, in the
         database, so only replies given inline may skip that."""
-        if request.action is not None or (request.event_id and not request.reply_inline):
+        if not self.reply_cache or request.action is not None:
+            return None
+        if request.event_id and not request.reply_inline:
             return None
         try:
             spec, _ = self._route(text)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 
 from bot.domain.budget import BudgetSummary, format_money
 from bot.messages import Actions, Button, Context, Facts, Heading, Item, Items, Message, Text
@@ -15,6 +16,7 @@ from storage.models import ChangeRequest, ClientRequest, Milestone, Person, Proj
 SHOWN = 15  # items per section; the rest are counted
 
 
+@lru_cache(maxsize=1024)
 def day_label(day: date) -> str:
     return f"{day:%a} {day.day} {day:%b}"
 

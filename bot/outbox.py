@@ -32,7 +32,7 @@ from typing import Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.messages import Message, message_to_dict
-from storage.models import Conversation, Delivery, Person
+from storage.models import Conversation, Delivery, Person, SerialisedJSON
 
 LEASE = timedelta(seconds=120)
 MAX_ATTEMPTS = 10
@@ -92,8 +92,10 @@ def delivery_values(
     now: datetime,
     occurrence_key: str | None = None,
     thread_of: int | None = None,
+    serialised: SerialisedJSON | None = None,
 ) -> dict[str, Any]:
-    """An outbox row as plain values (the due-step inserts many in one statement)."""
+    """An outbox row as plain values (the due-step inserts many in one statement).
+    `serialised` is `message` already serialised, when many rows carry the same one."""
     return {
         "project_id": project_id,
         "platform": target.platform,
@@ -101,7 +103,7 @@ def delivery_values(
         "channel_id": target.channel_id,
         "target_kind": target.kind,
         "audience": message.audience,
-        "message": message_to_dict(message),
+        "message": serialised if serialised is not None else message_to_dict(message),
         "occurrence_key": occurrence_key,
         "thread_of": thread_of,
         "status": "pending",

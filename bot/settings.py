@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     # How often the scheduler runs its due-step; a minute at most.
     scheduler_interval_seconds: int = Field(60, alias="LIAISON_SCHEDULER_INTERVAL_SECONDS")
     playground: str | None = Field(None, alias="LIAISON_PLAYGROUND")
+    # Answer repeated read-only commands from memory while nothing changed (bot/reply_cache).
+    reply_cache: bool = Field(True, alias="LIAISON_REPLY_CACHE")
 
     slack_signing_secret: str | None = Field(None, alias="SLACK_SIGNING_SECRET")
     slack_bot_token: str | None = Field(None, alias="SLACK_BOT_TOKEN")

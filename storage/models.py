@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -53,6 +56,60 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+    def bind_processor(self, dialect: Any) -> Callable[[Any], Any]:
+        """Converts as above, remembering recent results: a morning's due-step binds the
+        same few instants hundreds of thousands of times, and converting one (to text, on
+        SQLite) costs more than looking it up. Equal aware datetimes are the same instant,
+        so they convert alike whatever their zone."""
+        convert = super().bind_processor(dialect) or (lambda value: value)
+        recent: dict[datetime, Any] = {}
+
+        def process(value: Any) -> Any:
+            if value is None:
+                return None
+            found = recent.get(value, _MISSING)
+            if found is _MISSING:
+                found = convert(value)  # raises for naive datetimes: never remembered
+                if len(recent) >= 4096:
+                    recent.clear()
+                recent[value] = found
+            return found
+
+        return process
+
+
+_MISSING = object()
+
+
+@dataclass(frozen=True, slots=True)
+class SerialisedJSON:
+    """A JSON document already serialised, to bind as it is: rows that carry the same
+    document (a huddle prompt sent to a whole team) serialise it once, not once a row."""
+
+    text: str
+
+    @classmethod
+    def of(cls, document: Any) -> SerialisedJSON:
+        return cls(json.dumps(document))
+
+
+class JSONDocument(TypeDecorator[Any]):
+    """JSON that may also be bound as a SerialisedJSON (json.dumps, the default serialiser
+    of every dialect here)."""
+
+    impl = JSON
+    cache_ok = True
+
+    def bind_processor(self, dialect: Any) -> Callable[[Any], Any]:
+        serialise = super().bind_processor(dialect) or (lambda value: value)
+
+        def process(value: Any) -> Any:
+            if isinstance(value, SerialisedJSON):
+                return value.text
+            return serialise(value)
+
+        return process
 
 
 class Base(DeclarativeBase):
@@ -212,7 +269,7 @@ class Delivery(Base):
     channel_id: Mapped[str] = mapped_column(String(256))
     target_kind: Mapped[str] = mapped_column(String(8))  # channel | dm
     audience: Mapped[str] = mapped_column(String(8))
-    message: Mapped[dict[str, Any]] = mapped_column(JSON)
+    message: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
     occurrence_key: Mapped[str | None] = mapped_column(String(200), index=True)
     thread_of: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id"))
     status: Mapped[str] = mapped_column(String(12), default="pending")

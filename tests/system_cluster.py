@@ -80,6 +80,14 @@ def add_people(api: FakeSlackApi, *users: SlackUser) -> None:
     api.add_channel(SHARED_CHANNEL, "acme-shared", is_ext_shared=True)
 
 
+def quiet_schedule(now: datetime) -> str:
+    """A `project set` line that keeps a project's own check-in and weekly report (which
+    list its tasks and changes) from falling due while a test runs, whatever the hour."""
+    later = now + timedelta(hours=12)
+    report_day = (now + timedelta(days=3)).strftime("%a").lower()
+    return f"project set tz:UTC checkin:{later:%H:%M} report:{report_day}"
+
+
 async def must(client: SlackClient, user: SlackUser, line: str, channel: str) -> str:
     reply = await client.slash(user, line, channel_id=channel)
     assert reply.status == 200 and "Usage:" not in reply.text and "went wrong" not in reply.text, (

@@ -7,6 +7,7 @@ and a row recorded as sent is never posted again."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
@@ -27,6 +28,7 @@ from tests.system_cluster import (
     must,
     open_deliveries,
     queue_posts,
+    quiet_schedule,
     statuses,
     until,
 )
@@ -50,6 +52,7 @@ async def test_a_process_killed_in_a_burst_of_commands_and_deliveries_loses_noth
             await first.wait_ready()
             client = client_of(first, http, api)
             await must(client, ANN, 'project new "Acme Site" client:"Acme"', TEAM_CHANNEL)
+            await must(client, ANN, quiet_schedule(datetime.now(UTC)), TEAM_CHANNEL)
             await must(client, ANN, "project link client", SHARED_CHANNEL)
             await queue_posts(sessions, ROWS, CHANNELS)
             lines = [

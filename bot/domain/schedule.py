@@ -11,7 +11,7 @@ whichever instant the rule picks, it is claimed, and posted, once.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Literal
@@ -25,6 +25,7 @@ State = Literal["post", "skip"]
 MAX_WINDOW = timedelta(hours=12)
 
 
+@lru_cache(maxsize=4096)
 def clock_time(text: str) -> time:
     """`09:30` as a time; the settings are validated by the commands that store them."""
     hours, _, minutes = text.partition(":")
@@ -36,8 +37,10 @@ def zone(name: str | None) -> ZoneInfo:
     return ZoneInfo(name or "UTC")
 
 
+@lru_cache(maxsize=65536)
 def local_instant(day: date, at: str | time, zone_name: str | None) -> datetime:
-    """The UTC instant of wall-clock `at` on `day` in the zone (fold=0, see above)."""
+    """The UTC instant of wall-clock `at` on `day` in the zone (fold=0, see above). Cached:
+    a morning's due-step asks it for the same few days, times and zones again and again."""
     wall = at if isinstance(at, time) else clock_time(at)
     return datetime.combine(day, wall, tzinfo=zone(zone_name)).astimezone(UTC)
 
@@ -81,6 +84,13 @@ class Window:
 
     now: datetime
     grace: timedelta = timedelta(minutes=120)
+    # Derived once: `state` runs for every occurrence of every project.
+    _earliest: datetime = field(init=False, repr=False, compare=False)
+    _posted_from: datetime = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_earliest", self.now - self.lookback)
+        object.__setattr__(self, "_posted_from", self.now - self.grace)
 
     @property
     def lookback(self) -> timedelta:
@@ -92,9 +102,9 @@ class Window:
         return self.now - self.lookback - MAX_WINDOW
 
     def state(self, due_at: datetime) -> State | None:
-        if due_at > self.now or due_at <= self.now - self.lookback:
+        if due_at > self.now or due_at <= self._earliest:
             return None
-        return "post" if self.now - due_at <= self.grace else "skip"
+        return "post" if due_at >= self._posted_from else "skip"
 
     def days(self, zone_name: str | None) -> Iterator[date]:
         """Local days whose occurrences may fall in the window, with a day of margin each

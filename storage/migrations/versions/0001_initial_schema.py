@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 07:43:49.695275
+Create Date: 2026-11-26 08:07:46.381746
 """
 
 from collections.abc import Sequence
@@ -178,7 +178,7 @@ def upgrade() -> None:
         sa.Column("channel_id", sa.String(length=256), nullable=False),
         sa.Column("target_kind", sa.String(length=8), nullable=False),
         sa.Column("audience", sa.String(length=8), nullable=False),
-        sa.Column("message", sa.JSON(), nullable=False),
+        sa.Column("message", storage.models.JSONDocument(), nullable=False),
         sa.Column("occurrence_key", sa.String(length=200), nullable=True),
         sa.Column("thread_of", sa.Integer(), nullable=True),
         sa.Column("status", sa.String(length=12), nullable=False),
