@@ -75,14 +75,20 @@ def huddle_prompts(
 ) -> list[Occurrence]:
     found = []
     for day in window.days(project.zone):
+        # Members in one zone are asked at one instant: most days' are outside the window.
+        due_in: dict[str | None, bool] = {}
         for member in askable(project, huddle, members, day):
-            at = prompt_at(project, huddle, member, day)
+            zone = member.zone or project.zone
+            if zone not in due_in:
+                due_in[zone] = window.state(prompt_at(project, huddle, member, day)) is not None
+            if not due_in[zone]:
+                continue
             found.append(
                 due_occurrence(
                     window,
                     "huddle-prompt",
                     project.id,
-                    at,
+                    prompt_at(project, huddle, member, day),
                     day,
                     person_id=member.person_id,
                     person=member.person_id,
