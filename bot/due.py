@@ -91,7 +91,9 @@ async def run_due(
 def cycle_collector_paused() -> Iterator[None]:
     """A busy morning makes hundreds of thousands of rows, claims and messages at once, all
     freed by reference counting when the step ends. Python's cycle collector would walk
-    them again and again while they grow: a third of the step at 10,000 projects."""
+    them again and again while they grow: a third of the step at 10,000 projects. The pause
+    is process-wide for those seconds (requests served meanwhile included): reference
+    counting still frees all but cycles, which the next collection finds."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:

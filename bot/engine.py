@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Hashable, Iterable
+from dataclasses import dataclass
 from types import ModuleType
 
 from sqlalchemy import select
@@ -41,6 +42,13 @@ def default_command_modules() -> list[ModuleType]:
     from bot.commands import ALL_MODULES
 
     return ALL_MODULES
+
+
+@dataclass(frozen=True, slots=True)
+class Handled:
+    reply: Reply
+    changed: bool = False  # the tenant's data changed
+    repeat: bool = False  # a platform's retry of a delivery already handled
 
 
 class Engine:
@@ -91,12 +99,13 @@ class Engine:
             return Reply((sorry,), failed=True)
 
     async def _run(self, request: Request, text: str, tenant: str) -> tuple[Reply, bool]:
-        """The reply, and whether the tenant's data changed, in one transaction."""
+        """The reply, in one transaction, and whether it may be kept for a repeat (it
+        changed nothing and was no platform retry's)."""
         async with self.sessions() as session, session.begin():
-            reply, wrote = await self._handle_in_transaction(session, request, text)
-        if wrote:
+            handled = await self._handle_in_transaction(session, request, text)
+        if handled.changed:
             self.generations.changed(tenant)
-        return reply, wrote
+        return handled.reply, not (handled.changed or handled.repeat)
 
     def _cache_key(self, request: Request, text: str) -> Hashable | None:
         """The reply cache's key if this request may be answered from it. A platform's
@@ -130,11 +139,10 @@ class Engine:
 
     async def _handle_in_transaction(
         self, session: AsyncSession, request: Request, text: str
-    ) -> tuple[Reply, bool]:
-        """The reply, and whether the tenant's data changed."""
+    ) -> Handled:
         if request.event_id and not await self._first_delivery(session, request):
             log.info("duplicate event %s ignored", request.event_id)
-            return Reply(), False
+            return Handled(Reply(), repeat=True)
         take_wrote(session)  # remembering a delivery id changes nothing a command reads
         spec, args = self._route(text)
         ctx = await self._context(session, request, spec, args)
@@ -147,11 +155,13 @@ class Engine:
             if error.usage is None and not isinstance(error, Refused):
                 error.usage = spec.usage
             raise
-        if spec.reads_only and take_wrote(session):
-            raise RuntimeError(f"`{spec.name}` is registered as read-only but wrote")
+        if spec.reads_only:
+            await session.flush()  # changed attributes become statements now, or never seen
+            if take_wrote(session):
+                raise RuntimeError(f"`{spec.name}` is registered as read-only but wrote")
         reply = result if isinstance(result, Reply) else Reply.of(result)
         self._check_audience(ctx, reply)
-        return reply, ctx.took_revision
+        return Handled(reply, changed=ctx.took_revision)
 
     async def _first_delivery(self, session: AsyncSession, request: Request) -> bool:
         inserted = await insert_ignore(
@@ -190,15 +200,18 @@ class Engine:
         now = request.received_at or self.clock()
         tenant = await self.identities.tenant(session, request, now)
         announce = self.generations.notice(tenant_key(tenant.platform, tenant.external_id))
-        if not spec.reads_only:
-            # First, so that this command's reads and numbering come after the last writer's.
+        took = not spec.reads_only or self.identities.would_write(request)
+        if took:
+            # Before any other write: one lock order for every command (no deadlock), and
+            # this command's reads and numbering come after the last writer's.
             await take_revision(session, tenant.id, announce)
-        me = await self.identities.person(session, request, now)
-        await self.identities.conversation(session, request, me, now)
-        identity_changed = take_wrote(session)
-        if spec.reads_only and identity_changed:
-            await take_revision(session, tenant.id, announce)
-            take_wrote(session)
+        me, person_written = await self.identities.person(session, request, now)
+        conversation_written = await self.identities.conversation(session, request, me, now)
+        if (person_written or conversation_written) and not took:
+            await take_revision(session, tenant.id, announce)  # a remembered row was gone
+            took = True
+        await session.flush()  # a time zone learnt just now is identity's write too
+        take_wrote(session)  # what identity wrote is counted by the revision taken
         ctx = CommandContext(
             session=session,
             request=request,
@@ -208,7 +221,7 @@ class Engine:
             usage=spec.usage,
             request_registry=self.registry,
             fields=dict(request.action.fields) if request.action else {},
-            took_revision=not spec.reads_only or identity_changed,
+            took_revision=took,
         )
         project_name = args.option("project")
         await self._find_project(ctx, project_name, required=spec.needs_project)

@@ -1,10 +1,11 @@
 """Who and where a request comes from, as rows: its tenant, its person and the
 conversation the bot can post to later.
 
-They are written only when new or changed. `Identities` remembers what this process last
-wrote, for `MAX_AGE_SECONDS`, so that a repeated request reads them instead of writing
-them again: writes are what make commands wait for each other, and what tell cached
-replies they are stale. The age limit heals what another process changed meanwhile."""
+They are written only when new or changed. `Identities` remembers what this process
+wrote, once it is committed, for `MAX_AGE_SECONDS`, so that a repeated request reads them
+instead of writing them again: writes are what make commands wait for each other, and
+what tell cached replies they are stale. The age limit heals what another process changed
+meanwhile. A remembered row is used only if it still is the same platform identity."""
 
 from __future__ import annotations
 
@@ -15,11 +16,21 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.requests import Request
+from storage.changes import on_commit
 from storage.models import Conversation, Person, Tenant
 from storage.upsert import insert_ignore, upsert
 
 MAX_AGE_SECONDS = 600.0
 MAX_ENTRIES = 100_000
+
+
+def _person_values(request: Request) -> dict[str, object]:
+    actor = request.actor
+    return {
+        "home_tenant": actor.tenant,
+        "display_name": actor.name[:200] or actor.user_id,
+        "external": actor.external,
+    }
 
 
 class Identities:
@@ -34,17 +45,42 @@ class Identities:
             return None
         return seen[1]
 
-    def _remember(self, key: Hashable, values: Hashable, row_id: int) -> None:
-        if len(self._written) >= MAX_ENTRIES:
-            self._written.clear()
-        self._written[key] = (values, row_id, time.monotonic())
+    def _remember(
+        self, session: AsyncSession, key: Hashable, values: Hashable, row_id: int
+    ) -> None:
+        """Remember a row once the transaction that wrote it commits (a rolled-back id
+        may be given to another row)."""
+
+        def keep() -> None:
+            if len(self._written) >= MAX_ENTRIES:
+                self._written.clear()
+            self._written[key] = (values, row_id, time.monotonic())
+
+        on_commit(session, keep)
+
+    @staticmethod
+    def _person_key(request: Request) -> Hashable:
+        return ("person", request.actor.platform, request.actor.user_id)
+
+    @staticmethod
+    def _person_seen(request: Request) -> Hashable:
+        return (*_person_values(request).values(), request.actor.timezone)
+
+    @staticmethod
+    def _conversation_key(request: Request) -> Hashable:
+        return ("conversation", request.place.platform, request.place.channel_id)
+
+    def would_write(self, request: Request) -> bool:
+        """Whether the person or the conversation must be written (as far as known)."""
+        person = self._known(self._person_key(request), self._person_seen(request))
+        return person is None or self._known(self._conversation_key(request), None) is None
 
     async def tenant(self, session: AsyncSession, request: Request, now: datetime) -> Tenant:
         place = request.place
         key = ("tenant", place.platform, place.tenant)
         tenant_id = self._known(key, None)
         tenant = await session.get(Tenant, tenant_id) if tenant_id is not None else None
-        if tenant is None:
+        if tenant is None or (tenant.platform, tenant.external_id) != key[1:]:
             tenant_id = await upsert(
                 session,
                 Tenant,
@@ -54,45 +90,44 @@ class Identities:
             )
             tenant = await session.get(Tenant, tenant_id)
             assert tenant is not None
-            self._remember(key, None, tenant.id)
+            self._remember(session, key, None, tenant.id)
         return tenant
 
-    async def person(self, session: AsyncSession, request: Request, now: datetime) -> Person:
+    async def person(
+        self, session: AsyncSession, request: Request, now: datetime
+    ) -> tuple[Person, bool]:
+        """The person, and whether it was written."""
         actor = request.actor
-        key = ("person", actor.platform, actor.user_id)
-        values = {
-            "home_tenant": actor.tenant,
-            "display_name": actor.name[:200] or actor.user_id,
-            "external": actor.external,
-        }
-        seen = (*values.values(), actor.timezone)
+        key, seen = self._person_key(request), self._person_seen(request)
         person_id = self._known(key, seen)
         person = await session.get(Person, person_id) if person_id is not None else None
-        if person is None:
-            person_id = await upsert(
-                session,
-                Person,
-                {"platform": actor.platform, "external_id": actor.user_id, "created_at": now}
-                | values,
-                ["platform", "external_id"],
-                update=list(values),
-            )
-            person = await session.get(Person, person_id)
-            assert person is not None
-            if actor.timezone and not person.timezone:
-                person.timezone = actor.timezone
-            self._remember(key, seen, person.id)
-        return person
+        if person is not None and (person.platform, person.external_id) == key[1:]:
+            return person, False
+        values = _person_values(request)
+        person_id = await upsert(
+            session,
+            Person,
+            {"platform": actor.platform, "external_id": actor.user_id, "created_at": now} | values,
+            ["platform", "external_id"],
+            update=list(values),
+        )
+        person = await session.get(Person, person_id)
+        assert person is not None
+        if actor.timezone and not person.timezone:
+            person.timezone = actor.timezone
+        self._remember(session, key, seen, person.id)
+        return person, True
 
     async def conversation(
         self, session: AsyncSession, request: Request, me: Person, now: datetime
-    ) -> None:
-        """Keep the places the bot can post to later (a person's DM, a channel)."""
+    ) -> bool:
+        """Keep the places the bot can post to later (a person's DM, a channel); whether
+        a new one was written."""
         place = request.place
-        key = ("conversation", place.platform, place.channel_id)
-        if self._known(key, me.id) is not None:
-            return
-        await insert_ignore(
+        key = self._conversation_key(request)
+        if self._known(key, None) is not None:
+            return False
+        inserted = await insert_ignore(
             session,
             Conversation,
             {
@@ -106,4 +141,5 @@ class Identities:
             },
             ["platform", "channel_id"],
         )
-        self._remember(key, me.id, me.id)
+        self._remember(session, key, None, 0)
+        return inserted is not None

@@ -82,7 +82,7 @@ class _Flight:
     """A reply being computed, from data as of `generation`, that others may wait for."""
 
     generation: Generation
-    done: asyncio.Future[Reply]
+    done: asyncio.Future[tuple[Reply, bool]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,8 +108,8 @@ class ReplyCache:
 
     async def answer(self, key: Hashable, tenant: str, compute: Compute) -> Reply:
         """The kept reply; else the one being computed for the same request from the same
-        data (a burst of identical requests computes once); else `compute()`'s, kept
-        unless that changed data."""
+        data (a burst of identical requests computes once); else `compute()`'s, kept if
+        it says so (it changed no data, say)."""
         kept = self.get(key, tenant)
         if kept is not None:
             return kept
@@ -117,15 +117,18 @@ class ReplyCache:
         flight = self._flights.get(key)
         if flight is not None and flight.generation == generation:
             try:
-                return await asyncio.shield(flight.done)
+                reply, keep = await asyncio.shield(flight.done)
+                if keep:
+                    return reply
+                # That reply was for its own request only (a platform's retry, say).
             except asyncio.CancelledError:
                 if not flight.done.cancelled():
                     raise  # this request itself was cancelled
-            return (await compute())[0]  # the one computing was cancelled: compute alone
+            return (await compute())[0]  # for this request alone
         flight = _Flight(generation, asyncio.get_running_loop().create_future())
         self._flights[key] = flight
         try:
-            reply, wrote = await compute()
+            reply, keep = await compute()
         except asyncio.CancelledError:
             flight.done.cancel()
             raise
@@ -133,12 +136,15 @@ class ReplyCache:
             flight.done.set_exception(error)
             flight.done.exception()  # waiters, if any, re-raise it; none is fine too
             raise
+        except BaseException:  # the process is exiting: no waiter may wait forever
+            flight.done.cancel()
+            raise
         finally:
             if self._flights.get(key) is flight:
                 del self._flights[key]
-        if not wrote:
+        if keep:
             self.put(key, generation, reply)
-        flight.done.set_result(reply)
+        flight.done.set_result((reply, keep))
         return reply
 
     @staticmethod

@@ -78,5 +78,6 @@ async def _copy(
         )
     except asyncpg.UniqueViolationError as error:
         raise IntegrityError(statement, None, error) from error
-    except asyncpg.PostgresError as error:
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
+        # As SQLAlchemy raises a driver's errors, so that callers handle them alike.
         raise DBAPIError(statement, None, error) from error

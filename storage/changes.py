@@ -8,6 +8,7 @@ listening on CHANGES_CHANNEL (see storage.listen)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import event, func, select, update
@@ -18,6 +19,7 @@ from storage.models import Tenant
 
 CHANGES_CHANNEL = "liaison_changes"
 WROTE = "wrote"
+ON_COMMIT = "on_commit"
 
 
 class TrackedSession(Session):
@@ -34,6 +36,22 @@ def _flushing(session: Session, _context: Any, _instances: Any) -> None:
 def _executing(state: ORMExecuteState) -> None:
     if state.is_insert or state.is_update or state.is_delete:
         state.session.info[WROTE] = True
+
+
+@event.listens_for(TrackedSession, "after_commit")
+def _committed(session: Session) -> None:
+    for callback in session.info.pop(ON_COMMIT, []):
+        callback()
+
+
+@event.listens_for(TrackedSession, "after_soft_rollback")
+def _rolled_back(session: Session, _previous: Any) -> None:
+    session.info.pop(ON_COMMIT, None)
+
+
+def on_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
+    """Run `callback` once the session's transaction commits; never if it rolls back."""
+    session.info.setdefault(ON_COMMIT, []).append(callback)
 
 
 def take_wrote(session: AsyncSession) -> bool:

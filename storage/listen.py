@@ -18,11 +18,17 @@ from sqlalchemy.engine import make_url
 from tenacity import AsyncRetrying, wait_exponential
 
 log = logging.getLogger("liaison.storage")
+PING_SECONDS = 30.0
 
 
 def asyncpg_dsn(url: str) -> str:
-    """A SQLAlchemy PostgreSQL URL as a libpq DSN for asyncpg."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    """A SQLAlchemy PostgreSQL URL as a libpq DSN for asyncpg (whose DSN says `sslmode`
+    where SQLAlchemy's asyncpg URLs say `ssl`)."""
+    parsed = make_url(url).set(drivername="postgresql")
+    query = dict(parsed.query)
+    if "ssl" in query:
+        query["sslmode"] = query.pop("ssl")
+    return parsed.set(query=query).render_as_string(hide_password=False)
 
 
 class ChangeListener:
@@ -52,30 +58,41 @@ class ChangeListener:
         self.on_gap()
 
     async def _keep_listening(self) -> None:
-        retrying = AsyncRetrying(wait=wait_exponential(multiplier=0.2, max=30), reraise=True)
-        async for attempt in retrying:
-            with attempt:
-                await self._listen_once()
+        while True:
+            # Backing off starts afresh after every connection that was up.
+            retrying = AsyncRetrying(wait=wait_exponential(multiplier=0.2, max=30), reraise=True)
+            async for attempt in retrying:
+                with attempt:
+                    connection = await self._connect()
+            await self._listen(connection)
 
-    async def _listen_once(self) -> None:
-        """Listen until the connection ends; raise so that the caller reconnects."""
-        ended = asyncio.Event()
+    async def _connect(self) -> asyncpg.Connection:
         try:
-            connection = await asyncpg.connect(self.dsn, timeout=10)
+            return await asyncpg.connect(self.dsn, timeout=10)
         except (TimeoutError, OSError, asyncpg.PostgresError) as error:
             log.warning("change listener cannot connect: %s", type(error).__name__)
             raise
+
+    async def _listen(self, connection: asyncpg.Connection) -> None:
+        """Listen until the connection ends, or stops answering (a silently dropped
+        connection would otherwise go unnoticed while notices are lost)."""
+        ended = asyncio.Event()
         try:
             connection.add_termination_listener(lambda _connection: ended.set())
             await connection.add_listener(self.channel, self._heard)
             self.on_listening()
             log.info("listening for changes on %s", self.channel)
-            await ended.wait()
+            while not ended.is_set():
+                try:
+                    await asyncio.wait_for(ended.wait(), timeout=PING_SECONDS)
+                except TimeoutError:
+                    await asyncio.wait_for(connection.fetchval("SELECT 1"), timeout=10)
+        except Exception as error:  # whatever ended it, listen again on a new connection
+            log.warning("change listener lost its connection: %s", type(error).__name__)
         finally:
             self.on_gap()
             if not connection.is_closed():
                 connection.terminate()
-        raise ConnectionError("change listener connection ended")
 
     def _heard(self, _connection: Any, _pid: int, _channel: str, payload: str) -> None:
         self.on_change(payload)

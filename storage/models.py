@@ -60,17 +60,19 @@ class UTCDateTime(TypeDecorator[datetime]):
     def bind_processor(self, dialect: Any) -> Callable[[Any], Any]:
         """Converts as above, remembering recent results: a morning's due-step binds the
         same few instants hundreds of thousands of times, and converting one (to text, on
-        SQLite) costs more than looking it up. Equal aware datetimes are the same instant,
-        so they convert alike whatever their zone."""
+        SQLite) costs more than looking it up. Only UTC values are remembered: two local
+        times that differ only in `fold` compare equal but are different instants."""
         convert = super().bind_processor(dialect) or (lambda value: value)
         recent: dict[datetime, Any] = {}
 
         def process(value: Any) -> Any:
             if value is None:
                 return None
+            if getattr(value, "tzinfo", None) is not UTC:
+                return convert(value)  # raises for naive datetimes
             found = recent.get(value, _MISSING)
             if found is _MISSING:
-                found = convert(value)  # raises for naive datetimes: never remembered
+                found = convert(value)
                 if len(recent) >= 4096:
                     recent.clear()
                 recent[value] = found
