@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -262,7 +263,17 @@ class Delivery(Base):
     """The outbox: one message to post to one place, delivered by a worker."""
 
     __tablename__ = "deliveries"
-    __table_args__ = (Index("ix_deliveries_status_next", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_deliveries_status_next", "status", "next_attempt_at"),
+        # Deleting an outbox row looks for replies threaded under it: without this index
+        # every row deleted reads the whole table. Only replies are indexed, so it is small.
+        Index(
+            "ix_deliveries_thread_of",
+            "thread_of",
+            sqlite_where=text("thread_of IS NOT NULL"),
+            postgresql_where=text("thread_of IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"), index=True)

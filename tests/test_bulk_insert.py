@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -91,3 +91,18 @@ async def test_a_naive_datetime_is_refused_every_time(
             async with sessions() as session, session.begin():
                 naive = claim("naive", NOW.replace(tzinfo=None))
                 await insert_many(session, OccurrenceClaim.__table__, [naive])
+
+
+async def test_replies_are_found_by_an_index_so_deleting_outbox_rows_stays_linear(
+    sessions: async_sessionmaker[AsyncSession], db_url: str
+) -> None:
+    """Deleting a row makes the database look for replies under it (the foreign key):
+    without an index, each deleted row reads the whole outbox."""
+    lookup = "SELECT 1 FROM deliveries WHERE thread_of = 1"
+    async with sessions() as session, session.begin():
+        if db_url.startswith("sqlite"):
+            plan = (await session.execute(text(f"EXPLAIN QUERY PLAN {lookup}"))).all()
+        else:
+            await session.execute(text("SET LOCAL enable_seqscan = off"))
+            plan = (await session.execute(text(f"EXPLAIN {lookup}"))).all()
+    assert "ix_deliveries_thread_of" in str(plan)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 08:07:46.381746
+Create Date: 2026-11-26 08:59:16.285264
 """
 
 from collections.abc import Sequence
@@ -205,6 +205,13 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_deliveries_project_id"), ["project_id"], unique=False)
         batch_op.create_index(
             "ix_deliveries_status_next", ["status", "next_attempt_at"], unique=False
+        )
+        batch_op.create_index(
+            "ix_deliveries_thread_of",
+            ["thread_of"],
+            unique=False,
+            sqlite_where=sa.text("thread_of IS NOT NULL"),
+            postgresql_where=sa.text("thread_of IS NOT NULL"),
         )
 
     op.create_table(
@@ -626,6 +633,11 @@ def downgrade() -> None:
 
     op.drop_table("expenses")
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
+        batch_op.drop_index(
+            "ix_deliveries_thread_of",
+            sqlite_where=sa.text("thread_of IS NOT NULL"),
+            postgresql_where=sa.text("thread_of IS NOT NULL"),
+        )
         batch_op.drop_index("ix_deliveries_status_next")
         batch_op.drop_index(batch_op.f("ix_deliveries_project_id"))
         batch_op.drop_index(batch_op.f("ix_deliveries_occurrence_key"))
