@@ -252,7 +252,9 @@ class OccurrenceClaim(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)
-    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"), index=True)
+    # Not indexed: nothing looks claims up by project, and a busy morning writes hundreds
+    # of thousands of them in one go (every index is upkeep on each).
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"))
     due_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # The due-step reads the recent claims by this column (one range query per step).
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 08:59:16.285264
+Create Date: 2026-11-26 09:14:04.871055
 """
 
 from collections.abc import Sequence
@@ -337,9 +337,6 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_occurrence_claims_claimed_at"), ["claimed_at"], unique=False
         )
-        batch_op.create_index(
-            batch_op.f("ix_occurrence_claims_project_id"), ["project_id"], unique=False
-        )
 
     op.create_table(
         "risks",
@@ -610,7 +607,6 @@ def downgrade() -> None:
 
     op.drop_table("risks")
     with op.batch_alter_table("occurrence_claims", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_occurrence_claims_project_id"))
         batch_op.drop_index(batch_op.f("ix_occurrence_claims_claimed_at"))
 
     op.drop_table("occurrence_claims")
