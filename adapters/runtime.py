@@ -10,7 +10,6 @@ from bot.clock import Clock, utc_now
 from bot.engine import Engine
 from bot.outbox import Deliverer
 from bot.settings import Settings
-from storage.changes import CHANGES_CHANNEL
 from storage.db import create_engine, is_sqlite, session_factory
 from storage.listen import ChangeListener
 
@@ -30,15 +29,7 @@ class Runtime:
         cache can be trusted (on SQLite this process is the only writer)."""
         if self.listener is not None or is_sqlite(self.settings.database_url):
             return
-        generations = self.engine.generations
-        self.listener = ChangeListener(
-            self.settings.database_url,
-            CHANGES_CHANNEL,
-            on_change=generations.heard,
-            on_gap=generations.lost_track,
-            on_listening=generations.back_on_track,
-        )
-        self.listener.start()
+        self.listener = self.engine.generations.listen(self.settings.database_url)
 
     async def close(self) -> None:
         if self.listener is not None:

@@ -8,7 +8,7 @@ local date is fixed. A kept reply is used only while its tenant's data is unchan
 
 What is known about changes can lag only where nothing tells us about them: a write from
 outside Liaison's engine, or from another process on SQLite (one process owns an SQLite
-database; see DESIGN.md). MAX_AGE bounds that lag."""
+database; see the README). MAX_AGE bounds that lag."""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ from datetime import datetime
 
 from bot.messages import Reply
 from bot.requests import Request
+from storage.changes import CHANGES_CHANNEL
+from storage.listen import ChangeListener
 
 MAX_AGE_SECONDS = 10.0
 MAX_ENTRIES = 10_000
@@ -67,6 +69,19 @@ class Generations:
     def lost_track(self) -> None:
         self.trusted = False
         self._epoch += 1
+
+    def listen(self, database_url: str) -> ChangeListener:
+        """Hear the other processes' changes on PostgreSQL: a started listener that
+        keeps these counts, and `trusted`, up to date."""
+        listener = ChangeListener(
+            database_url,
+            CHANGES_CHANNEL,
+            on_change=self.heard,
+            on_gap=self.lost_track,
+            on_listening=self.back_on_track,
+        )
+        listener.start()
+        return listener
 
     def back_on_track(self) -> None:
         # Whatever was kept before is from a time when changes may have gone unheard.

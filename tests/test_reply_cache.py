@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from types import ModuleType
 
@@ -28,6 +28,7 @@ from storage.models import Person, Project, Task, Tenant
 from tests.conftest import StatementCounter
 from tests.harness import Harness
 from tests.project_setup import kickoff
+from tests.system_cluster import until
 
 DML = re.compile(r"^\s*(INSERT|UPDATE|DELETE)", re.IGNORECASE)
 
@@ -163,19 +164,8 @@ async def listening_engine(url: str, clock: object) -> tuple[Engine, ChangeListe
     sessions = session_factory(create_engine(url))
     generations = Generations(trusted=False)
     engine = Engine(sessions=sessions, clock=clock, generations=generations)  # type: ignore[arg-type]
-    listener = ChangeListener(
-        url,
-        CHANGES_CHANNEL,
-        on_change=generations.heard,
-        on_gap=generations.lost_track,
-        on_listening=generations.back_on_track,
-    )
-    listener.start()
-    for _ in range(200):
-        if generations.trusted:
-            break
-        await asyncio.sleep(0.05)
-    assert generations.trusted, "the listener did not connect"
+    listener = generations.listen(url)
+    await until(sync(lambda: generations.trusted), 10, "the listener to connect")
     return engine, listener
 
 
@@ -197,10 +187,8 @@ async def test_another_process_write_reaches_a_cached_status(db_url: str, bot: H
         bot.engine = engine_a
         bot._consoles.clear()
         await bot.say("ann", 'task add "Wireframes" @bob due:2026-12-10')
-        for _ in range(200):  # the notice travels on commit; give it a moment
-            if engine_b.generations.of("console:local") != kept:
-                break
-            await asyncio.sleep(0.01)
+        changed = sync(lambda: engine_b.generations.of("console:local") != kept)
+        await until(changed, 10, "the notice, sent on commit")
         bot.engine = engine_b
         bot._consoles.clear()
         assert open_tasks(await bot.say("ann", "status")) == before + 1
@@ -393,7 +381,7 @@ async def test_a_lost_listener_connection_is_noticed_and_listening_resumes(db_ur
     )
     listener.start()
     try:
-        await _until(lambda: events.count("listening") == 1)
+        await until(sync(lambda: events.count("listening") == 1), 20, "listening")
         engine = create_engine(db_url)
         async with engine.connect() as connection:
             await connection.execute(
@@ -403,16 +391,17 @@ async def test_a_lost_listener_connection_is_noticed_and_listening_resumes(db_ur
                 )
             )
         await engine.dispose()
-        await _until(lambda: events.count("listening") == 2)
+        await until(sync(lambda: events.count("listening") == 2), 20, "listening again")
         assert events == ["gap", "listening", "gap", "listening"] and generations.trusted
     finally:
         await listener.stop()
     assert not generations.trusted
 
 
-async def _until(condition: Callable[[], bool], seconds: float = 20) -> None:
-    for _ in range(int(seconds / 0.05)):
-        if condition():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("timed out")
+def sync(condition: Callable[[], bool]) -> Callable[[], Awaitable[bool]]:
+    """A plain condition as `until` takes it."""
+
+    async def check() -> bool:
+        return condition()
+
+    return check
