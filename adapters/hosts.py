@@ -1,8 +1,12 @@
-"""Whether the service listens only on this machine (unauthenticated extras need that)."""
+"""Whether the service listens only on this machine (unauthenticated extras need that), and
+whether a request really was addressed to this machine (DNS rebinding: a web page can make
+`attacker.example` resolve to 127.0.0.1, but its requests still carry that `Host`)."""
 
 from __future__ import annotations
 
 import ipaddress
+
+LOCAL_NAMES = ("127.0.0.1", "localhost", "[::1]")
 
 
 def is_loopback(host: str) -> bool:
@@ -12,3 +16,11 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def is_local_host_header(host_header: str | None, port: int) -> bool:
+    """Whether a `Host` header names this machine's loopback address with the listen port:
+    exactly `127.0.0.1:PORT`, `localhost:PORT` or `[::1]:PORT` (case-insensitive)."""
+    if not host_header:
+        return False
+    return host_header.strip().lower() in {f"{name}:{port}" for name in LOCAL_NAMES}
