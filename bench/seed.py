@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import create_engine, session_factory
 from storage.models import (
+    Acquaintance,
     Expense,
     Membership,
     Milestone,
@@ -90,12 +91,19 @@ async def _members(
             "home_tenant": pm.home_tenant,
             "display_name": f"Member {n}",
             "timezone": "Europe/Berlin",
-            "external": False,
             "created_at": now,
         }
         for n in range(1, size.members)
     ]
     ids = list((await session.scalars(insert(Person).returning(Person.id), rows)).all())
+    # Met in the project's tenant as its own, like people the PM adds with `team add`.
+    await session.execute(
+        insert(Acquaintance),
+        [
+            {"person_id": i, "tenant_id": project.tenant_id, "external": False, "met_at": now}
+            for i in ids
+        ],
+    )
     await session.execute(
         insert(Membership),
         [

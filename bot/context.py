@@ -15,7 +15,15 @@ from bot.errors import Refused, UserError
 from bot.messages import Audience, Block, Message, Visibility
 from bot.parsing import Mention
 from bot.requests import Request
-from storage.models import ChannelLink, Conversation, Membership, Person, Project, Tenant
+from storage.models import (
+    Acquaintance,
+    ChannelLink,
+    Conversation,
+    Membership,
+    Person,
+    Project,
+    Tenant,
+)
 
 Numbered = TypeVar("Numbered")
 
@@ -43,13 +51,13 @@ class CommandContext:
 
     @property
     def role(self) -> str | None:
-        """The effective role: an external actor is a client whatever anyone says."""
-        if self.me.external or self.request.actor.external:
+        """The effective role: an external actor is a client whatever anyone says. On the
+        client side only they and people with a client membership act as the client: a
+        colleague who is not on the project has no role there, whichever channel they sit in."""
+        if self.request.actor.external:
             return "client"
         if self.membership:
             return self.membership.role
-        if self.side == "client":
-            return "client"
         return None
 
     @property
@@ -115,7 +123,10 @@ class CommandContext:
     # --- people -----------------------------------------------------------------------
 
     async def person_for(self, mention: Mention) -> Person:
-        """The person a mention names on this platform; known ones first, else a new record."""
+        """The person a mention names, among the people met in this tenant; someone the bot
+        never met anywhere becomes a new record met here. Someone met only in another
+        workspace or tenant is refused: a mention is text anyone can type, and it must not
+        reach into another organisation's people."""
         platform = self.request.actor.platform
         if mention.user_id:
             found = await self.session.scalar(
@@ -123,9 +134,14 @@ class CommandContext:
                     Person.platform == platform, Person.external_id == mention.user_id
                 )
             )
-            if found:
-                return found
-            return await self._new_person(mention.user_id, mention.name)
+            if found is None:
+                return await self._new_person(mention.user_id, mention.name)
+            if await self.acquaintance(found) is None:
+                raise self.fail(
+                    f"I haven't met @{mention.name or mention.user_id} here yet. Ask them to "
+                    "say something to me in this workspace first (for example `help`)."
+                )
+            return found
         found = await self._person_by_name(mention.name)
         if found:
             return found
@@ -137,10 +153,12 @@ class CommandContext:
 
     async def _person_by_name(self, name: str) -> Person | None:
         platform = self.request.actor.platform
+        met_here = select(Acquaintance.person_id).where(Acquaintance.tenant_id == self.tenant.id)
         rows = (
             await self.session.scalars(
                 select(Person).where(
                     Person.platform == platform,
+                    Person.id.in_(met_here),
                     # A typed name is looked up in the asker's own organisation only: a
                     # namesake in another workspace or tenant must never join the project.
                     Person.home_tenant == self.request.actor.tenant,
@@ -153,7 +171,11 @@ class CommandContext:
         if rows:
             return rows[0]
         return await self.session.scalar(
-            select(Person).where(Person.platform == platform, Person.external_id == name)
+            select(Person).where(
+                Person.platform == platform,
+                Person.external_id == name,
+                Person.id.in_(met_here),
+            )
         )
 
     async def _new_person(self, external_id: str, name: str) -> Person:
@@ -162,12 +184,31 @@ class CommandContext:
             external_id=external_id,
             home_tenant=self.request.actor.tenant,
             display_name=name,
-            external=False,
             created_at=self.now,
         )
         self.session.add(person)
         await self.session.flush()
+        self.session.add(
+            Acquaintance(
+                person_id=person.id, tenant_id=self.tenant.id, external=False, met_at=self.now
+            )
+        )
+        await self.session.flush()
         return person
+
+    async def acquaintance(self, person: Person) -> Acquaintance | None:
+        """How this tenant met `person`, if it did."""
+        return await self.session.scalar(
+            select(Acquaintance).where(
+                Acquaintance.person_id == person.id, Acquaintance.tenant_id == self.tenant.id
+            )
+        )
+
+    async def is_external(self, person: Person) -> bool:
+        """Whether `person` is from another organisation as this tenant sees them; someone
+        it never met counts as external (a failed lookup decides for the client-safe side)."""
+        met = await self.acquaintance(person)
+        return met is None or met.external
 
     async def membership_of(self, person: Person) -> Membership | None:
         return await self.session.scalar(
@@ -240,12 +281,26 @@ class CommandContext:
         )
         return True
 
+    async def project_tenant(self) -> Tenant:
+        """The tenant the project belongs to (the asker's, without a project): the only
+        one anything about the project is sent into."""
+        if self.project is None or self.project.tenant_id == self.tenant.id:
+            return self.tenant
+        found = await self.session.get(Tenant, self.project.tenant_id)
+        assert found is not None  # a foreign key
+        return found
+
     async def direct_message(self, person: Person, message: Message) -> bool:
-        """Queue a DM to `person` where the bot knows their direct conversation."""
+        """Queue a DM to `person` where the bot knows their direct conversation in the
+        project's tenant (or the asker's, without a project): never into another workspace
+        or tenant, whatever else the bot knows of them."""
+        tenant = await self.project_tenant()
         conversation = await self.session.scalar(
             select(Conversation).where(
                 Conversation.person_id == person.id,
                 Conversation.kind == "dm",
+                Conversation.platform == tenant.platform,
+                Conversation.tenant == tenant.external_id,
                 Conversation.reachable.is_(True),
             )
         )

@@ -47,11 +47,13 @@ def side(schedule: Schedule, project_id: int, name: str) -> Target | None:
     return Target(link.platform, link.tenant, link.channel_id, "channel")
 
 
-def dm(schedule: Schedule, person: Person | None) -> Target | None:
-    """A team member's direct messages; never a client's (these messages are internal)."""
-    if person is None or person.external:
+def dm(schedule: Schedule, person: Person | None, project_id: int) -> Target | None:
+    """A team member's direct messages in the project's tenant; never a client's (these
+    messages are internal), never into another tenant."""
+    if person is None or (project_id, person.id) not in schedule.insiders:
         return None
-    return person_target(person, schedule.dms.get(person.id))
+    tenant = schedule.tenants[project_id]
+    return person_target(person, schedule.dms.get((person.id, tenant)), tenant)
 
 
 def one(target: Target | None, message: Message | None, o: Occurrence) -> Built:
@@ -100,7 +102,7 @@ def huddle_prompt(schedule: Schedule, content: Content, group: Sequence[Occurren
     message = content.shared.get(key)
     if message is None:
         message = content.shared[key] = huddle_notes.prompt(project, o.day, questions, closes, tz)
-    return one(dm(schedule, person), message, o)
+    return one(dm(schedule, person, o.project_id), message, o)
 
 
 def huddle_reminder(schedule: Schedule, content: Content, group: Sequence[Occurrence]) -> Built:
@@ -121,7 +123,9 @@ def huddle_reminder(schedule: Schedule, content: Content, group: Sequence[Occurr
     tz = person_zone(schedule, person, project)
     closes = o.due_at + times.reminder_lead
     return one(
-        dm(schedule, person), huddle_notes.reminder(project, o.day, questions, closes, tz), o
+        dm(schedule, person, o.project_id),
+        huddle_notes.reminder(project, o.day, questions, closes, tz),
+        o,
     )
 
 
@@ -157,7 +161,7 @@ def deadlines(schedule: Schedule, content: Content, group: Sequence[Occurrence])
     if not reminders:
         return Built()
     message = notices.deadline_reminder(schedule.projects[o.project_id], reminders)
-    return one(dm(schedule, schedule.people.get(o.person_id or 0)), message, o)
+    return one(dm(schedule, schedule.people.get(o.person_id or 0), o.project_id), message, o)
 
 
 def milestone(schedule: Schedule, content: Content, group: Sequence[Occurrence]) -> Built:

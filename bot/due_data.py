@@ -34,6 +34,7 @@ from bot.ledger import load_budgets
 from bot.messages import Message
 from bot.snapshot_data import load_snapshots
 from storage.models import (
+    Acquaintance,
     BudgetAlarm,
     ChangeRequest,
     ChannelLink,
@@ -48,6 +49,7 @@ from storage.models import (
     Project,
     Risk,
     Task,
+    Tenant,
 )
 
 TEAM_ROLES = ("pm", "member")
@@ -74,12 +76,17 @@ class Schedule:
     team: dict[int, list[tuple[str, Person]]]  # project -> (role, person), team roles only
     people: dict[int, Person]
     links: dict[tuple[int, str], ChannelLink]
-    dms: dict[int, Conversation]
+    # (person, tenant platform id) -> their direct conversation with the bot there
+    dms: dict[tuple[int, str], Conversation]
     claims: dict[str, Claim]
     tasks: dict[int, list[tuple[Task, Person | None]]]
     milestones: dict[int, list[Milestone]]
     alarms: dict[tuple[int, str], set[str]]  # (project, budget amount) -> marks
     budgets: dict[int, BudgetSummary] = field(default_factory=dict)
+    # project -> the platform id of the tenant it belongs to: where its DMs go
+    tenants: dict[int, str] = field(default_factory=dict)
+    # (project, person): people the project's tenant met as its own, who may get its DMs
+    insiders: set[tuple[int, int]] = field(default_factory=set)
 
     def times(self, project: Project) -> ProjectTimes:
         return ProjectTimes(
@@ -149,12 +156,16 @@ def day_range(projects: dict[int, Project], window: Window) -> tuple[date, date]
 
 
 async def load_schedule(session: AsyncSession, window: Window) -> Schedule:
-    projects = {
-        p.id: p
-        for p in await session.scalars(
-            select(Project).where(Project.archived.is_(False)).order_by(Project.id)
-        )
-    }
+    rows = await session.execute(
+        select(Project, Tenant.external_id)
+        .join(Tenant, Tenant.id == Project.tenant_id)
+        .where(Project.archived.is_(False))
+        .order_by(Project.id)
+    )
+    projects: dict[int, Project] = {}
+    tenants: dict[int, str] = {}
+    for project, tenant in rows:
+        projects[project.id], tenants[project.id] = project, tenant
     first, last = day_range(projects, window)
     active = select(Project.id).where(Project.archived.is_(False))
     huddles = {
@@ -167,12 +178,18 @@ async def load_schedule(session: AsyncSession, window: Window) -> Schedule:
     }
     team: dict[int, list[tuple[str, Person]]] = defaultdict(list)
     people: dict[int, Person] = {}
+    insiders: set[tuple[int, int]] = set()
     rows = await session.execute(
         select(Membership.project_id, Membership.role, Person)
         .join(Person, Person.id == Membership.person_id)
+        .join(Project, Project.id == Membership.project_id)
+        .join(
+            Acquaintance,
+            (Acquaintance.person_id == Person.id) & (Acquaintance.tenant_id == Project.tenant_id),
+        )
         .where(
             Membership.role.in_(TEAM_ROLES),
-            Person.external.is_(False),
+            Acquaintance.external.is_(False),
             Membership.project_id.in_(active),
         )
         .order_by(Membership.id)
@@ -180,13 +197,14 @@ async def load_schedule(session: AsyncSession, window: Window) -> Schedule:
     for project_id, role, person in rows:
         team[project_id].append((role, person))
         people[person.id] = person
+        insiders.add((project_id, person.id))
     links = {
         (link.project_id, link.side): link
         for link in await session.scalars(
             select(ChannelLink).where(ChannelLink.project_id.in_(active))
         )
     }
-    tasks = await _load_tasks(session, active, first, last, people)
+    tasks = await _load_tasks(session, active, first, last, people, insiders)
     return Schedule(
         window=window,
         projects=projects,
@@ -200,20 +218,24 @@ async def load_schedule(session: AsyncSession, window: Window) -> Schedule:
         milestones=await _load_milestones(session, active, first, last),
         alarms=await _load_alarms(session, active),
         budgets=await _load_budgets(session, projects, window),
+        tenants=tenants,
+        insiders=insiders,
     )
 
 
-async def _load_dms(session: AsyncSession) -> dict[int, Conversation]:
-    """Each team member's direct conversation with the bot (reachable or not)."""
+async def _load_dms(session: AsyncSession) -> dict[tuple[int, str], Conversation]:
+    """Each team member's direct conversations with the bot, one a tenant (reachable or
+    not)."""
     members = select(Membership.person_id)
-    found: dict[int, Conversation] = {}
+    found: dict[tuple[int, str], Conversation] = {}
     for conversation in await session.scalars(
         select(Conversation)
         .where(Conversation.kind == "dm", Conversation.person_id.in_(members))
         .order_by(Conversation.reachable, Conversation.updated_at)
     ):
         assert conversation.person_id is not None
-        found[conversation.person_id] = conversation  # reachable and newest win
+        # reachable and newest win
+        found[(conversation.person_id, conversation.tenant)] = conversation
     return found
 
 
@@ -227,13 +249,25 @@ async def _load_claims(session: AsyncSession, window: Window) -> dict[str, Claim
 
 
 async def _load_tasks(
-    session: AsyncSession, active: object, first: date, last: date, people: dict[int, Person]
+    session: AsyncSession,
+    active: object,
+    first: date,
+    last: date,
+    people: dict[int, Person],
+    insiders: set[tuple[int, int]],
 ) -> dict[int, list[tuple[Task, Person | None]]]:
-    """Open tasks due up to a few weeks ahead (every overdue one too), and blocked ones."""
+    """Open tasks due up to a few weeks ahead (every overdue one too), and blocked ones;
+    owners the project's tenant met as its own join `insiders`."""
     found: dict[int, list[tuple[Task, Person | None]]] = defaultdict(list)
     rows = await session.execute(
-        select(Task, Person)
+        select(Task, Person, Acquaintance.external)
         .outerjoin(Person, Person.id == Task.owner_id)
+        .join(Project, Project.id == Task.project_id)
+        .outerjoin(
+            Acquaintance,
+            (Acquaintance.person_id == Task.owner_id)
+            & (Acquaintance.tenant_id == Project.tenant_id),
+        )
         .where(
             Task.project_id.in_(active),  # type: ignore[arg-type]
             Task.status != "done",
@@ -241,10 +275,12 @@ async def _load_tasks(
         )
         .order_by(Task.project_id, Task.due_date, Task.number)
     )
-    for task, owner in rows:
+    for task, owner, external in rows:
         found[task.project_id].append((task, owner))
         if owner is not None:
             people.setdefault(owner.id, owner)
+            if external is False:
+                insiders.add((task.project_id, owner.id))
     return dict(found)
 
 

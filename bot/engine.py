@@ -205,7 +205,7 @@ class Engine:
             # Before any other write: one lock order for every command (no deadlock), and
             # this command's reads and numbering come after the last writer's.
             await take_revision(session, tenant.id, announce)
-        me, person_written = await self.identities.person(session, request, now)
+        me, person_written = await self.identities.person(session, request, tenant, now)
         conversation_written = await self.identities.conversation(session, request, me, now)
         if (person_written or conversation_written) and not took:
             await take_revision(session, tenant.id, announce)  # a remembered row was gone

@@ -1,5 +1,6 @@
-"""Who and where a request comes from, as rows: its tenant, its person and the
-conversation the bot can post to later.
+"""Who and where a request comes from, as rows: its tenant, its person (and that the
+tenant met them, as one of its own or from another organisation) and the conversation the
+bot can post to later.
 
 They are written only when new or changed. `Identities` remembers what this process
 wrote, once it is committed, for `MAX_AGE_SECONDS`, so that a repeated request reads them
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.requests import Request
 from storage.changes import on_commit
-from storage.models import Conversation, Person, Tenant
+from storage.models import Acquaintance, Conversation, Person, Tenant
 from storage.upsert import insert_ignore, upsert
 
 MAX_AGE_SECONDS = 600.0
@@ -29,7 +30,6 @@ def _person_values(request: Request) -> dict[str, object]:
     return {
         "home_tenant": actor.tenant,
         "display_name": actor.name[:200] or actor.user_id,
-        "external": actor.external,
     }
 
 
@@ -60,11 +60,13 @@ class Identities:
 
     @staticmethod
     def _person_key(request: Request) -> Hashable:
-        return ("person", request.actor.platform, request.actor.user_id)
+        # Per tenant: meeting the same person in another tenant is another write.
+        return ("person", request.actor.platform, request.actor.user_id, request.place.tenant)
 
     @staticmethod
     def _person_seen(request: Request) -> Hashable:
-        return (*_person_values(request).values(), request.actor.timezone)
+        values = _person_values(request).values()
+        return (*values, request.actor.external, request.actor.timezone)
 
     @staticmethod
     def _conversation_key(request: Request) -> Hashable:
@@ -94,14 +96,14 @@ class Identities:
         return tenant
 
     async def person(
-        self, session: AsyncSession, request: Request, now: datetime
+        self, session: AsyncSession, request: Request, tenant: Tenant, now: datetime
     ) -> tuple[Person, bool]:
-        """The person, and whether it was written."""
+        """The person, met in `tenant` as this request says, and whether it was written."""
         actor = request.actor
         key, seen = self._person_key(request), self._person_seen(request)
         person_id = self._known(key, seen)
         person = await session.get(Person, person_id) if person_id is not None else None
-        if person is not None and (person.platform, person.external_id) == key[1:]:
+        if person is not None and (person.platform, person.external_id) == key[1:3]:
             return person, False
         values = _person_values(request)
         person_id = await upsert(
@@ -115,6 +117,18 @@ class Identities:
         assert person is not None
         if actor.timezone and not person.timezone:
             person.timezone = actor.timezone
+        await upsert(
+            session,
+            Acquaintance,
+            {
+                "person_id": person.id,
+                "tenant_id": tenant.id,
+                "external": actor.external,
+                "met_at": now,
+            },
+            ["person_id", "tenant_id"],
+            update=["external"],
+        )
         self._remember(session, key, seen, person.id)
         return person, True
 

@@ -158,15 +158,17 @@ async def deliver_pending(
     return await worker.run_once()
 
 
-def person_target(person: Person, conversation: Conversation | None) -> Target | None:
-    """Where a direct message to `person` goes: their known DM conversation; on Slack
-    their user id (chat.postMessage opens the DM); in the console their name."""
-    if conversation is not None:
+def person_target(person: Person, conversation: Conversation | None, tenant: str) -> Target | None:
+    """Where a direct message to `person` about a project of `tenant` (its platform id)
+    goes: their known DM conversation there; on Slack their user id with that tenant's
+    token (chat.postMessage opens the DM); in the console their name. Never into another
+    tenant: the person may be known elsewhere, the project's messages stay in its own."""
+    if conversation is not None and conversation.tenant == tenant:
         if not conversation.reachable:
             return None
-        return Target(conversation.platform, conversation.tenant, conversation.channel_id, "dm")
+        return Target(conversation.platform, tenant, conversation.channel_id, "dm")
     if person.platform == "console":
-        return Target("console", person.home_tenant, f"dm:{person.external_id}", "dm")
+        return Target("console", tenant, f"dm:{person.external_id}", "dm")
     if person.platform == "slack":
-        return Target("slack", person.home_tenant, person.external_id, "dm")
+        return Target("slack", tenant, person.external_id, "dm")
     return None

@@ -14,7 +14,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import local_date
 from bot.notices import unreachable_notice
 from bot.outbox import DeliveryError, Sent, Target, enqueue, person_target
-from storage.models import ChannelLink, Conversation, Delivery, Membership, OccurrenceClaim, Person
+from storage.models import (
+    ChannelLink,
+    Conversation,
+    Delivery,
+    Membership,
+    OccurrenceClaim,
+    Person,
+    Project,
+    Tenant,
+)
 from storage.upsert import insert_ignore
 
 if TYPE_CHECKING:
@@ -152,14 +161,18 @@ async def _describe(session: AsyncSession, job: Job) -> str:
 
 
 async def _pm_target(session: AsyncSession, job: Job) -> Target | None:
-    """The PM's direct messages, or else the team side."""
+    """The PM's direct messages in the project's tenant, or else the team side."""
     row = (
         await session.execute(
-            select(Person, Conversation)
+            select(Person, Conversation, Tenant.external_id)
             .join(Membership, Membership.person_id == Person.id)
+            .join(Project, Project.id == Membership.project_id)
+            .join(Tenant, Tenant.id == Project.tenant_id)
             .outerjoin(
                 Conversation,
-                (Conversation.person_id == Person.id) & (Conversation.kind == "dm"),
+                (Conversation.person_id == Person.id)
+                & (Conversation.kind == "dm")
+                & (Conversation.tenant == Tenant.external_id),
             )
             .where(Membership.project_id == job.project_id, Membership.role == "pm")
             .order_by(Membership.id)
@@ -167,7 +180,7 @@ async def _pm_target(session: AsyncSession, job: Job) -> Target | None:
         )
     ).first()
     if row is not None:
-        target = person_target(row[0], row[1])
+        target = person_target(row[0], row[1], row[2])
         if target is not None and target != job.target:
             return target
     link = await session.scalar(

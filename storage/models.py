@@ -137,7 +137,8 @@ class Tenant(Base):
 
 
 class Person(Base):
-    """Someone on a platform. `external` is true for people from another organisation."""
+    """Someone on a platform. Which tenants met them, and whether each sees them as from
+    another organisation, is in `Acquaintance`: never a flag of the person."""
 
     __tablename__ = "people"
     __table_args__ = (UniqueConstraint("platform", "external_id"),)
@@ -148,10 +149,24 @@ class Person(Base):
     home_tenant: Mapped[str] = mapped_column(String(64))
     display_name: Mapped[str] = mapped_column(String(200))
     timezone: Mapped[str | None] = mapped_column(String(64))
-    external: Mapped[bool] = mapped_column(Boolean, default=False)
     away_from: Mapped[date | None] = mapped_column(Date)
     away_until: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Acquaintance(Base):
+    """A person met in a tenant: they spoke to the bot there, or someone there mentioned
+    them. Mentions resolve only to people met in the asking tenant, and `external` (from
+    another organisation, hence a client) is what that tenant's requests say of them."""
+
+    __tablename__ = "acquaintances"
+    __table_args__ = (UniqueConstraint("person_id", "tenant_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    external: Mapped[bool] = mapped_column(Boolean, default=False)
+    met_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Project(Base):

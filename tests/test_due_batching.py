@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.due import run_due
 from bot.messages import Chart, message_from_dict
 from storage.models import (
+    Acquaintance,
     ChannelLink,
     ClientRequest,
     Conversation,
@@ -80,9 +81,15 @@ async def populate(sessions: async_sessionmaker[AsyncSession], count: int, offse
                     "home_tenant": "local",
                     "display_name": f"u{n}",
                     "timezone": None,
-                    "external": False,
                     "created_at": CREATED,
                 }
+                for n in people
+            ],
+        ),
+        (
+            Acquaintance,
+            [
+                {"person_id": n, "tenant_id": 1, "external": False, "met_at": CREATED}
                 for n in people
             ],
         ),

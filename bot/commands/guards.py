@@ -36,7 +36,11 @@ async def team_person(ctx: CommandContext, mention: Mention) -> Person:
     """Someone on the project's delivery team (PM or member), else a clear error."""
     person = await ctx.person_for(mention)
     membership = await ctx.membership_of(person)
-    if membership is None or membership.role not in ("pm", "member") or person.external:
+    if (
+        membership is None
+        or membership.role not in ("pm", "member")
+        or await ctx.is_external(person)
+    ):
         raise ctx.fail(
             f"@{person.display_name} is not on the delivery team of {ctx.the_project.name}; "
             "add them first with `team add`."

@@ -17,12 +17,14 @@ from bot.outbox import Target, enqueue, person_target
 from bot.parsing import Args, parse_clock, parse_duration
 from bot.registry import PM, TEAM, command
 from storage.models import (
+    Acquaintance,
     Conversation,
     HuddleAnswer,
     HuddleConfig,
     Membership,
     OccurrenceClaim,
     Person,
+    Tenant,
 )
 from storage.upsert import insert_ignore, upsert
 
@@ -138,10 +140,11 @@ async def huddle_now(ctx: CommandContext, args: Args) -> Message:
     assert config is not None
     config.enabled = True
     asked, already, unreachable = [], 0, []
-    for person, conversation in await _team_with_dms(ctx):
+    tenant = await ctx.project_tenant()
+    for person, conversation in await _team_with_dms(ctx, tenant):
         if is_away(today, person.away_from, person.away_until):
             continue
-        target = person_target(person, conversation)
+        target = person_target(person, conversation, tenant.external_id)
         key = occurrence_key("huddle-prompt", project.id, today, person=person.id)
         claimed = await insert_ignore(
             ctx.session,
@@ -168,17 +171,27 @@ async def huddle_now(ctx: CommandContext, args: Args) -> Message:
     return ctx.say(*_now_summary(config, asked, already, unreachable, today))
 
 
-async def _team_with_dms(ctx: CommandContext) -> list[tuple[Person, Conversation | None]]:
+async def _team_with_dms(
+    ctx: CommandContext, tenant: Tenant
+) -> list[tuple[Person, Conversation | None]]:
+    """The project's own team (people its tenant met as its own) and their DMs there."""
     rows = await ctx.session.execute(
         select(Person, Conversation)
         .join(Membership, Membership.person_id == Person.id)
+        .join(
+            Acquaintance,
+            (Acquaintance.person_id == Person.id) & (Acquaintance.tenant_id == tenant.id),
+        )
         .outerjoin(
-            Conversation, (Conversation.person_id == Person.id) & (Conversation.kind == "dm")
+            Conversation,
+            (Conversation.person_id == Person.id)
+            & (Conversation.kind == "dm")
+            & (Conversation.tenant == tenant.external_id),
         )
         .where(
             Membership.project_id == ctx.the_project.id,
             Membership.role.in_(("pm", "member")),
-            Person.external.is_(False),
+            Acquaintance.external.is_(False),
         )
         .order_by(Membership.id)
     )

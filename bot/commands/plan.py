@@ -217,7 +217,7 @@ async def milestones(ctx: CommandContext, args: Args) -> Message:
 async def _owner(ctx: CommandContext, mention: Mention) -> Person:
     person = await ctx.person_for(mention)
     membership = await ctx.membership_of(person)
-    if membership is None or person.external or membership.role == "client":
+    if membership is None or membership.role == "client" or await ctx.is_external(person):
         raise ctx.fail(
             f"{person.display_name} is not on the delivery team of {ctx.the_project.name}; "
             f"`team add @{person.display_name}` them first."

@@ -13,7 +13,7 @@ from bot.domain.budget import format_money
 from bot.messages import Context, Heading, Item, Items, Message, Text
 from bot.parsing import Args, Mention, parse_date_range, parse_money, parse_timezone
 from bot.registry import ANYONE, EVERYONE, PM, command
-from storage.models import Membership, Person, Task
+from storage.models import Acquaintance, Membership, Person, Task
 
 ROLE_NAMES = {"pm": "PM", "member": "member", "client": "client"}
 RATE_RE = re.compile(r"^(.*?)\s*/\s*(h|hr|hrs|hour)$", re.IGNORECASE)
@@ -49,10 +49,9 @@ async def _add_one(
 ) -> Item:
     project = ctx.the_project
     # Someone from another organisation is a client whatever role they are given.
-    effective = "client" if person.external else role
-    note = (
-        " (from another organisation, so a client)" if person.external and role != "client" else ""
-    )
+    external = await ctx.is_external(person)
+    effective = "client" if external else role
+    note = " (from another organisation, so a client)" if external and role != "client" else ""
     membership = await ctx.membership_of(person)
     if membership is None:
         membership = Membership(
@@ -186,18 +185,26 @@ async def team_list(ctx: CommandContext, args: Args) -> Message:
     rank = case((Membership.role == "pm", 0), (Membership.role == "member", 1), else_=2)
     rows = (
         await ctx.session.execute(
-            select(Person, Membership)
+            select(Person, Membership, Acquaintance.external)
             .join(Membership, Membership.person_id == Person.id)
+            .outerjoin(
+                Acquaintance,
+                (Acquaintance.person_id == Person.id)
+                & (Acquaintance.tenant_id == project.tenant_id),
+            )
             .where(Membership.project_id == project.id)
             .order_by(rank, func.lower(Person.display_name))
         )
     ).all()
-    items = tuple(Item(_team_line(ctx, p, m), "info") for p, m in rows)
+    items = tuple(
+        Item(_team_line(ctx, p, m, external is not False), "info") for p, m, external in rows
+    )
     return ctx.say(Heading(f"Team of {project.name}"), Items(items, empty="Nobody yet."))
 
 
-def _team_line(ctx: CommandContext, person: Person, membership: Membership) -> str:
-    role = "client" if person.external else membership.role
+def _team_line(ctx: CommandContext, person: Person, membership: Membership, external: bool) -> str:
+    # Someone the project's tenant never met counts as from another organisation.
+    role = "client" if external else membership.role
     if ctx.audience == "client":
         return f"{person.display_name} ({ROLE_NAMES[role]})"
     parts = [f"{person.display_name} ({ROLE_NAMES[role]})"]

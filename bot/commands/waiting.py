@@ -36,7 +36,7 @@ async def waiting(ctx: CommandContext, args: Args) -> Message:
             )
         )
     ).all()
-    client = ctx.me.external or ctx.request.actor.external
+    client = ctx.request.actor.external
     roles = {project.id: ("client" if client else role) for project, role in memberships}
     names = {project.id: project.name for project, _ in memberships}
     if ctx.audience == "client" and not (client or all(r == "client" for r in roles.values())):

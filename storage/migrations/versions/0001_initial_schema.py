@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 09:14:04.871055
+Create Date: 2026-12-02 23:52:58.081841
 """
 
 from collections.abc import Sequence
@@ -28,7 +28,6 @@ def upgrade() -> None:
         sa.Column("home_tenant", sa.String(length=64), nullable=False),
         sa.Column("display_name", sa.String(length=200), nullable=False),
         sa.Column("timezone", sa.String(length=64), nullable=True),
-        sa.Column("external", sa.Boolean(), nullable=False),
         sa.Column("away_from", sa.Date(), nullable=True),
         sa.Column("away_until", sa.Date(), nullable=True),
         sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
@@ -55,6 +54,25 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tenants")),
         sa.UniqueConstraint("platform", "external_id", name=op.f("uq_tenants_platform")),
     )
+    op.create_table(
+        "acquaintances",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("person_id", sa.Integer(), nullable=False),
+        sa.Column("tenant_id", sa.Integer(), nullable=False),
+        sa.Column("external", sa.Boolean(), nullable=False),
+        sa.Column("met_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["person_id"], ["people.id"], name=op.f("fk_acquaintances_person_id_people")
+        ),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"], ["tenants.id"], name=op.f("fk_acquaintances_tenant_id_tenants")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_acquaintances")),
+        sa.UniqueConstraint("person_id", "tenant_id", name=op.f("uq_acquaintances_person_id")),
+    )
+    with op.batch_alter_table("acquaintances", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_acquaintances_tenant_id"), ["tenant_id"], unique=False)
+
     op.create_table(
         "conversations",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -659,6 +677,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_conversations_person_id"))
 
     op.drop_table("conversations")
+    with op.batch_alter_table("acquaintances", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_acquaintances_tenant_id"))
+
+    op.drop_table("acquaintances")
     op.drop_table("tenants")
     op.drop_table("processed_events")
     op.drop_table("people")
