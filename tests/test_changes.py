@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from bot.messages import Actions, message_from_dict
 from bot.requests import Action, Actor, Place, Request
-from storage.models import ChangeRequest, Delivery, Person, Project
+from storage.models import ChangeRequest, ClientRequest, Delivery, Person, Project
 from tests.harness import Harness
 from tests.project_setup import CLIENT, client_says, count, kickoff, row
 
@@ -214,3 +214,30 @@ async def test_another_tenant_cannot_decide_a_change_by_guessing_its_number(
     assert "not on this project" in refused or "is for members" in refused
     assert (await row(bot, ChangeRequest, number=1)).status == "pending"
     assert (await project(bot)).budget == Decimal("50000.00")
+
+
+async def test_a_colleague_not_on_the_project_cannot_act_as_the_client(bot: Harness) -> None:
+    """The review's playground attack: an internal colleague who is not on the project
+    approved a change in the shared channel and raised the budget."""
+    await kickoff(bot)
+    await bot.say("ann", CHANGE)
+    await bot.say("ann", 'milestone add "Launch" due:2027-02-01 signoff')
+    before = await project(bot)
+    for line in (
+        "change approve 1",
+        "change decline 1",
+        "milestone signoff 1",
+        'request "More pages"',
+    ):
+        out = await bot.say("zoe", line, channel=CLIENT)  # our organisation, not on the team
+        assert "went wrong" not in out
+        assert "ask the project's PM to add you" in out or "not on" in out, (line, out)
+    after = await project(bot)
+    assert (after.budget, after.due_date) == (before.budget, before.due_date)
+    change = await row(bot, ChangeRequest, number=1)
+    assert change.status == "pending"
+    assert await count(bot, ClientRequest) == 0
+    # A colleague given the client role may; so may the client from the other organisation.
+    await bot.say("ann", "team add @zoe role:client")
+    out = await bot.say("zoe", "change approve 1", channel=CLIENT)
+    assert "Change 1 approved by zoe" in out

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from adapters.slack.oauth import installation_store
 from bot.settings import load_settings
-from storage.models import Project, Risk, Task
+from storage.models import Delivery, Project, Risk, Task
 from tests.fakes.slack_api import Call, FakeSlackApi
 from tests.served_app import ServedApp
 from tests.slack_requests import SlackUser
@@ -185,3 +185,25 @@ async def test_linking_a_channel_another_workspace_linked_is_refused_clearly(
     text, _ = await say(app, DAVE, "project link client", ANN_CHANNEL, strict=False)
     assert await fingerprint(app, "Acme Site", ALPHA) == before
     assert "went wrong" not in text and "already" in text
+
+
+async def test_a_mention_cannot_reach_a_person_of_another_workspace(
+    two_workspaces: ServedApp,
+) -> None:
+    """The review's attack: in workspace A, `team add` and `task add` naming a user of
+    workspace B made Liaison DM him in B with B's token."""
+    app = two_workspaces
+    await say(app, DAVE, 'project new "Beta Site" client:"Other"', DAVE_CHANNEL)  # met in B
+    await say(app, ANN, 'project new "Acme Site" client:"Acme"', ANN_CHANNEL)
+    lure = '"Your session expired - log in at https://evil.example"'
+    for line in ("team add <@U0DAVE|dave>", f"task add {lure} <@U0DAVE|dave> due:2027-01-20"):
+        text, calls = await say(app, ANN, line, ANN_CHANNEL)
+        assert "haven't met @dave here" in text, (line, text)
+        assert tokens_of(calls) <= {TOKENS[ALPHA]}, line
+    async with app.runtime.sessions() as session:
+        titles = (await session.scalars(select(Task.title))).all()
+        into_b = await session.scalar(
+            select(func.count()).select_from(Delivery).where(Delivery.tenant == BETA)
+        )
+    assert not [t for t in titles if "evil" in t] and into_b == 0
+    assert not [c for c in app.api.calls if "evil" in str(c.args)]

@@ -265,3 +265,21 @@ async def test_a_typed_name_never_finds_a_namesake_in_another_workspace(bot: Har
             (await session.scalar(select(Person.id).where(Person.external_id == "UANN")))
         ]
         assert (await session.scalars(select(Delivery.channel_id))).all() == []
+
+
+async def test_being_external_is_decided_per_tenant_not_by_the_last_request(
+    bot: Harness,
+) -> None:
+    """carol is a client from another organisation here; speaking to the bot in her own
+    organisation (where she is one of its own) must not make her our team member."""
+    from bot.requests import Actor, Place, Request
+
+    await bot.say("ann", 'project new "Acme Site" client:"Acme Corp"')
+    await bot.say("carol", "help", channel="acme-shared", external=True)  # met here: external
+    at_home = Request(
+        Actor("console", "other-org", "carol", "carol"), Place("console", "other-org", "dm:c")
+    )
+    await bot.engine.handle(at_home)
+    out = await bot.say("ann", "team add @carol role:member")
+    assert "from another organisation, so a client" in out
+    assert "carol (client)" in await bot.say("ann", "team")
