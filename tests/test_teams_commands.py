@@ -10,7 +10,14 @@ import pytest
 from sqlalchemy import select
 
 from adapters.teams.render import MAX_ACTIVITY_BYTES
-from storage.models import ChangeRequest, Conversation, HuddleAnswer, Person, Project
+from storage.models import (
+    Acquaintance,
+    ChangeRequest,
+    Conversation,
+    HuddleAnswer,
+    Person,
+    Project,
+)
 from tests.fakes.bot_connector import Post
 from tests.teams_support import (
     OTHER_TENANT,
@@ -135,9 +142,15 @@ async def test_a_change_request_is_approved_from_its_card(teams: TeamsService) -
         project = await session.scalar(select(Project))
         change = await session.scalar(select(ChangeRequest))
         carol = await session.scalar(select(Person).where(Person.external_id == PEOPLE["carol"][0]))
-    assert project is not None and project.budget == Decimal("54000")
+        assert carol is not None and project is not None
+        met = await session.scalar(
+            select(Acquaintance).where(
+                Acquaintance.person_id == carol.id, Acquaintance.tenant_id == project.tenant_id
+            )
+        )
+    assert project.budget == Decimal("54000")
     assert change is not None and change.status == "approved"
-    assert carol is not None and carol.external and change.decided_by_id == carol.id
+    assert met is not None and met.external and change.decided_by_id == carol.id
     # Pressing it again (a second click, a retry) does not approve twice.
     again = await teams.press(approve["data"], who="carol", channel=SHARED_CHANNEL, **CAROL)
     assert "already approved" in _ok(again)
