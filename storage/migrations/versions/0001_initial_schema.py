@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 09:14:04.871055
+Create Date: 2026-12-02 23:53:52.383884
 """
 
 from collections.abc import Sequence
@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("display_name", sa.String(length=200), nullable=False),
         sa.Column("timezone", sa.String(length=64), nullable=True),
         sa.Column("external", sa.Boolean(), nullable=False),
+        sa.Column("member_role", sa.String(length=16), nullable=True),
         sa.Column("away_from", sa.Date(), nullable=True),
         sa.Column("away_until", sa.Date(), nullable=True),
         sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
