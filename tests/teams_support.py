@@ -161,8 +161,8 @@ async def teams_service(db_url: str, **settings: Any) -> AsyncIterator[TeamsServ
     (its URLs are known only once it runs)."""
     clock = FixedClock()
     with ExitStack() as stack:
-        keys = None if "MICROSOFT_APP_ID" in settings else stack.enter_context(
-            FakeBotFrameworkKeys()
+        keys = (
+            None if "MICROSOFT_APP_ID" in settings else stack.enter_context(FakeBotFrameworkKeys())
         )
         async with FakeBotConnector() as connector:
             values = {

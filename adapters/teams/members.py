@@ -23,6 +23,7 @@ EXTERNAL_ROLES = {"guest", "anonymous"}
 async def fetch_role(connector: ConnectorClient, activity: inbound.Activity) -> str | None:
     """The member record's `userRole` (`user`, `guest`, ...); None when it cannot be had."""
     user_id = inbound.actor_of(activity).user_id
+    connector.config.retry_policy.retries = 0  # a failure decides now, and is asked again later
     try:
         # The SDK drops `userRole` (and, without raw, the whole answer): read the JSON.
         raw = await connector.conversations.get_conversation_member(
