@@ -60,4 +60,7 @@ def _report_platforms(runtime: Runtime) -> None:
     if settings.teams_credentials:
         log.info("Teams: enabled with app id authentication")
     else:
-        log.info("Teams: set MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD to enable it")
+        log.info(
+            "Teams: disabled (/api/messages not served); set MICROSOFT_APP_ID and "
+            "MICROSOFT_APP_PASSWORD to enable it"
+        )

@@ -44,6 +44,11 @@ class Settings(BaseSettings):
         None, alias="BOTFRAMEWORK_OPENID_METADATA_URL"
     )
     botframework_login_url: str | None = Field(None, alias="BOTFRAMEWORK_LOGIN_URL")
+    # /api/messages without an app id (the Bot Framework Emulator), on loopback only.
+    teams_emulator: bool = Field(False, alias="LIAISON_TEAMS_EMULATOR")
+    # Comma-separated service URLs outside Microsoft's hosts that may get a Bot Framework
+    # token (tests' fake connector, air-gapped installs).
+    teams_service_urls: str = Field("", alias="LIAISON_TEAMS_SERVICE_URLS")
 
     @property
     def slack_enabled(self) -> bool:
@@ -52,6 +57,11 @@ class Settings(BaseSettings):
     @property
     def teams_credentials(self) -> bool:
         return bool(self.microsoft_app_id)
+
+    @property
+    def teams_enabled(self) -> bool:
+        """Whether /api/messages is mounted at all."""
+        return self.teams_credentials or self.teams_emulator
 
     @property
     def scheduler_enabled(self) -> bool:

@@ -149,6 +149,8 @@ class Person(Base):
     home_tenant: Mapped[str] = mapped_column(String(64))
     display_name: Mapped[str] = mapped_column(String(200))
     timezone: Mapped[str | None] = mapped_column(String(64))
+    # Teams: the member record's userRole (`user`, `guest`), fetched once (None: not yet).
+    member_role: Mapped[str | None] = mapped_column(String(16))
     away_from: Mapped[date | None] = mapped_column(Date)
     away_until: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -145,6 +145,8 @@ class ServedApp(SlackClient):
             "SLACK_SIGNING_SECRET": SIGNING_SECRET,
             "SLACK_BOT_TOKEN": BOT_TOKEN,
             "SLACK_API_URL": api.url,
+            # /api/messages as the Bot Framework Emulator reaches it (unauthenticated).
+            "LIAISON_TEAMS_EMULATOR": "1",
             **settings,
         }
         runtime = build_runtime(load_settings(**values))

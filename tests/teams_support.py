@@ -8,7 +8,7 @@ import itertools
 import json
 import shutil
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ from adapters.runtime import Runtime, build_runtime
 from adapters.server import create_app
 from bot.outbox import deliver_pending
 from bot.settings import load_settings
-from tests.fakes.bot_connector import FakeBotConnector, Post
+from tests.fakes.bot_connector import FakeBotConnector, FakeBotFrameworkKeys, Post
 from tests.harness import FixedClock
 
 FIXTURES = Path(__file__).parent / "fixtures" / "teams"
@@ -36,6 +36,8 @@ PEOPLE = {
     "gus": ("29:1gus-2WsX4eDc6RfV8tGb0YhN3uJm5Ik", "Gus Guest"),
 }
 _ids = itertools.count(1_700_000_000_000)
+# The Bot Framework Emulator's way in: no app id, unauthenticated, loopback only.
+EMULATOR: dict[str, Any] = {"MICROSOFT_APP_ID": None, "LIAISON_TEAMS_EMULATOR": "1"}
 
 
 def fixture(name: str) -> dict[str, Any]:
@@ -119,8 +121,15 @@ class TeamsService:
     client: TestClient
     connector: FakeBotConnector
     clock: FixedClock
+    # Signs every post like the Bot Framework channel does (None: the test's own settings).
+    keys: FakeBotFrameworkKeys | None = None
 
-    async def post(self, activity: dict[str, Any], *, token: str | None = None) -> int:
+    async def post(
+        self, activity: dict[str, Any], *, token: str | None = None, unsigned: bool = False
+    ) -> int:
+        if token is None and self.keys is not None and not unsigned:
+            signed = self.keys.token(app_id=APP_ID, service_url=activity.get("serviceUrl"))
+            token = f"Bearer {signed}"
         headers = {"Authorization": token} if token else {}
         async with self.client.post("/api/messages", json=activity, headers=headers) as response:
             return response.status
@@ -145,25 +154,43 @@ class TeamsService:
 
 @asynccontextmanager
 async def teams_service(db_url: str, **settings: Any) -> AsyncIterator[TeamsService]:
-    """The real application on a migrated database; a setting may be a function of the
-    fake connector (its URLs are known only once it runs)."""
+    """The real application on a migrated database, configured as a Teams bot whose
+    activities the harness signs (fake signing keys; tokens from the fake connector, whose
+    address LIAISON_TEAMS_SERVICE_URLS allows). Settings naming MICROSOFT_APP_ID (EMULATOR,
+    or a test's own keys) replace that. A setting may be a function of the fake connector
+    (its URLs are known only once it runs)."""
     clock = FixedClock()
-    async with FakeBotConnector() as connector:
-        values = {
-            "LIAISON_DATABASE_URL": db_url,
-            "MICROSOFT_APP_ID": None,
-            "MICROSOFT_APP_PASSWORD": None,
-            "LIAISON_SCHEDULER": "off",
-            **{k: v(connector) if callable(v) else v for k, v in settings.items()},
-        }
-        runtime = build_runtime(load_settings(**values), clock=clock)
-        client = TestClient(TestServer(create_app(runtime)))
-        await client.start_server()
-        try:
-            yield TeamsService(runtime, client, connector, clock)
-        finally:
-            await client.close()
-            await runtime.close()
+    with ExitStack() as stack:
+        keys = (
+            None if "MICROSOFT_APP_ID" in settings else stack.enter_context(FakeBotFrameworkKeys())
+        )
+        async with FakeBotConnector() as connector:
+            values = {
+                "LIAISON_DATABASE_URL": db_url,
+                "MICROSOFT_APP_ID": None,
+                "MICROSOFT_APP_PASSWORD": None,
+                "LIAISON_SCHEDULER": "off",
+                "LIAISON_TEAMS_SERVICE_URLS": connector.url,
+                **(_signed_by(keys, connector) if keys else {}),
+                **{k: v(connector) if callable(v) else v for k, v in settings.items()},
+            }
+            runtime = build_runtime(load_settings(**values), clock=clock)
+            client = TestClient(TestServer(create_app(runtime)))
+            await client.start_server()
+            try:
+                yield TeamsService(runtime, client, connector, clock, keys)
+            finally:
+                await client.close()
+                await runtime.close()
+
+
+def _signed_by(keys: FakeBotFrameworkKeys, connector: FakeBotConnector) -> dict[str, Any]:
+    return {
+        "MICROSOFT_APP_ID": APP_ID,
+        "MICROSOFT_APP_PASSWORD": "secret",
+        "BOTFRAMEWORK_OPENID_METADATA_URL": keys.metadata_url,
+        "BOTFRAMEWORK_LOGIN_URL": connector.login_url,
+    }
 
 
 def sqlite_copy(tmp_path: Path, template: Path) -> str:

@@ -14,6 +14,7 @@ from bot.commands import ALL_MODULES
 from bot.registry import Registry
 from storage.models import Delivery
 from tests.teams_support import (
+    EMULATOR,
     OTHER_TENANT,
     SHARED_CHANNEL,
     TEAM_CHANNEL,
@@ -72,8 +73,8 @@ async def test_the_team_sees_those_facts_in_teams(teams: TeamsService) -> None:
     assert "INTERNAL-RISK-ZEBRA" in shown and "INTERNAL-DECISION-IBEX" in shown
 
 
-async def test_an_unauthenticated_activity_is_refused_on_a_public_address(db_url: str) -> None:
-    async with teams_service(db_url, LIAISON_HOST="0.0.0.0") as service:
+async def test_the_emulator_endpoint_is_not_served_on_a_public_address(db_url: str) -> None:
+    async with teams_service(db_url, LIAISON_HOST="0.0.0.0", **EMULATOR) as service:
         activity = message("help", who="ann", channel=None, service_url=service.connector.url)
-        assert await service.post(activity) == 401
+        assert await service.post(activity) == 404
         assert service.connector.posts == []

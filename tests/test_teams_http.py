@@ -19,6 +19,7 @@ import pytest
 from tests.fakes.bot_connector import ACCESS_TOKEN, FakeBotConnector, FakeBotFrameworkKeys
 from tests.teams_support import (
     APP_ID,
+    EMULATOR,
     TEAM_CHANNEL,
     message,
     sqlite_copy,
@@ -27,8 +28,8 @@ from tests.teams_support import (
 )
 
 
-async def test_without_credentials_a_message_gets_an_adaptive_card_reply(db_url: str) -> None:
-    async with teams_service(db_url) as teams:
+async def test_the_emulator_gets_an_adaptive_card_reply_without_a_token(db_url: str) -> None:
+    async with teams_service(db_url, **EMULATOR) as teams:
         activity = message("help", channel=None, service_url=teams.connector.url)
         assert await teams.post(activity) == 201
         (post,) = teams.connector.posts
@@ -44,7 +45,7 @@ async def test_start_up_says_loudly_that_authentication_is_off(
     sqlite_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.WARNING, logger="liaison.teams"):
-        async with teams_service(sqlite_url):
+        async with teams_service(sqlite_url, **EMULATOR):
             pass
     assert "WITHOUT AUTHENTICATION" in caplog.text and "MICROSOFT_APP_ID" in caplog.text
 
@@ -100,7 +101,7 @@ async def test_with_an_app_id_a_missing_or_malformed_token_is_401(
 ) -> None:
     async with teams_service(sqlite_url, **_secured(keys)) as teams:
         activity = message("status", service_url=teams.connector.url)
-        assert await teams.post(activity, token=header) == 401
+        assert await teams.post(activity, token=header, unsigned=True) == 401
         assert teams.connector.posts == []
 
 
@@ -181,6 +182,7 @@ async def test_liaison_serve_answers_an_activity_with_a_card(tmp_path: Path) -> 
         "LIAISON_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
         "PORT": str(port),
         "LIAISON_SCHEDULER": "off",
+        "LIAISON_TEAMS_EMULATOR": "1",
     }
     liaison = str(Path(sys.executable).with_name("liaison"))
     migrated = await asyncio.create_subprocess_exec(liaison, "migrate", env=env, cwd=tmp_path)

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import time
 from types import SimpleNamespace
+from urllib.parse import urlsplit
 
 import aiohttp
 import jwt
@@ -155,3 +156,37 @@ class TokenCredentialFactory(PasswordServiceClientCredentialFactory):
     def forget_tokens(self) -> None:
         """After a 401 from the connector: fetch a fresh token next time."""
         self._tokens.clear()
+
+
+# Where Microsoft runs the Bot Connector (public cloud, GCC, GCC High, DoD). A token is
+# only ever sent to these over https, or to a service URL the install names itself.
+MICROSOFT_SERVICE_HOSTS = ("smba.trafficmanager.net",)
+MICROSOFT_SERVICE_DOMAINS = (
+    ".botframework.com",
+    ".botframework.us",
+    ".botframework.azure.us",
+    ".teams.microsoft.com",
+    ".teams.microsoft.us",
+)
+
+
+def _normal(url: str) -> str:
+    return url.strip().rstrip("/").lower()
+
+
+class ServiceUrls:
+    """Which `serviceUrl`s may receive the bot's Bot Framework token."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.extra = {_normal(u) for u in settings.teams_service_urls.split(",") if u.strip()}
+
+    def allowed(self, url: str | None) -> bool:
+        if not url:
+            return False
+        if _normal(url) in self.extra:
+            return True
+        parts = urlsplit(url.strip())
+        host = (parts.hostname or "").lower()
+        return parts.scheme == "https" and (
+            host in MICROSOFT_SERVICE_HOSTS or host.endswith(MICROSOFT_SERVICE_DOMAINS)
+        )

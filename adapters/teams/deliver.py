@@ -8,7 +8,7 @@ from botbuilder.schema import ConversationReference
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.teams import inbound, references
-from adapters.teams.auth import TokenCredentialFactory
+from adapters.teams.auth import ServiceUrls, TokenCredentialFactory
 from adapters.teams.render import render_activities
 from adapters.teams.transport import delivery_error, post_activities, status_of
 from bot.messages import Message
@@ -24,8 +24,10 @@ class TeamsDeliverer:
         adapter: CloudAdapterBase,
         sessions: async_sessionmaker[AsyncSession],
         app_id: str | None,
+        allowed: ServiceUrls,
         credentials: TokenCredentialFactory | None = None,
     ) -> None:
+        self.allowed = allowed
         self.adapter = adapter
         self.sessions = sessions
         self.app_id = app_id or None
@@ -64,7 +66,15 @@ class TeamsDeliverer:
             )
         if not row.reachable:
             raise DeliveryError(row.unreachable_reason or "unreachable", unreachable=True)
-        return ConversationReference().deserialize(row.reference)
+        reference = ConversationReference().deserialize(row.reference)
+        if self.app_id and not self.allowed.allowed(reference.service_url):
+            # Our token would go with the post: never to a host that is not Microsoft's.
+            raise DeliveryError(
+                f"the conversation's serviceUrl {reference.service_url!r} is not a Microsoft "
+                "Bot Connector host nor listed in LIAISON_TEAMS_SERVICE_URLS",
+                permanent=True,
+            )
+        return reference
 
     def _failure(self, target: Target, error: Exception) -> DeliveryError:
         status = status_of(error)

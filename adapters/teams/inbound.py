@@ -13,15 +13,21 @@ from datetime import datetime
 from typing import Any
 
 from bot.engine import PREFIXES
+from bot.parsing import MAX_LINE
 from bot.requests import Action, Actor, Place, Request
 
 PLATFORM = "teams"
 # Form inputs are named `field.<id>` so that they cannot collide with action_id/value.
 FIELD_PREFIX = "field."
-AT_TAG_RE = re.compile(r"<at>(.*?)</at>", re.IGNORECASE | re.DOTALL)
+# Linear: `[^<]*` cannot run past the next tag, so no match scans the rest of the text.
+AT_TAG_RE = re.compile(r"<at>([^<]*)</at>", re.IGNORECASE)
 SPACES_RE = re.compile(r"[ \t\u00a0]+")
 
 Activity = dict[str, Any]
+# Room for `<at>` markup around a command the parser accepts; text beyond this is refused by
+# the parser anyway, so no pattern or replacement ever runs over more than this.
+MAX_TEXT = 4 * MAX_LINE
+MAX_MENTIONS = 50
 
 
 def _get(data: Any, *path: str) -> Any:
@@ -146,8 +152,11 @@ def command_text(activity: Activity) -> str:
     """The message text with the bot's @mention removed and other people's mentions written
     the way the parser reads them (`<@29:1abc|Ann_Lee>`: no spaces inside a token)."""
     text = _text(activity.get("text"))
+    if len(text) > MAX_TEXT:
+        # Longer than any command: cut before any pattern runs; the parser refuses it.
+        return text[:MAX_TEXT]
     bot_id = _get(activity, "recipient", "id")
-    for mention in _mentions(activity):
+    for mention in _mentions(activity)[:MAX_MENTIONS]:
         tag = _text(mention.get("text"))
         if not tag or tag not in text:
             continue

@@ -81,6 +81,13 @@ class FakeBotConnector:
     posts: list[Post] = field(default_factory=list)
     token_requests: list[dict[str, str]] = field(default_factory=list)
     attempts: int = 0
+    # Member records (GET .../members/{id}): userRole per user id; others are "user".
+    roles: dict[str, str] = field(default_factory=dict)
+    member_lookups: list[str] = field(default_factory=list)
+    members_fail: bool = False
+    # 1:1 chats made through create-conversation, per user id; refuse these users.
+    created: dict[str, str] = field(default_factory=dict)
+    refuse_chats_with: set[str] = field(default_factory=set)
     _failures: list[Failure] = field(default_factory=list)
     _runner: web.AppRunner | None = None
     _port: int = 0
@@ -93,6 +100,8 @@ class FakeBotConnector:
         base = "/v3/conversations/{conversation}/activities"
         app.router.add_post(base, self._activity)
         app.router.add_post(base + "/{activity}", self._activity)
+        app.router.add_get("/v3/conversations/{conversation}/members/{member}", self._member)
+        app.router.add_post("/v3/conversations", self._create_conversation)
         app.router.add_post("/{tenant}/oauth2/v2.0/token", self._token)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -151,6 +160,32 @@ class FakeBotConnector:
             self.posts.append(post)
             self._changed.notify_all()
         return web.json_response({"id": f"activity-{next(self._ids)}"}, status=201)
+
+    async def _member(self, request: web.Request) -> web.Response:
+        """A TeamsChannelAccount, as the conversation member API answers it."""
+        member = request.match_info["member"]
+        self.member_lookups.append(member)
+        if self.members_fail:
+            return web.json_response({"error": {"code": "ServiceError"}}, status=503)
+        return web.json_response(
+            {
+                "id": member,
+                "name": member,
+                "aadObjectId": str(uuid.uuid5(uuid.NAMESPACE_URL, member)),
+                "tenantId": "72f988bf-86f1-41af-91ab-2d7cd011db47",
+                "userRole": self.roles.get(member, "user"),
+            }
+        )
+
+    async def _create_conversation(self, request: web.Request) -> web.Response:
+        """Teams' create-conversation for a 1:1 chat: the same id for the same user."""
+        body = await request.json()
+        (member,) = [m["id"] for m in body.get("members") or ()]
+        if member in self.refuse_chats_with:
+            body = {"error": {"code": "Forbidden", "message": "the bot cannot chat with them"}}
+            return web.json_response(body, status=403)
+        conversation = self.created.setdefault(member, f"a:1on1-{uuid.uuid4().hex[:12]}")
+        return web.json_response({"id": conversation}, status=201)
 
     async def _token(self, request: web.Request) -> web.Response:
         self.token_requests.append(dict(await request.post()))  # type: ignore[arg-type]

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-02 23:52:58.081841
+Create Date: 2026-12-03 00:08:54.176280
 """
 
 from collections.abc import Sequence
@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("home_tenant", sa.String(length=64), nullable=False),
         sa.Column("display_name", sa.String(length=200), nullable=False),
         sa.Column("timezone", sa.String(length=64), nullable=True),
+        sa.Column("member_role", sa.String(length=16), nullable=True),
         sa.Column("away_from", sa.Date(), nullable=True),
         sa.Column("away_until", sa.Date(), nullable=True),
         sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
