@@ -17,6 +17,9 @@ from dateutil.relativedelta import weekday as rd_weekday
 from bot.errors import UserError
 
 MAX_LINE = 4000
+# The longest value an option may have (`why:` of a decision); each command keeps its own,
+# often tighter, limit. Checked before any pattern reads the value.
+MAX_OPTION = 2000
 TokenKind = Literal["word", "quoted", "option", "mention"]
 
 OPEN_QUOTES = '"\u201c\u201e'
@@ -160,6 +163,10 @@ class Args:
         self.used.add(index)
         if not token.value:
             raise self.fail(f"`{key}:` needs a value after the colon.")
+        if len(token.value) > MAX_OPTION:
+            raise self.fail(
+                f"`{key}:` is {len(token.value):,} characters long; keep it under {MAX_OPTION:,}."
+            )
         return token.value
 
     def required_option(self, key: str, what: str) -> str:
@@ -385,16 +392,18 @@ def parse_money(text: str, *, allow_zero: bool = False) -> Money:
 
 # --- durations ---------------------------------------------------------------------------
 
-DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(m|min|mins|h|hr|hrs|d)")
+DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(mins|min|m|hrs|hr|h|d)")
+# `1h30m` is at most a few parts: longer text is no duration, and is refused unread.
+MAX_DURATION = 40
 MAX_HOURS = Decimal("200")
 
 
 def parse_duration(text: str, day_hours: Decimal = Decimal("8")) -> Decimal:
     """`90m`, `1.5h`, `1h30m`, `2d` (a day is the project's working day): hours, as Decimal."""
     value = text.strip().lower().replace(" ", "")
-    parts = DURATION_PART.findall(value)
-    if not parts or "".join(n + u for n, u in parts) != value:
-        raise UserError(f"I can't read `{text}` as a duration. Try 90m, 1.5h or 2d.")
+    parts = _duration_parts(value) if len(value) <= MAX_DURATION else None
+    if not parts:
+        raise UserError(f"I can't read `{text[:MAX_DURATION]}` as a duration. Try 90m, 1.5h or 2d.")
     hours = Decimal("0")
     for number, unit in parts:
         amount = Decimal(number)
@@ -411,3 +420,18 @@ def parse_duration(text: str, day_hours: Decimal = Decimal("8")) -> Decimal:
     if hours > MAX_HOURS:
         raise UserError(f"`{text}` is more than {MAX_HOURS} hours; split it into smaller entries.")
     return hours
+
+
+def _duration_parts(value: str) -> list[tuple[str, str]] | None:
+    """The (number, unit) parts that make up all of `value`, read left to right: each
+    match starts where the last ended, so a digit run is read once (findall would try it
+    from every position, quadratic in its length)."""
+    parts: list[tuple[str, str]] = []
+    position = 0
+    while position < len(value):
+        match = DURATION_PART.match(value, position)
+        if not match:
+            return None
+        parts.append((match.group(1), match.group(2)))
+        position = match.end()
+    return parts

@@ -20,9 +20,12 @@ from bot.clock import Clock, utc_now
 from bot.delivery import OutboxWorker
 from bot.due import DueResult, run_due
 from bot.outbox import LEASE, Deliverer
+from bot.retention import DELIVERIES_KEPT, prune
 
 log = logging.getLogger("liaison.scheduler")
 INTERVAL = timedelta(minutes=1)
+# Retention deletes by age in days: once an hour keeps the tables small at no cost.
+PRUNE_EVERY = timedelta(hours=1)
 
 
 def next_tick(moment: datetime, interval: timedelta = INTERVAL) -> datetime:
@@ -42,11 +45,14 @@ class Scheduler:
         clock: Clock = utc_now,
         lease: timedelta = LEASE,
         interval: timedelta = INTERVAL,
+        retention: timedelta = DELIVERIES_KEPT,
     ) -> None:
         self.sessions = sessions
         self.grace = grace
         self.clock = clock
         self.interval = interval
+        self.retention = retention
+        self._next_prune: datetime | None = None
         self.worker = OutboxWorker(sessions, deliverers, clock=clock, lease=lease)
         self._aps: AsyncIOScheduler | None = None
         self._stop = asyncio.Event()
@@ -88,6 +94,20 @@ class Scheduler:
         except Exception:  # the job must survive a bad minute; the next one retries
             log.exception("due-step failed")
         self.worker.wake()
+        await self.prune_if_due()
+
+    async def prune_if_due(self) -> None:
+        """The retention step, at the first tick and then once an hour."""
+        now = self.clock()
+        if self._next_prune is not None and now < self._next_prune:
+            return
+        self._next_prune = now + PRUNE_EVERY
+        try:
+            pruned = await prune(self.sessions, now, keep_deliveries=self.retention)
+            if pruned.processed_events or pruned.deliveries:
+                log.info("retention: deleted %s", pruned)
+        except Exception:  # retried at the next hour; nothing else depends on it
+            log.exception("retention step failed")
 
     async def stop(self) -> None:
         if self._aps is not None:

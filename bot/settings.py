@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     delivery_lease_seconds: int = Field(120, alias="LIAISON_DELIVERY_LEASE_SECONDS")
     # How often the scheduler runs its due-step; a minute at most.
     scheduler_interval_seconds: int = Field(60, alias="LIAISON_SCHEDULER_INTERVAL_SECONDS")
+    # Sent and failed outbox rows are kept this long (then deleted by the scheduler).
+    retention_days: int = Field(90, alias="LIAISON_RETENTION_DAYS", ge=1)
     playground: str | None = Field(None, alias="LIAISON_PLAYGROUND")
     # Answer repeated read-only commands from memory while nothing changed (bot/reply_cache).
     reply_cache: bool = Field(True, alias="LIAISON_REPLY_CACHE")

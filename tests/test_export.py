@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import csv
 import io
+from decimal import Decimal
 
+import pytest
+
+from bot.commands.export import safe_cell
 from bot.messages import File
 from bot.requests import Actor, Place, Request
 from tests.harness import Harness
 from tests.project_setup import CLIENT, client_says, kickoff
 
 
-async def export_file(bot: Harness, what: str, who: str = "ann") -> tuple[str, list[dict]]:
+async def export_bytes(bot: Harness, what: str, who: str = "ann") -> tuple[str, bytes]:
     reply = await bot.engine.handle(
         Request(
             Actor("console", "local", who, who), Place("console", "local", "team"), f"export {what}"
@@ -20,8 +24,12 @@ async def export_file(bot: Harness, what: str, who: str = "ann") -> tuple[str, l
     files = [b for m in reply.messages for b in m.blocks if isinstance(b, File)]
     assert len(files) == 1, reply
     assert reply.messages[0].visibility == "ephemeral"
-    text = files[0].content.decode("utf-8")
-    return files[0].name, list(csv.DictReader(io.StringIO(text)))
+    return files[0].name, files[0].content
+
+
+async def export_file(bot: Harness, what: str, who: str = "ann") -> tuple[str, list[dict]]:
+    name, content = await export_bytes(bot, what, who)
+    return name, list(csv.DictReader(io.StringIO(content.decode("utf-8"))))
 
 
 async def _project(bot: Harness) -> None:
@@ -49,6 +57,59 @@ async def test_tasks_export(bot: Harness) -> None:
     assert rows[1]["title"] == "'=HYPERLINK(evil)"
 
 
+async def test_a_formula_after_a_separator_is_never_run(bot: Harness) -> None:
+    """`;` is the field separator in many locales: `Update logo;=WEBSERVICE(...)` written
+    unquoted became two cells there, the second a formula that calls out to the web."""
+    await kickoff(bot)
+    titles = [
+        "Update logo;=WEBSERVICE(A1)",
+        "Fonts,+cmd|' /C calc'!A0",
+        "Copy\t-2+3",
+        "Two lines\n@SUM(1)",
+        "\uff1dHYPERLINK(evil)",
+        "Plain; fine",
+    ]
+    for title in titles:
+        out = await bot.say("ann", f'task add "{title}" @bob due:2026-12-05')
+        assert out.startswith("Task "), out
+    _, content = await export_bytes(bot, "tasks")
+    lines = content.decode("utf-8").split("\r\n")
+    # Every field of every record is quoted, numbers and empty ones included.
+    header = lines[0]
+    assert header == ",".join(f'"{name}"' for name in header.replace('"', "").split(","))
+    assert lines[1] == '"1","Update logo;\'=WEBSERVICE(A1)","bob","","2026-12-05","open","",""'
+    rows = list(csv.DictReader(io.StringIO(content.decode("utf-8"))))
+    assert [row["title"] for row in rows] == [
+        "Update logo;'=WEBSERVICE(A1)",
+        "Fonts,'+cmd|' /C calc'!A0",
+        "Copy\t'-2+3",
+        "Two lines\n'@SUM(1)",
+        "'\uff1dHYPERLINK(evil)",
+        "Plain; fine",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("=1+2", "'=1+2"),
+        ("a;=1", "a;'=1"),
+        ("a,+1", "a,'+1"),
+        ("a\t-1", "a\t'-1"),
+        ("a\r\n@x", "a\r\n'@x"),
+        ("\uff0b1", "'\uff0b1"),
+        ("a;\uff0d1", "a;'\uff0d1"),
+        ("a;\uff201", "a;'\uff201"),
+        ("\t=1", "'\t'=1"),
+        ("a - b; c = d", "a - b; c = d"),
+        (None, ""),
+        (Decimal("-1.50"), Decimal("-1.50")),
+    ],
+)
+def test_safe_cell(value: object, shown: object) -> None:
+    assert safe_cell(value) == shown
+
+
 async def test_time_spend_and_risks_exports(bot: Harness) -> None:
     await _project(bot)
     _, time = await export_file(bot, "time", who="bob")
@@ -72,7 +133,7 @@ async def test_the_console_prints_the_file(bot: Harness) -> None:
     await _project(bot)
     out = await bot.say("ann", "export spend")
     assert "--- acme-site-spend-2026-12-01.csv ---" in out
-    assert "2026-12-01,Stock photos,media,1234.56,USD,ann" in out
+    assert '"2026-12-01","Stock photos","media","1234.56","USD","ann"' in out
 
 
 async def test_clients_cannot_export(bot: Harness) -> None:

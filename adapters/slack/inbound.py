@@ -9,12 +9,17 @@ import re
 from typing import Any
 
 from adapters.slack.render import FORM_ACTION, SEPARATOR
+from bot.parsing import MAX_LINE
 from bot.requests import Action, PlaceKind
 
 Payload = dict[str, Any]
 
 # <@U123|ann>, <#C123|general>, <!here>, <!subteam^S1|@devs>, <https://x|label>
 MARKUP_RE = re.compile(r"<([@#!]?)([^<>|]*)(?:\|([^<>]*))?>")
+# Slack's markup makes a line longer than what was typed (`&amp;`, `<@U1|ann>`), but not
+# four times longer: past this no command can come of it, and no pattern reads it. The
+# engine then refuses it by its length.
+MAX_MARKUP = 4 * MAX_LINE
 
 
 def _unescape(text: str) -> str:
@@ -32,6 +37,8 @@ def _link(target: str, label: str | None) -> str:
 def clean_text(text: str, *, keep_mentions: bool = True) -> str:
     """Slack's message markup -> what the person typed. User mentions stay `<@U123|ann>`
     (the parser reads them as people) unless `keep_mentions` is false (then `@ann`)."""
+    if len(text) > MAX_MARKUP:
+        return text.strip()
 
     def plain(match: re.Match[str]) -> str:
         sigil, target, label = match.group(1), match.group(2), match.group(3)
@@ -49,9 +56,11 @@ def clean_text(text: str, *, keep_mentions: bool = True) -> str:
 
 def strip_bot_mention(text: str, bot_user_id: str | None) -> str:
     """`<@UBOT> task add ...` -> `task add ...` (wherever the mention stands)."""
-    if not bot_user_id:
+    if not bot_user_id or len(text) > MAX_MARKUP:
         return text.strip()
-    return re.sub(rf"<@{re.escape(bot_user_id)}(?:\|[^>]*)?>", " ", text).strip()
+    # `[^<>]`, not `[^>]`: a label never holds `<`, and an unclosed `<@UBOT|` repeated
+    # must not be read to the end of the text from each one (quadratic).
+    return re.sub(rf"<@{re.escape(bot_user_id)}(?:\|[^<>]*)?>", " ", text).strip()
 
 
 # --- who ------------------------------------------------------------------------------

@@ -20,19 +20,29 @@ from bot.parsing import Args
 from bot.registry import TEAM, command
 from storage.models import Expense, Milestone, Person, Risk, Task, TimeEntry
 
-# A spreadsheet runs a cell that starts with one of these as a formula.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet runs a cell that starts with one of these as a formula; the full-width
+# forms count too (some spreadsheets fold them to ASCII on import).
+FORMULA_SIGNS = "=+-@\uff1d\uff0b\uff0d\uff20"
+FORMULA_START = (*FORMULA_SIGNS, "\t", "\r")
+# A spreadsheet that splits on one of these (a `;` locale, a tab paste, a line break) starts
+# a new cell after it, so a formula sign there is neutralised as well as at the start.
+FORMULA_AFTER_SEPARATOR = re.compile(f"([,;\t\r\n])(?=[{re.escape(FORMULA_SIGNS)}])")
 
 
 def safe_cell(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return "" if value is None else value
+    """A value as a spreadsheet shows it and never runs it: a `'` before a formula sign."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        return value
+    text = FORMULA_AFTER_SEPARATOR.sub(r"\1'", value)
+    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 def to_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    # Every field quoted: a separator inside a value never splits it, whatever the locale.
+    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_ALL)
     writer.writerow(header)
     writer.writerows([safe_cell(v) for v in row] for row in rows)
     return buffer.getvalue().encode("utf-8")
