@@ -6,12 +6,14 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from adapters.secret_key import secret_box
 from bot.clock import Clock, utc_now
 from bot.engine import Engine
 from bot.outbox import Deliverer
 from bot.settings import Settings
 from storage.db import create_engine, is_sqlite, session_factory
 from storage.listen import ChangeListener
+from storage.secrets import SecretBox
 
 
 @dataclass
@@ -20,6 +22,7 @@ class Runtime:
     db: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     engine: Engine
+    secrets: SecretBox
     # Filled by each enabled platform's mount function; the outbox delivers through them.
     deliverers: dict[str, Deliverer] = field(default_factory=dict)
     listener: ChangeListener | None = None
@@ -39,7 +42,8 @@ class Runtime:
 
 
 def build_runtime(settings: Settings, *, clock: Clock = utc_now) -> Runtime:
+    secrets = secret_box(settings)  # first: a missing key stops start-up before anything
     db = create_engine(settings.database_url)
     sessions = session_factory(db)
     engine = Engine(sessions=sessions, clock=clock, reply_cache=settings.reply_cache)
-    return Runtime(settings, db, sessions, engine)
+    return Runtime(settings, db, sessions, engine, secrets)

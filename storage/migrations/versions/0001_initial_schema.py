@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 09:14:04.871055
+Create Date: 2026-12-02 23:53:16.986917
 """
 
 from collections.abc import Sequence
@@ -506,11 +506,11 @@ def upgrade() -> None:
         sa.Column("enterprise_name", sa.String(length=200), nullable=True),
         sa.Column("team_id", sa.String(length=32), nullable=True),
         sa.Column("team_name", sa.String(length=200), nullable=True),
-        sa.Column("bot_token", sa.String(length=200), nullable=True),
+        sa.Column("bot_token", sa.Text(), nullable=True),
         sa.Column("bot_id", sa.String(length=32), nullable=True),
         sa.Column("bot_user_id", sa.String(length=32), nullable=True),
         sa.Column("bot_scopes", sa.String(length=1000), nullable=True),
-        sa.Column("bot_refresh_token", sa.String(length=200), nullable=True),
+        sa.Column("bot_refresh_token", sa.Text(), nullable=True),
         sa.Column("bot_token_expires_at", sa.DateTime(), nullable=True),
         sa.Column("is_enterprise_install", sa.Boolean(), nullable=False),
         sa.Column("installed_at", sa.DateTime(), nullable=False),
@@ -533,16 +533,16 @@ def upgrade() -> None:
         sa.Column("enterprise_url", sa.String(length=200), nullable=True),
         sa.Column("team_id", sa.String(length=32), nullable=True),
         sa.Column("team_name", sa.String(length=200), nullable=True),
-        sa.Column("bot_token", sa.String(length=200), nullable=True),
+        sa.Column("bot_token", sa.Text(), nullable=True),
         sa.Column("bot_id", sa.String(length=32), nullable=True),
         sa.Column("bot_user_id", sa.String(length=32), nullable=True),
         sa.Column("bot_scopes", sa.String(length=1000), nullable=True),
-        sa.Column("bot_refresh_token", sa.String(length=200), nullable=True),
+        sa.Column("bot_refresh_token", sa.Text(), nullable=True),
         sa.Column("bot_token_expires_at", sa.DateTime(), nullable=True),
         sa.Column("user_id", sa.String(length=32), nullable=False),
-        sa.Column("user_token", sa.String(length=200), nullable=True),
+        sa.Column("user_token", sa.Text(), nullable=True),
         sa.Column("user_scopes", sa.String(length=1000), nullable=True),
-        sa.Column("user_refresh_token", sa.String(length=200), nullable=True),
+        sa.Column("user_refresh_token", sa.Text(), nullable=True),
         sa.Column("user_token_expires_at", sa.DateTime(), nullable=True),
         sa.Column("incoming_webhook_url", sa.String(length=200), nullable=True),
         sa.Column("incoming_webhook_channel", sa.String(length=200), nullable=True),
