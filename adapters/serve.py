@@ -56,6 +56,7 @@ def start_scheduler(runtime: Runtime) -> Scheduler | None:
         grace=timedelta(minutes=settings.grace_minutes),
         lease=timedelta(seconds=settings.delivery_lease_seconds),
         interval=timedelta(seconds=min(60, max(1, settings.scheduler_interval_seconds))),
+        metrics=runtime.metrics,
     )
     scheduler.start()
     return scheduler
