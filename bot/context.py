@@ -114,22 +114,25 @@ class CommandContext:
 
     # --- people -----------------------------------------------------------------------
 
-    async def person_for(self, mention: Mention) -> Person:
-        """The person a mention names on this platform; known ones first, else a new record."""
-        platform = self.request.actor.platform
+    async def known_person(self, mention: Mention) -> Person | None:
+        """The person a mention names on this platform, if we know them (writes nothing)."""
         if mention.user_id:
-            found = await self.session.scalar(
+            return await self.session.scalar(
                 select(Person).where(
-                    Person.platform == platform, Person.external_id == mention.user_id
+                    Person.platform == self.request.actor.platform,
+                    Person.external_id == mention.user_id,
                 )
             )
-            if found:
-                return found
-            return await self._new_person(mention.user_id, mention.name)
-        found = await self._person_by_name(mention.name)
+        return await self._person_by_name(mention.name)
+
+    async def person_for(self, mention: Mention) -> Person:
+        """The person a mention names on this platform; known ones first, else a new record."""
+        found = await self.known_person(mention)
         if found:
             return found
-        if platform != "console":
+        if mention.user_id:
+            return await self._new_person(mention.user_id, mention.name)
+        if self.request.actor.platform != "console":
             raise self.fail(
                 f"I don't know @{mention.name} yet. Mention them with the platform's @-picker."
             )

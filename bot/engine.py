@@ -20,6 +20,7 @@ from types import ModuleType
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.audit import record_write
 from bot.clock import Clock, utc_now
 from bot.context import CommandContext, projects_of
 from bot.errors import Refused, UserError
@@ -181,10 +182,11 @@ class Engine:
             if error.usage is None and not isinstance(error, Refused):
                 error.usage = spec.usage
             raise
-        if spec.reads_only:
-            await session.flush()  # changed attributes become statements now, or never seen
-            if take_wrote(session):
+        await session.flush()  # changed attributes become statements now, or never seen
+        if take_wrote(session):
+            if spec.reads_only:
                 raise RuntimeError(f"`{spec.name}` is registered as read-only but wrote")
+            record_write(ctx, spec.name, text)
         reply = result if isinstance(result, Reply) else Reply.of(result)
         self._check_audience(ctx, reply)
         return Handled(reply, changed=ctx.took_revision)
