@@ -32,6 +32,9 @@ def create_app(runtime: Runtime) -> web.Application:
     from adapters.metrics_route import mount_metrics
 
     mount_metrics(app, runtime)
+    from adapters.legal_pages import mount_legal_pages
+
+    mount_legal_pages(app, runtime.settings)
     app.on_startup.append(_listen_for_changes)
     _report_platforms(runtime)
     if runtime.settings.slack_enabled:
