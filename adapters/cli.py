@@ -90,6 +90,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     secrets.set_defaults(run=_secrets)
 
+    doctor = commands.add_parser(
+        "doctor", help="check settings, database, key, Slack, Teams and the clock"
+    )
+    doctor.set_defaults(run=_doctor)
+
     demo = commands.add_parser("demo", help="create a sample client project for the playground")
     demo.add_argument("--verbose", action="store_true", help="print every command and reply")
     demo.set_defaults(run=_demo)
@@ -126,6 +131,12 @@ def _migrate(settings: Settings, options: argparse.Namespace) -> int:
     sealed = asyncio.run(_with_engine(settings, lambda db: reseal_all(db, box)))
     print("database is up to date" + (f"; {sealed} stored secrets sealed" if sealed else ""))
     return 0
+
+
+def _doctor(settings: Settings, options: argparse.Namespace) -> int:
+    from adapters.doctor import run_doctor
+
+    return asyncio.run(run_doctor(settings))
 
 
 def _secrets(settings: Settings, options: argparse.Namespace) -> int:
