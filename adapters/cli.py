@@ -1,4 +1,4 @@
-"""The `liaison` command: serve, console, migrate, run-due."""
+"""The `liaison` command: serve, console, migrate, run-due, secrets, doctor, forget."""
 
 from __future__ import annotations
 
@@ -6,10 +6,14 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from adapters.logs import configure_logging
+from adapters.secret_key import StartupError
 from bot.settings import Settings, load_settings
 from storage.db import migrate
 
@@ -19,9 +23,24 @@ log = logging.getLogger("liaison.cli")
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     options = parser.parse_args(argv)
-    settings = load_settings()
+    try:
+        settings = load_settings()
+    except ValidationError as error:
+        print(f"liaison: {settings_problem(error)}", file=sys.stderr)
+        return 2
     configure_logging(settings.log_level if options.command == "serve" else "WARNING")
-    return int(options.run(settings, options) or 0)
+    try:
+        return int(options.run(settings, options) or 0)
+    except StartupError as error:
+        print(f"liaison: {error}", file=sys.stderr)
+        return 2
+
+
+def settings_problem(error: ValidationError) -> str:
+    """One line naming the setting and what is wrong, never its value (it may be secret)."""
+    first = error.errors()[0]
+    name = ".".join(str(part) for part in first.get("loc", ())) or "settings"
+    return f"setting {name}: {first.get('msg', 'invalid')}"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -63,6 +82,19 @@ def _parser() -> argparse.ArgumentParser:
     run_due.add_argument("--at", help="the instant, like 2026-12-01T14:00:00Z (default: now)")
     run_due.set_defaults(run=_run_due)
 
+    secrets = commands.add_parser("secrets", help="the key that seals stored tokens")
+    secrets_commands = secrets.add_subparsers(dest="secrets_command", required=True)
+    secrets_commands.add_parser("new-key", help="print a new key for LIAISON_SECRET_KEY")
+    secrets_commands.add_parser(
+        "rotate", help="re-seal every stored token with the first key of LIAISON_SECRET_KEY"
+    )
+    secrets.set_defaults(run=_secrets)
+
+    doctor = commands.add_parser(
+        "doctor", help="check settings, database, key, Slack, Teams and the clock"
+    )
+    doctor.set_defaults(run=_doctor)
+
     demo = commands.add_parser("demo", help="create a sample client project for the playground")
     demo.add_argument("--verbose", action="store_true", help="print every command and reply")
     demo.set_defaults(run=_demo)
@@ -91,9 +123,44 @@ def _manifest(settings: Settings, options: argparse.Namespace) -> int:
 
 
 def _migrate(settings: Settings, options: argparse.Namespace) -> int:
+    from adapters.secret_key import secret_box
+    from storage.stored_secrets import reseal_all
+
+    box = secret_box(settings)
     migrate(settings.database_url)
-    print("database is up to date")
+    sealed = asyncio.run(_with_engine(settings, lambda db: reseal_all(db, box)))
+    print("database is up to date" + (f"; {sealed} stored secrets sealed" if sealed else ""))
     return 0
+
+
+def _doctor(settings: Settings, options: argparse.Namespace) -> int:
+    from adapters.doctor import run_doctor
+
+    return asyncio.run(run_doctor(settings))
+
+
+def _secrets(settings: Settings, options: argparse.Namespace) -> int:
+    from adapters.secret_key import secret_box
+    from storage.secrets import new_key
+    from storage.stored_secrets import reseal_all
+
+    if options.secrets_command == "new-key":
+        print(new_key())
+        return 0
+    box = secret_box(settings)
+    changed = asyncio.run(_with_engine(settings, lambda db: reseal_all(db, box)))
+    print(f"re-sealed the tokens of {changed} rows with the first key")
+    return 0
+
+
+async def _with_engine(settings: Settings, work: Callable[[AsyncEngine], Awaitable[int]]) -> int:
+    from storage.db import create_engine
+
+    db = create_engine(settings.database_url)
+    try:
+        return await work(db)
+    finally:
+        await db.dispose()
 
 
 def _demo(settings: Settings, options: argparse.Namespace) -> int:

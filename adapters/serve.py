@@ -57,6 +57,7 @@ def start_scheduler(runtime: Runtime) -> Scheduler | None:
         lease=timedelta(seconds=settings.delivery_lease_seconds),
         interval=timedelta(seconds=min(60, max(1, settings.scheduler_interval_seconds))),
         retention=timedelta(days=settings.retention_days),
+        metrics=runtime.metrics,
     )
     scheduler.start()
     return scheduler

@@ -29,6 +29,12 @@ def create_app(runtime: Runtime) -> web.Application:
     app = web.Application(client_max_size=1024 * 1024, middlewares=[refuse_unusable_bodies])
     app[RUNTIME_KEY] = runtime
     app.router.add_get("/healthz", healthz)
+    from adapters.metrics_route import mount_metrics
+
+    mount_metrics(app, runtime)
+    from adapters.legal_pages import mount_legal_pages
+
+    mount_legal_pages(app, runtime.settings)
     app.on_startup.append(_listen_for_changes)
     _report_platforms(runtime)
     if runtime.settings.slack_enabled:

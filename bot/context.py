@@ -122,6 +122,14 @@ class CommandContext:
 
     # --- people -----------------------------------------------------------------------
 
+    async def known_person(self, mention: Mention) -> Person | None:
+        """The person a mention names among the people met in this tenant (writes nothing).
+        Someone met only in another workspace or tenant is not known here."""
+        found = await self._person_by_platform_id(mention)
+        if found is not None and await self.acquaintance(found) is None:
+            return None
+        return found or await self._person_by_name(mention.name)
+
     async def person_for(self, mention: Mention) -> Person:
         """The person a mention names, among the people met in this tenant; someone the bot
         never met anywhere becomes a new record met here. Someone met only in another
@@ -129,11 +137,7 @@ class CommandContext:
         reach into another organisation's people."""
         platform = self.request.actor.platform
         if mention.user_id:
-            found = await self.session.scalar(
-                select(Person).where(
-                    Person.platform == platform, Person.external_id == mention.user_id
-                )
-            )
+            found = await self._person_by_platform_id(mention)
             if found is None:
                 return await self._new_person(mention.user_id, mention.name)
             if await self.acquaintance(found) is None:
@@ -150,6 +154,16 @@ class CommandContext:
                 f"I don't know @{mention.name} yet. Mention them with the platform's @-picker."
             )
         return await self._new_person(mention.name, mention.name)
+
+    async def _person_by_platform_id(self, mention: Mention) -> Person | None:
+        if not mention.user_id:
+            return None
+        return await self.session.scalar(
+            select(Person).where(
+                Person.platform == self.request.actor.platform,
+                Person.external_id == mention.user_id,
+            )
+        )
 
     async def _person_by_name(self, name: str) -> Person | None:
         platform = self.request.actor.platform

@@ -20,6 +20,7 @@ from sqlalchemy.orm import aliased
 from bot.chart_drawing import draw_charts
 from bot.clock import Clock, utc_now
 from bot.messages import message_from_dict
+from bot.metrics import Metrics
 from bot.outbox import (
     LEASE,
     MAX_ATTEMPTS,
@@ -63,6 +64,7 @@ class OutboxWorker:
     max_attempts: int = MAX_ATTEMPTS
     batch: int = 200
     concurrency: int = 16
+    metrics: Metrics = field(default_factory=Metrics)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
 
     def wake(self) -> None:
@@ -222,6 +224,7 @@ class OutboxWorker:
             except Exception as error:
                 failure = as_delivery_error(error)
                 again = await record_failure(self, job, failure)
+                self._count(job, failure, again)
                 if failure.unreachable:
                     break  # the rest of this place's rows were failed with it
                 if again is not None:
@@ -230,9 +233,16 @@ class OutboxWorker:
                     break
                 continue
             await record_sent(self, job, result)
+            self.metrics.deliveries.labels(job.target.platform, "sent").inc()
             parents[job.id] = ("sent", result.message_id)
             sent += 1
         return sent
+
+    def _count(self, job: Job, failure: DeliveryError, again: datetime | None) -> None:
+        platform = job.target.platform
+        self.metrics.deliveries.labels(platform, "retry" if again else "failed").inc()
+        if failure.retry_after is not None:  # only a 429's Retry-After sets it
+            self.metrics.rate_limited.labels(platform).inc()
 
     async def _call(self, job: Job, thread_id: str | None) -> Sent:
         deliverer = self.deliverers[job.target.platform]

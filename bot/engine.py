@@ -11,6 +11,7 @@ cache (bot.reply_cache) while its tenant's data is unchanged."""
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
@@ -19,11 +20,13 @@ from types import ModuleType
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.audit import record_write
 from bot.clock import Clock, utc_now
 from bot.context import CommandContext, projects_of
 from bot.errors import Refused, UserError
 from bot.identity import Identities
 from bot.messages import Context, Message, Reply, Text
+from bot.metrics import UNKNOWN_COMMAND, Metrics
 from bot.parsing import Args, check_line, tokenize
 from bot.registry import CommandSpec, Registry
 from bot.reply_cache import Generations, ReplyCache, tenant_key
@@ -61,30 +64,54 @@ class Engine:
         modules: Iterable[ModuleType] | None = None,
         generations: Generations | None = None,
         reply_cache: bool = True,
+        metrics: Metrics | None = None,
     ) -> None:
         self.sessions = sessions
+        self.metrics = metrics or Metrics()
         self.registry = registry or Registry.from_modules(modules or default_command_modules())
         self.clock = clock
         # Until told otherwise (a PostgreSQL listener: adapters.runtime), only a SQLite
         # database, which one process owns, lets this process know of every change.
         self.generations = generations or Generations(trusted=_owned_by_one_process(sessions))
-        self.replies = ReplyCache(self.generations)
+        self.replies = ReplyCache(self.generations, on_hit=self.metrics.reply_cache_hits.inc)
         self.reply_cache = reply_cache
         self.identities = Identities()
 
     async def handle(self, request: Request) -> Reply:
+        started = time.perf_counter()
+        name, outcome = UNKNOWN_COMMAND, "failure"
+        try:
+            reply, outcome = await self._handle(request)
+            name = self._command_name(request)
+            return reply
+        finally:
+            self.metrics.command_done(
+                name, request.place.platform, outcome, time.perf_counter() - started
+            )
+
+    def _command_name(self, request: Request) -> str:
+        """The registered name (a fixed vocabulary, safe as a metrics label)."""
+        try:
+            spec, _ = self._route(self._command_text(request))
+        except UserError:
+            return UNKNOWN_COMMAND
+        return spec.name
+
+    async def _handle(self, request: Request) -> tuple[Reply, str]:
+        """The reply and its outcome for metrics: ok, user_error or failure."""
         try:
             text = self._command_text(request)
             tenant = tenant_key(request.place.platform, request.place.tenant)
             cache_key = self._cache_key(request, text)
             if cache_key is None:
                 reply, _ = await self._run(request, text, tenant)
-                return reply
-            return await self.replies.answer(
+                return reply, "ok"
+            reply = await self.replies.answer(
                 cache_key, tenant, lambda: self._run(request, text, tenant)
             )
+            return reply, "ok"
         except UserError as error:
-            return Reply((error_message(error, request),), failed=True)
+            return Reply((error_message(error, request),), failed=True), "user_error"
         except Exception:
             incident = uuid.uuid4().hex[:8]
             log.exception("command failed", extra={"incident": incident})
@@ -96,7 +123,7 @@ class Engine:
                 audience="client",
                 visibility="ephemeral",
             )
-            return Reply((sorry,), failed=True)
+            return Reply((sorry,), failed=True), "failure"
 
     async def _run(self, request: Request, text: str, tenant: str) -> tuple[Reply, bool]:
         """The reply, in one transaction, and whether it may be kept for a repeat (it
@@ -155,10 +182,11 @@ class Engine:
             if error.usage is None and not isinstance(error, Refused):
                 error.usage = spec.usage
             raise
-        if spec.reads_only:
-            await session.flush()  # changed attributes become statements now, or never seen
-            if take_wrote(session):
+        await session.flush()  # changed attributes become statements now, or never seen
+        if take_wrote(session):
+            if spec.reads_only:
                 raise RuntimeError(f"`{spec.name}` is registered as read-only but wrote")
+            record_write(ctx, spec.name, text)
         reply = result if isinstance(result, Reply) else Reply.of(result)
         self._check_audience(ctx, reply)
         return Handled(reply, changed=ctx.took_revision)

@@ -114,8 +114,10 @@ class ReplyCache:
         *,
         max_entries: int = MAX_ENTRIES,
         max_age: float = MAX_AGE_SECONDS,
+        on_hit: Callable[[], None] = lambda: None,
     ) -> None:
         self.generations = generations
+        self.on_hit = on_hit
         self.max_entries = max_entries
         self.max_age = max_age
         self._kept: OrderedDict[Hashable, _Kept] = OrderedDict()
@@ -127,6 +129,7 @@ class ReplyCache:
         it says so (it changed no data, say)."""
         kept = self.get(key, tenant)
         if kept is not None:
+            self.on_hit()
             return kept
         generation = self.generations.of(tenant)  # before reading: see put
         flight = self._flights.get(key)
@@ -134,6 +137,7 @@ class ReplyCache:
             try:
                 reply, keep = await asyncio.shield(flight.done)
                 if keep:
+                    self.on_hit()
                     return reply
                 # That reply was for its own request only (a platform's retry, say).
             except asyncio.CancelledError:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import Clock, utc_now
 from bot.delivery import OutboxWorker
 from bot.due import DueResult, run_due
+from bot.metrics import Metrics
 from bot.outbox import LEASE, Deliverer
 from bot.retention import DELIVERIES_KEPT, prune
 
@@ -46,14 +48,18 @@ class Scheduler:
         lease: timedelta = LEASE,
         interval: timedelta = INTERVAL,
         retention: timedelta = DELIVERIES_KEPT,
+        metrics: Metrics | None = None,
     ) -> None:
         self.sessions = sessions
+        self.metrics = metrics or Metrics()
         self.grace = grace
         self.clock = clock
         self.interval = interval
         self.retention = retention
         self._next_prune: datetime | None = None
-        self.worker = OutboxWorker(sessions, deliverers, clock=clock, lease=lease)
+        self.worker = OutboxWorker(
+            sessions, deliverers, clock=clock, lease=lease, metrics=self.metrics
+        )
         self._aps: AsyncIOScheduler | None = None
         self._stop = asyncio.Event()
         self._delivering: asyncio.Task[None] | None = None
@@ -87,12 +93,17 @@ class Scheduler:
 
     async def tick(self) -> None:
         self._ticking = asyncio.current_task()
+        started = time.perf_counter()
+        self.metrics.scheduler_lag.set(self._lag(utc_now()))
         try:
             self.last = await run_due(self.sessions, self.clock(), grace=self.grace)
+            self.metrics.due_step_last_success.set(time.time())
             if self.last.outcomes:
                 log.info("due-step: %s", self.last)
         except Exception:  # the job must survive a bad minute; the next one retries
             log.exception("due-step failed")
+        finally:
+            self.metrics.due_step_seconds.observe(time.perf_counter() - started)
         self.worker.wake()
         await self.prune_if_due()
 
@@ -108,6 +119,10 @@ class Scheduler:
                 log.info("retention: deleted %s", pruned)
         except Exception:  # retried at the next hour; nothing else depends on it
             log.exception("retention step failed")
+
+    def _lag(self, moment: datetime) -> float:
+        """Seconds since the tick this step belongs to (ticks fall on whole intervals)."""
+        return moment.timestamp() % self.interval.total_seconds()
 
     async def stop(self) -> None:
         if self._aps is not None:

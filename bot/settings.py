@@ -27,6 +27,13 @@ class Settings(BaseSettings):
     playground: str | None = Field(None, alias="LIAISON_PLAYGROUND")
     # Answer repeated read-only commands from memory while nothing changed (bot/reply_cache).
     reply_cache: bool = Field(True, alias="LIAISON_REPLY_CACHE")
+    # Fernet key(s) sealing stored tokens; comma-separated, the first seals (storage.secrets).
+    secret_key: str | None = Field(None, alias="LIAISON_SECRET_KEY")
+    # `/metrics` answers other addresses only with `Authorization: Bearer <this>`.
+    metrics_token: str | None = Field(None, alias="LIAISON_METRICS_TOKEN")
+    # Who runs this installation, named on /privacy and /terms.
+    operator_name: str | None = Field(None, alias="LIAISON_OPERATOR_NAME")
+    operator_contact: str | None = Field(None, alias="LIAISON_OPERATOR_CONTACT")
 
     slack_signing_secret: str | None = Field(None, alias="SLACK_SIGNING_SECRET")
     slack_bot_token: str | None = Field(None, alias="SLACK_BOT_TOKEN")

@@ -489,3 +489,21 @@ class BudgetAlarm(Base):
     threshold: Mapped[str] = mapped_column(String(16))  # "75" or "forecast"
     budget: Mapped[Decimal] = mapped_column(Money)
     raised_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AuditEntry(Base):
+    """One write, recorded in the transaction that made it: who, when, where, which project,
+    the command and its canonical line. Internal: only a project's PM reads it (`history`)."""
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (Index("ix_audit_entries_project_at", "project_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    platform: Mapped[str] = mapped_column(String(16))
+    channel_id: Mapped[str | None] = mapped_column(String(128))
+    command: Mapped[str] = mapped_column(String(64))
+    line: Mapped[str] = mapped_column(Text)

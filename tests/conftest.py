@@ -18,10 +18,13 @@ from storage.db import create_engine, migrate, session_factory
 from storage.models import Base
 from storage.slack_tables import slack_metadata
 from tests.harness import Harness
+from tests.processes import TEST_SECRET_KEY
 
 PG_URL = os.environ.get(
     "LIAISON_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
+# Every runtime built in-process seals stored tokens with the suite's key.
+os.environ.setdefault("LIAISON_SECRET_KEY", TEST_SECRET_KEY)
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 # Under CI the property tests draw the same examples every run: a red build is reproducible.

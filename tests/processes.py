@@ -15,6 +15,8 @@ from pathlib import Path
 import aiohttp
 
 LIAISON = Path(sys.executable).with_name("liaison")
+# The suite's own LIAISON_SECRET_KEY (a Fernet key made for tests, sealing nothing real).
+TEST_SECRET_KEY = "dGVzdC1rZXktZm9yLWxpYWlzb24tdGVzdHMtMDAwMDA="
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -137,6 +139,7 @@ class LiaisonProcess(ServerProcess):
                 "LIAISON_DATABASE_URL": database_url,
                 "LIAISON_SCHEDULER": "on" if scheduler else "off",
                 "LIAISON_LOG_LEVEL": "INFO",
+                "LIAISON_SECRET_KEY": TEST_SECRET_KEY,
                 "PYTHONUNBUFFERED": "1",
             }
         )

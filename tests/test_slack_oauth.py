@@ -52,7 +52,8 @@ async def test_install_stores_the_workspace_token_in_our_database(world: SlackWo
     await install(world)
     async with world.runtime.db.connect() as connection:
         rows = (await connection.execute(text("SELECT team_id, bot_token FROM slack_bots"))).all()
-    assert [tuple(r) for r in rows] == [("T0001", "xoxb-T0001")]
+    ((team, sealed),) = rows
+    assert team == "T0001" and world.runtime.secrets.open(sealed) == "xoxb-T0001" != sealed
 
 
 async def test_requests_and_deliveries_use_the_installed_token(world: SlackWorld) -> None:

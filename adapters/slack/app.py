@@ -38,7 +38,7 @@ def build_bolt_app(
     if settings.slack_client_id:
         if not settings.slack_client_secret:
             raise ValueError("SLACK_CLIENT_SECRET is required with SLACK_CLIENT_ID")
-        store = installation_store(settings, runtime.db)
+        store = installation_store(settings, runtime.db, runtime.secrets)
         bolt = AsyncApp(
             signing_secret=settings.slack_signing_secret,
             client=web_client(None, settings.slack_api_url),

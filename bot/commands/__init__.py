@@ -8,6 +8,7 @@ from bot.commands import (
     decisions,
     export,
     help,
+    history,
     huddle,
     outbox_cmd,
     plan,
@@ -33,5 +34,6 @@ ALL_MODULES: list[ModuleType] = [
     huddle,
     outbox_cmd,
     export,
+    history,
     waiting,
 ]

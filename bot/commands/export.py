@@ -13,6 +13,7 @@ from sqlalchemy.orm import aliased
 
 from bot.clock import local_date
 from bot.commands.guards import team_side_only
+from bot.commands.history import HISTORY_HEADER, history_csv_rows, history_rows
 from bot.context import CommandContext
 from bot.domain.snapshot import LEVELS
 from bot.messages import File, Message, Text
@@ -111,21 +112,33 @@ async def _risks(ctx: CommandContext) -> tuple[list[str], list[list[Any]]]:
     ]  # fmt: skip
 
 
-EXPORTS = {"tasks": _tasks, "time": _time, "spend": _spend, "risks": _risks}
+async def _history(ctx: CommandContext) -> tuple[list[str], list[list[Any]]]:
+    if not ctx.is_pm:
+        raise ctx.refuse("The project's history is for its PM.")
+    return HISTORY_HEADER, history_csv_rows(await history_rows(ctx))
+
+
+EXPORTS = {
+    "tasks": _tasks,
+    "time": _time,
+    "spend": _spend,
+    "risks": _risks,
+    "history": _history,
+}
 
 
 @command(
     "export",
     reads_only=True,
-    usage="export tasks|time|spend|risks",
-    summary="A CSV file of the project's tasks, time entries, spend or risks",
+    usage="export tasks|time|spend|risks|history",
+    summary="A CSV file of the project's tasks, time entries, spend, risks or history (PM)",
     area="export",
     roles=TEAM,
 )
 async def export(ctx: CommandContext, args: Args) -> Message:
-    what = (args.word("what to export: tasks, time, spend or risks") or "").lower()
+    what = (args.word("what to export: tasks, time, spend, risks or history") or "").lower()
     if what not in EXPORTS:
-        raise ctx.fail(f"I can export tasks, time, spend or risks, not `{what[:40]}`.")
+        raise ctx.fail(f"I can export tasks, time, spend, risks or history, not `{what[:40]}`.")
     team_side_only(ctx, "Exports")
     header, rows = await EXPORTS[what](ctx)
     project = ctx.the_project

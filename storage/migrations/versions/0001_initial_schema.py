@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-03 00:08:54.176280
+Create Date: 2026-12-03 00:15:04.543394
 """
 
 from collections.abc import Sequence
@@ -124,6 +124,31 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("projects", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_projects_tenant_id"), ["tenant_id"], unique=False)
+
+    op.create_table(
+        "audit_entries",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("tenant_id", sa.Integer(), nullable=False),
+        sa.Column("project_id", sa.Integer(), nullable=True),
+        sa.Column("person_id", sa.Integer(), nullable=True),
+        sa.Column("at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("platform", sa.String(length=16), nullable=False),
+        sa.Column("channel_id", sa.String(length=128), nullable=True),
+        sa.Column("command", sa.String(length=64), nullable=False),
+        sa.Column("line", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["person_id"], ["people.id"], name=op.f("fk_audit_entries_person_id_people")
+        ),
+        sa.ForeignKeyConstraint(
+            ["project_id"], ["projects.id"], name=op.f("fk_audit_entries_project_id_projects")
+        ),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"], ["tenants.id"], name=op.f("fk_audit_entries_tenant_id_tenants")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_entries")),
+    )
+    with op.batch_alter_table("audit_entries", schema=None) as batch_op:
+        batch_op.create_index("ix_audit_entries_project_at", ["project_id", "at"], unique=False)
 
     op.create_table(
         "budget_alarms",
@@ -525,11 +550,11 @@ def upgrade() -> None:
         sa.Column("enterprise_name", sa.String(length=200), nullable=True),
         sa.Column("team_id", sa.String(length=32), nullable=True),
         sa.Column("team_name", sa.String(length=200), nullable=True),
-        sa.Column("bot_token", sa.String(length=200), nullable=True),
+        sa.Column("bot_token", sa.Text(), nullable=True),
         sa.Column("bot_id", sa.String(length=32), nullable=True),
         sa.Column("bot_user_id", sa.String(length=32), nullable=True),
         sa.Column("bot_scopes", sa.String(length=1000), nullable=True),
-        sa.Column("bot_refresh_token", sa.String(length=200), nullable=True),
+        sa.Column("bot_refresh_token", sa.Text(), nullable=True),
         sa.Column("bot_token_expires_at", sa.DateTime(), nullable=True),
         sa.Column("is_enterprise_install", sa.Boolean(), nullable=False),
         sa.Column("installed_at", sa.DateTime(), nullable=False),
@@ -552,16 +577,16 @@ def upgrade() -> None:
         sa.Column("enterprise_url", sa.String(length=200), nullable=True),
         sa.Column("team_id", sa.String(length=32), nullable=True),
         sa.Column("team_name", sa.String(length=200), nullable=True),
-        sa.Column("bot_token", sa.String(length=200), nullable=True),
+        sa.Column("bot_token", sa.Text(), nullable=True),
         sa.Column("bot_id", sa.String(length=32), nullable=True),
         sa.Column("bot_user_id", sa.String(length=32), nullable=True),
         sa.Column("bot_scopes", sa.String(length=1000), nullable=True),
-        sa.Column("bot_refresh_token", sa.String(length=200), nullable=True),
+        sa.Column("bot_refresh_token", sa.Text(), nullable=True),
         sa.Column("bot_token_expires_at", sa.DateTime(), nullable=True),
         sa.Column("user_id", sa.String(length=32), nullable=False),
-        sa.Column("user_token", sa.String(length=200), nullable=True),
+        sa.Column("user_token", sa.Text(), nullable=True),
         sa.Column("user_scopes", sa.String(length=1000), nullable=True),
-        sa.Column("user_refresh_token", sa.String(length=200), nullable=True),
+        sa.Column("user_refresh_token", sa.Text(), nullable=True),
         sa.Column("user_token_expires_at", sa.DateTime(), nullable=True),
         sa.Column("incoming_webhook_url", sa.String(length=200), nullable=True),
         sa.Column("incoming_webhook_channel", sa.String(length=200), nullable=True),
@@ -670,6 +695,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_budget_alarms_project_id"))
 
     op.drop_table("budget_alarms")
+    with op.batch_alter_table("audit_entries", schema=None) as batch_op:
+        batch_op.drop_index("ix_audit_entries_project_at")
+
+    op.drop_table("audit_entries")
     with op.batch_alter_table("projects", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_projects_tenant_id"))
 
