@@ -141,11 +141,7 @@ class SlackBridge:
         # Client-safe unless Slack says otherwise: a failed conversations.info (a private
         # Slack Connect channel answers channel_not_found; a 429; a 5xx) counts as shared,
         # and so does a channel the Events API envelope flags as shared.
-        shared = (
-            channel is None
-            or channel.is_ext_shared
-            or extract.extract_ext_shared_flag(body)
-        )
+        shared = channel is None or channel.is_ext_shared or extract.extract_ext_shared_flag(body)
         name = extract.extract_channel_name(body) or (channel.name if channel else None)
         return Place(PLATFORM, tenant, channel_id, "channel", name=name, shared_externally=shared)
 
