@@ -335,3 +335,46 @@ async def test_a_form_in_a_direct_message_submits_its_fields(db_url: str) -> Non
         status, reply = await app.post_json("action", body)
         assert status == 200 and reply["failed"] is False, reply
         assert "Thanks, noted" in reply["messages"][0]["text"]
+
+
+async def test_dns_rebinding_a_page_at_another_host_name_is_refused_everywhere(
+    db_url: str,
+) -> None:
+    """A page at attacker.example whose name now resolves to 127.0.0.1: its requests are
+    same-origin with the page (Origin and Host agree), so only the Host itself tells."""
+    async with playground_app(db_url) as app:
+        port = app.client.port
+        page = {"Host": f"attacker.example:{port}", "Origin": f"http://attacker.example:{port}"}
+        say = {"as": "ann", "place": "team", "text": NEW}
+        for method, path, body in (
+            ("GET", "/", None),
+            ("GET", "/playground/static/app.js", None),
+            ("GET", "/playground/api/state?as=ann", None),
+            ("GET", "/playground/api/feed?as=ann", None),
+            ("POST", "/playground/api/say", say),
+            ("POST", "/playground/api/action", {**say, "action_id": "help", "value": ""}),
+            ("POST", "/playground/api/travel", {"day": "tomorrow", "time": "09:00"}),
+            ("POST", "/playground/api/demo", {}),
+        ):
+            response = await app.client.request(method, path, json=body, headers=page)
+            assert response.status == 421, (path, await response.text())
+        # Nothing was said or made; the same machine by another port is refused too.
+        assert await app.feed("ann") == []
+        other_port = {"Host": f"127.0.0.1:{port + 1}"}
+        assert (await app.client.get("/", headers=other_port)).status == 421
+        # /healthz is not the playground's and answers whatever the Host.
+        assert (await app.client.get("/healthz", headers=page)).status == 200
+
+
+async def test_the_playground_answers_each_loopback_name_with_its_port(db_url: str) -> None:
+    async with playground_app(db_url) as app:
+        port = app.client.port
+        for name in ("127.0.0.1", "localhost", "LOCALHOST", "[::1]"):
+            host = {"Host": f"{name}:{port}", "Origin": f"http://{name}:{port}"}
+            assert (await app.client.get("/", headers=host)).status == 200, name
+            reply = await app.client.post(
+                "/playground/api/say",
+                json={"as": "ann", "place": "team", "text": "help"},
+                headers=host,
+            )
+            assert reply.status == 200, name

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from adapters.hosts import serve_locally_only
 from adapters.playground.people import CHANNELS, ROSTER, places_of, speaker_named
 from adapters.playground.render import render_json
 from adapters.playground.service import Playground
@@ -23,15 +24,24 @@ PLAYGROUND_KEY = web.AppKey("playground", Playground)
 
 
 def add_routes(app: web.Application, playground: Playground) -> None:
+    """The page, its files and its API, each refusing a `Host` other than this machine's
+    (DNS rebinding: a page at attacker.example resolved to 127.0.0.1 is same-origin with
+    itself, so the Origin check alone would let it drive the playground)."""
     app[PLAYGROUND_KEY] = playground
-    app.router.add_get("/", page)
-    app.router.add_static("/playground/static/", STATIC, append_version=True)
-    app.router.add_get("/playground/api/state", state)
-    app.router.add_get("/playground/api/feed", feed)
-    app.router.add_post("/playground/api/say", say)
-    app.router.add_post("/playground/api/action", action)
-    app.router.add_post("/playground/api/travel", travel)
-    app.router.add_post("/playground/api/demo", demo)
+    router = app.router
+    serve_locally_only(
+        app,
+        [
+            router.add_get("/", page).resource,
+            router.add_static("/playground/static/", STATIC, append_version=True),
+            router.add_get("/playground/api/state", state).resource,
+            router.add_get("/playground/api/feed", feed).resource,
+            router.add_post("/playground/api/say", say).resource,
+            router.add_post("/playground/api/action", action).resource,
+            router.add_post("/playground/api/travel", travel).resource,
+            router.add_post("/playground/api/demo", demo).resource,
+        ],
+    )
 
 
 async def page(request: web.Request) -> web.Response:

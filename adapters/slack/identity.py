@@ -1,8 +1,13 @@
 """Who is asking and where: Slack users and channels, looked up once an hour at most.
 
-A user is external (a Slack Connect guest from another organisation, hence a client) when
-Slack says `is_stranger`, or when their team differs from the installing team and they
-are not in the same Enterprise Grid organisation."""
+A user is external (a client) when Slack says `is_stranger`, when they are a guest of our own
+workspace (`is_restricted`: multi-channel, `is_ultra_restricted`: single-channel guest, the
+usual way agencies invite clients), or when their team differs from the installing team and
+they are not in the same Enterprise Grid organisation.
+
+A lookup that fails is never remembered: the caller decides for the client-safe side (an
+unknown person is external, an unknown channel is shared), and asks again next time, or,
+after a 429, once the `Retry-After` Slack named has passed."""
 
 from __future__ import annotations
 
@@ -20,8 +25,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 log = logging.getLogger("liaison.slack")
 
 HOUR = 3600.0
-# A failed lookup is retried sooner, so a Slack hiccup does not mislabel anyone for an hour.
-FAILED_LOOKUP_TTL = 300.0
 
 Found = TypeVar("Found")
 
@@ -51,9 +54,10 @@ class SlackUser:
     name: str
     timezone: str | None = None
     is_stranger: bool = False
+    is_guest: bool = False
 
     def is_external_to(self, home_enterprise: str | None, home_team: str | None) -> bool:
-        if self.is_stranger:
+        if self.is_stranger or self.is_guest:
             return True
         if home_enterprise and self.enterprise_id == home_enterprise:
             return False
@@ -85,6 +89,7 @@ def user_from_info(data: dict[str, Any]) -> SlackUser:
         name=name,
         timezone=data.get("tz"),
         is_stranger=bool(data.get("is_stranger")),
+        is_guest=bool(data.get("is_restricted") or data.get("is_ultra_restricted")),
     )
 
 
@@ -96,28 +101,39 @@ def channel_from_info(data: dict[str, Any]) -> SlackChannel:
     )
 
 
+class LookupFailed(Exception):
+    """users.info or conversations.info did not answer; `retry_after` is how long Slack
+    asked us to wait (a 429's `Retry-After`), else 0."""
+
+    def __init__(self, retry_after: float = 0.0) -> None:
+        super().__init__(retry_after)
+        self.retry_after = retry_after
+
+
 class _Cache(Generic[Found]):
-    """Remembers each lookup (also a failed one, for less time); concurrent askers for the
-    same key share one call, so a key is looked up at most once per period."""
+    """Remembers each successful lookup; concurrent askers for the same key share one call.
+    A failure is not remembered (None now, a fresh call next time) except that after a 429
+    the key is not asked for again before its `Retry-After` has passed."""
 
     def __init__(self, clock: Callable[[], float]) -> None:
         self.clock = clock
-        self._entries: dict[str, tuple[float, Found | None]] = {}
+        self._entries: dict[str, tuple[float, Found]] = {}
+        self._not_before: dict[str, float] = {}
         self._pending: dict[str, asyncio.Future[Found | None]] = {}
 
-    async def get(self, key: str, lookup: Callable[[], Awaitable[Found | None]]) -> Found | None:
+    async def get(self, key: str, lookup: Callable[[], Awaitable[Found]]) -> Found | None:
         entry = self._entries.get(key)
         if entry is not None and entry[0] > self.clock():
             return entry[1]
+        if self._not_before.get(key, 0.0) > self.clock():
+            return None
         pending = self._pending.get(key)
         if pending is not None:
             return await asyncio.shield(pending)
         future: asyncio.Future[Found | None] = asyncio.get_running_loop().create_future()
         self._pending[key] = future
         try:
-            found = await lookup()
-            ttl = HOUR if found is not None else FAILED_LOOKUP_TTL
-            self._entries[key] = (self.clock() + ttl, found)
+            found = await self._look_up(key, lookup)
             future.set_result(found)
             return found
         except BaseException as error:
@@ -127,33 +143,61 @@ class _Cache(Generic[Found]):
         finally:
             del self._pending[key]
 
+    async def _look_up(self, key: str, lookup: Callable[[], Awaitable[Found]]) -> Found | None:
+        try:
+            found = await lookup()
+        except LookupFailed as failed:
+            if failed.retry_after > 0:
+                self._not_before[key] = self.clock() + failed.retry_after
+            return None
+        self._not_before.pop(key, None)
+        self._entries[key] = (self.clock() + HOUR, found)
+        return found
+
 
 class Directory:
-    """users.info and conversations.info, cached per user and per channel for an hour."""
+    """users.info and conversations.info, cached per user and per channel for an hour.
+    None means the lookup failed: the caller decides for the client-safe side."""
 
     def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._users: _Cache[SlackUser] = _Cache(clock)
         self._channels: _Cache[SlackChannel] = _Cache(clock)
 
     async def user(self, client: AsyncWebClient, user_id: str) -> SlackUser | None:
-        async def lookup() -> SlackUser | None:
+        async def lookup() -> SlackUser:
             data = await _call(client.users_info, user=user_id)
-            return user_from_info(data["user"]) if data else None
+            return user_from_info(data["user"])
 
         return await self._users.get(user_id, lookup)
 
     async def channel(self, client: AsyncWebClient, channel_id: str) -> SlackChannel | None:
-        async def lookup() -> SlackChannel | None:
+        async def lookup() -> SlackChannel:
             data = await _call(client.conversations_info, channel=channel_id)
-            return channel_from_info(data["channel"]) if data else None
+            return channel_from_info(data["channel"])
 
         return await self._channels.get(channel_id, lookup)
 
 
-async def _call(method: Callable[..., Awaitable[Any]], **args: str) -> dict[str, Any] | None:
+async def _call(method: Callable[..., Awaitable[Any]], **args: str) -> dict[str, Any]:
+    """The answer's data, or LookupFailed (with a 429's Retry-After)."""
     try:
         response = await method(**args)
-    except (SlackApiError, aiohttp.ClientError, TimeoutError) as error:
+    except SlackApiError as error:
+        log.warning("Slack lookup %s failed: %s", args, error.response.get("error"))
+        raise LookupFailed(_retry_after(error)) from None
+    except (aiohttp.ClientError, TimeoutError) as error:
         log.warning("Slack lookup %s failed: %s", args, type(error).__name__)
-        return None
-    return response.data if isinstance(response.data, dict) else None
+        raise LookupFailed() from None
+    if not isinstance(response.data, dict):
+        raise LookupFailed()
+    return response.data
+
+
+def _retry_after(error: SlackApiError) -> float:
+    if error.response.status_code != 429:
+        return 0.0
+    headers = {str(k).lower(): v for k, v in (error.response.headers or {}).items()}
+    try:
+        return max(float(headers.get("retry-after", 1)), 1.0)
+    except (TypeError, ValueError):
+        return 1.0

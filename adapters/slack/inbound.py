@@ -132,6 +132,12 @@ def extract_place_kind(body: Payload) -> PlaceKind:
     return "dm" if channel_id.startswith("D") else "channel"
 
 
+def extract_ext_shared_flag(body: Payload) -> bool:
+    """The Events API envelope's `is_ext_shared_channel` (absent from slash commands and
+    interactions): true when the event happened in a channel shared with another org."""
+    return body.get("is_ext_shared_channel") is True
+
+
 def extract_thread_ts(body: Payload) -> str | None:
     event = body.get("event")
     if isinstance(event, dict):

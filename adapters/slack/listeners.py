@@ -109,14 +109,15 @@ class SlackBridge:
                 timezone=user.timezone,
                 external=user.is_external_to(home_enterprise, home_team),
             )
-        # users.info failed: judge by the team the payload names.
+        # users.info failed: who this is cannot be established, so they count as external
+        # (a client) for this request; the next request asks Slack again.
         team = extract.extract_actor_team(body) or home_team
         return Actor(
             platform=PLATFORM,
             tenant=tenant_key(None, team),
             user_id=user_id,
             name=extract.extract_user_name(body) or user_id,
-            external=bool(team and home_team and team != home_team),
+            external=True,
         )
 
     async def _place(
@@ -137,7 +138,10 @@ class SlackBridge:
         if kind == "dm":
             return Place(PLATFORM, tenant, channel_id, "dm")
         channel = await self.directory.channel(client, channel_id)
-        shared = channel.is_ext_shared if channel else bool(body.get("is_ext_shared_channel"))
+        # Client-safe unless Slack says otherwise: a failed conversations.info (a private
+        # Slack Connect channel answers channel_not_found; a 429; a 5xx) counts as shared,
+        # and so does a channel the Events API envelope flags as shared.
+        shared = channel is None or channel.is_ext_shared or extract.extract_ext_shared_flag(body)
         name = extract.extract_channel_name(body) or (channel.name if channel else None)
         return Place(PLATFORM, tenant, channel_id, "channel", name=name, shared_externally=shared)
 

@@ -67,6 +67,9 @@ class FakeUser:
     is_stranger: bool = False
     is_bot: bool = False
     enterprise_id: str | None = None
+    # Guests of the workspace: multi-channel (restricted) and single-channel (ultra).
+    is_restricted: bool = False
+    is_ultra_restricted: bool = False
 
     def as_json(self) -> dict[str, Any]:
         user: dict[str, Any] = {
@@ -75,6 +78,8 @@ class FakeUser:
             "name": self.name.lower(),
             "real_name": self.name,
             "is_bot": self.is_bot,
+            "is_restricted": self.is_restricted,
+            "is_ultra_restricted": self.is_ultra_restricted,
             "profile": {"display_name": self.name, "real_name": self.name, "team": self.team_id},
         }
         if self.tz:
