@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.clock import Clock, utc_now
-from bot.engine import Engine
-from bot.outbox import Deliverer
+from bot.delivery.outbox import Deliverer
+from bot.engine.engine import Engine
 from bot.settings import Settings
 from storage.db import create_engine, is_sqlite, session_factory
 from storage.listen import ChangeListener

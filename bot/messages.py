@@ -60,7 +60,7 @@ class Image:
 
 @dataclass(frozen=True, slots=True)
 class Chart:
-    """An image still to draw: `kind` names the drawing (`bot.charts`), `data` holds its
+    """An image still to draw: `kind` names the drawing (`bot.views.charts`), `data` holds its
     series as JSON values. Scheduled posts carry charts this way so that the due-step does
     no drawing; delivery draws each into an `Image` before an adapter sees the message."""
 

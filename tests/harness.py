@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.console.deliver import ConsoleDeliverer
 from adapters.console.session import ConsoleSession, Speaker
-from bot.engine import Engine
-from bot.outbox import deliver_pending
+from bot.delivery.outbox import deliver_pending
+from bot.engine.engine import Engine
 
 
 @dataclass

@@ -18,8 +18,8 @@ from aiohttp import web
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.delivery.outbox import Target, delivery_values
 from bot.messages import Message, Text
-from bot.outbox import Target, delivery_values
 from storage.models import ChannelLink, Delivery, Project, Tenant
 from tests.fakes.slack_api import FakeSlackApi
 from tests.processes import LiaisonProcess

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, insert, select
 
-from bot.ledger import load_budget
+from bot.views.ledger import load_budget
 from storage.models import Expense, Person, Project, Task, TimeEntry
 from tests.conftest import StatementCounter
 from tests.harness import Harness

@@ -7,7 +7,8 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from bot.charts import (
+from bot.domain.budget import LedgerFigures, summarise
+from bot.views.charts import (
     Point,
     budget_image,
     burn_up,
@@ -18,7 +19,6 @@ from bot.charts import (
     timeline,
     timeline_image,
 )
-from bot.domain.budget import LedgerFigures, summarise
 from tests.harness import Harness
 
 D = Decimal

@@ -16,8 +16,8 @@ from aiohttp import web
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.delivery.outbox import enqueue
 from bot.messages import Message, Text
-from bot.outbox import enqueue
 from storage.models import ChannelLink, Delivery, OccurrenceClaim, Project, Tenant
 from tests.fakes.slack_api import FakeSlackApi
 from tests.processes import LiaisonProcess
@@ -128,7 +128,7 @@ async def test_a_process_killed_mid_delivery_leaves_nothing_undelivered_or_sent_
     for text in sent_before:
         assert answered.count(text) == 1  # recorded as sent: never sent again
     # The posts in flight at the kill were sent again after their lease ran out
-    # (at-least-once for those; see bot/outbox.py), and the rest were sent once.
+    # (at-least-once for those; see bot/delivery/outbox.py), and the rest were sent once.
     assert "re-sending delivery" in second.logs()
 
 

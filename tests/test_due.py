@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.due import run_due
+from bot.schedule.step import run_due
 from storage.models import BudgetAlarm, Delivery, OccurrenceClaim
 from tests.harness import Harness
 from tests.project_setup import CLIENT, client_says, kickoff

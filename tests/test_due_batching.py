@@ -9,8 +9,8 @@ from decimal import Decimal
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.due import run_due
 from bot.messages import Chart, message_from_dict
+from bot.schedule.step import run_due
 from storage.models import (
     ChannelLink,
     ClientRequest,

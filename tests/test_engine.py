@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from bot.engine import Engine
+from bot.engine.engine import Engine
+from bot.engine.registry import ANYONE, command
 from bot.messages import Text
-from bot.registry import ANYONE, command
 from bot.requests import Actor, Place, Request
 from storage.models import ChannelLink, Membership, Person, ProcessedEvent, Project
 from tests.harness import Harness

@@ -22,7 +22,7 @@ from bot.domain.snapshot import (
 )
 from bot.domain.working_days import WorkCalendar
 from bot.messages import message_to_dict
-from bot.report_views import client_report, client_status
+from bot.views.report_messages import client_report, client_status
 
 TODAY = date(2026, 12, 1)  # a Tuesday
 

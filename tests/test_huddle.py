@@ -9,8 +9,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from adapters.console.session import Speaker, place_for
-from bot.due import run_due
 from bot.requests import Action, Request
+from bot.schedule.step import run_due
 from storage.models import Delivery, HuddleAnswer
 from tests.harness import Harness
 from tests.project_setup import CLIENT, kickoff

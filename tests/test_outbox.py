@@ -16,10 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from adapters.console.deliver import ConsoleDeliverer
 from adapters.slack.clients import SingleWorkspace, web_client
 from adapters.slack.deliver import SlackDeliverer
-from bot.delivery import OutboxWorker
+from bot.delivery.outbox import DeliveryError, Sent, Target, enqueue
+from bot.delivery.pacing import Pacer
+from bot.delivery.workers import OutboxWorker
 from bot.messages import Message, Text
-from bot.outbox import DeliveryError, Sent, Target, enqueue
-from bot.pacing import Pacer
 from storage.models import Conversation, Delivery
 from tests.fakes.slack_api import FakeSlackApi
 from tests.harness import Harness

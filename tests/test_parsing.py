@@ -6,8 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.errors import UserError
-from bot.parsing import (
+from bot.engine.parsing import (
     Args,
     check_line,
     parse_clock,
@@ -18,6 +17,7 @@ from bot.parsing import (
     parse_timezone,
     tokenize,
 )
+from bot.errors import UserError
 
 THURSDAY = date(2026, 11, 26)
 

@@ -16,10 +16,10 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.console.session import Speaker, place_for
-from bot.engine import Engine
+from bot.engine.engine import Engine
+from bot.engine.registry import TEAM, command
+from bot.engine.reply_cache import Generations, ReplyCache
 from bot.messages import Message, Reply, Text
-from bot.registry import TEAM, command
-from bot.reply_cache import Generations, ReplyCache
 from bot.requests import Request
 from storage.changes import CHANGES_CHANNEL
 from storage.db import create_engine, session_factory

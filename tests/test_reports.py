@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from sqlalchemy import insert, select
 
-from bot.report_data import build_report
+from bot.views.reports import build_report
 from storage.models import (
     ChangeRequest,
     ClientRequest,

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from adapters.console.deliver import ConsoleDeliverer
 from adapters.runtime import build_runtime
 from adapters.serve import start_scheduler
-from bot.scheduler import Scheduler, next_tick
+from bot.schedule.scheduler import Scheduler, next_tick
 from bot.settings import load_settings
 from storage.models import OccurrenceClaim
 from tests.harness import Harness

@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.slack.clients import SingleWorkspace, web_client
 from adapters.slack.deliver import SlackDeliverer
+from bot.delivery.outbox import DeliveryError, Target, deliver_pending, enqueue
 from bot.messages import File, Heading, Image, Message, Text
-from bot.outbox import DeliveryError, Target, deliver_pending, enqueue
 from storage.models import Delivery
 from tests.fakes.slack_api import FakeSlackApi
 

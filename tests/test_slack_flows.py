@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.context import CommandContext
+from bot.engine.context import CommandContext
+from bot.engine.parsing import Args
+from bot.engine.registry import ANYONE, command
 from bot.messages import Field, File, Form, Image, Message, Text
-from bot.parsing import Args
-from bot.registry import ANYONE, command
 from tests.fakes.slack_events import fixture
 from tests.fakes.slack_world import SlackWorld, slack_world
 

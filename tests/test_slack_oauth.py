@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import text
 
+from bot.delivery.outbox import DeliveryError, Target
 from bot.messages import Message, Text
-from bot.outbox import DeliveryError, Target
 from tests.fakes.slack_events import event_payload
 from tests.fakes.slack_world import SlackWorld, slack_world
 

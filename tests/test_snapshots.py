@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain.snapshot import client_part
-from bot.report_data import load_snapshot, load_snapshots
+from bot.views.reports import load_snapshot, load_snapshots
 from storage.models import (
     ChangeRequest,
     ClientRequest,

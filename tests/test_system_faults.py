@@ -1,7 +1,7 @@
 """Faults in a running service: `liaison serve` killed with SIGKILL in the middle of a
 burst of signed commands and of delivery, then restarted. Every command that was
 acknowledged has its effect, once; no outbox row is lost; a post is made twice only when
-it was in flight at the kill (the one case no platform lets us detect, see bot/outbox.py),
+it was in flight at the kill (the one case no platform lets us detect, see bot/delivery/outbox.py),
 and a row recorded as sent is never posted again."""
 
 from __future__ import annotations

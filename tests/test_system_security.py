@@ -18,7 +18,7 @@ import pytest
 
 from adapters.slack.views import FORM_CALLBACK, TASK_CALLBACK
 from bot.commands import ALL_MODULES
-from bot.registry import Registry
+from bot.engine.registry import Registry
 from tests.served_app import ServedApp
 from tests.slack_requests import SlackUser
 from tests.system_world import (

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.commands import ALL_MODULES
-from bot.registry import Registry
+from bot.engine.registry import Registry
 from storage.models import Delivery
 from tests.teams_support import (
     OTHER_TENANT,

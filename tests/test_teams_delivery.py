@@ -13,9 +13,9 @@ from sqlalchemy import select
 
 from adapters.teams.deliver import TeamsDeliverer
 from adapters.teams.transport import backoff, retry_after
-from bot import outbox
+from bot.delivery import outbox
+from bot.delivery.outbox import DeliveryError, Target
 from bot.messages import Heading, Message, Text
-from bot.outbox import DeliveryError, Target
 from storage.models import Conversation, Delivery
 from tests.fakes.bot_connector import FakeBotConnector
 from tests.teams_support import (

@@ -15,8 +15,8 @@ import pytest
 from PIL import Image
 
 from adapters.teams.manifest import MANIFEST_DIR, build_manifest, problems, run, template
-from bot.engine import default_command_modules
-from bot.registry import Registry
+from bot.engine.engine import default_command_modules
+from bot.engine.registry import Registry
 from bot.settings import load_settings
 
 LIAISON = Path(sys.executable).with_name("liaison")

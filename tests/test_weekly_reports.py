@@ -11,12 +11,12 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot.chart_drawing import draw
-from bot.charts import budget_image, burn_up_chart, timeline, timeline_chart, timeline_image
 from bot.domain.budget import LedgerFigures, summarise
 from bot.domain.snapshot import MilestoneFacts
-from bot.due import run_due
 from bot.messages import Chart, Image, Message, message_from_dict, message_to_dict
+from bot.schedule.step import run_due
+from bot.views.charts import budget_image, burn_up_chart, timeline, timeline_chart, timeline_image
+from bot.views.drawing import draw
 from storage.models import Delivery
 from tests.harness import Harness
 from tests.project_setup import CLIENT, kickoff

@@ -81,7 +81,7 @@ def mount_if_allowed(app: web.Application, runtime: Runtime) -> Playground | Non
 
 def scheduler_due_step(settings: Settings) -> DueStep:
     """The scheduler's own due-step, run for the instant the page travels to."""
-    from bot.due import run_due
+    from bot.schedule.step import run_due
 
     grace = timedelta(minutes=settings.grace_minutes)
 

@@ -25,7 +25,7 @@ from adapters.slack.views import (
     task_command,
     task_modal,
 )
-from bot.engine import Engine
+from bot.engine.engine import Engine
 from bot.messages import Reply
 from bot.render_text import render_text
 from bot.requests import Action, Actor, Place, PlaceKind, Request

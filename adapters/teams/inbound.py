@@ -12,7 +12,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from bot.engine import PREFIXES
+from bot.engine.engine import PREFIXES
 from bot.requests import Action, Actor, Place, Request
 
 PLATFORM = "teams"

@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from adapters.teams import inbound, references
 from adapters.teams.render import render_activities
 from adapters.teams.transport import delivery_error, post_activities
-from bot import outbox
-from bot.engine import Engine
+from bot.delivery import outbox
+from bot.engine.engine import Engine
 from bot.messages import Context, Heading, Message, Reply, Text
 
 log = logging.getLogger("liaison.teams")

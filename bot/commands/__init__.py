@@ -9,7 +9,6 @@ from bot.commands import (
     export,
     help,
     huddle,
-    outbox_cmd,
     plan,
     projects,
     reports,
@@ -17,6 +16,9 @@ from bot.commands import (
     risks,
     team,
     waiting,
+)
+from bot.commands import (
+    outbox as outbox_cmd,
 )
 
 ALL_MODULES: list[ModuleType] = [

@@ -5,12 +5,12 @@ from __future__ import annotations
 from sqlalchemy import func, select, update
 
 from bot.commands.guards import team_side_only
-from bot.context import CommandContext
+from bot.engine.context import CommandContext
+from bot.engine.parsing import Args
+from bot.engine.registry import PM, command
 from bot.messages import Context, Facts, Heading, Item, Items, Message, Text
 from bot.messages import message_from_dict as to_message
-from bot.notices import day_label
-from bot.parsing import Args
-from bot.registry import PM, command
+from bot.views.notices import day_label
 from storage.models import ChannelLink, Delivery
 
 SHOWN = 20

@@ -6,7 +6,7 @@ correlation id, rolled back, and answered with a short apology carrying that id.
 A command that writes first takes its tenant's next revision (storage.changes): writers
 of one tenant take turns, and this and every other process learn that the tenant's data
 changed. Read-only commands take no turn; a `cached` one may be answered from the reply
-cache (bot.reply_cache) while its tenant's data is unchanged."""
+cache (bot.engine.reply_cache) while its tenant's data is unchanged."""
 
 from __future__ import annotations
 
@@ -20,13 +20,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock, utc_now
-from bot.context import CommandContext, projects_of
+from bot.engine.context import CommandContext, projects_of
+from bot.engine.identity import Identities
+from bot.engine.parsing import Args, check_line, tokenize
+from bot.engine.registry import CommandSpec, Registry
+from bot.engine.reply_cache import Generations, ReplyCache, tenant_key
 from bot.errors import Refused, UserError
-from bot.identity import Identities
 from bot.messages import Context, Message, Reply, Text
-from bot.parsing import Args, check_line, tokenize
-from bot.registry import CommandSpec, Registry
-from bot.reply_cache import Generations, ReplyCache, tenant_key
 from bot.requests import Request
 from storage.changes import take_revision, take_wrote
 from storage.models import ChannelLink, Membership, ProcessedEvent, Project

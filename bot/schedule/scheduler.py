@@ -17,9 +17,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock, utc_now
-from bot.delivery import OutboxWorker
-from bot.due import DueResult, run_due
-from bot.outbox import LEASE, Deliverer
+from bot.delivery.outbox import LEASE, Deliverer
+from bot.delivery.workers import OutboxWorker
+from bot.schedule.step import DueResult, run_due
 
 log = logging.getLogger("liaison.scheduler")
 INTERVAL = timedelta(minutes=1)

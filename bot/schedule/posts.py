@@ -1,6 +1,6 @@
 """From due occurrences to outgoing messages: who gets what, where. Reads only what the
 due-step has loaded (no I/O), so building a thousand check-ins or weekly reports costs no
-statement (and draws no chart: reports carry theirs undrawn, see `bot.charts`)."""
+statement (and draws no chart: reports carry theirs undrawn, see `bot.views.charts`)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from bot import huddle_notes, notices
+from bot.delivery.outbox import Target, person_target
 from bot.domain.schedule import Occurrence, parse_key
-from bot.due_data import Content, Schedule
 from bot.messages import Message
-from bot.outbox import Target, person_target
-from bot.report_data import report_message
+from bot.schedule.load import Content, Schedule
+from bot.views import huddle_notes, notices
+from bot.views.reports import report_message
 from storage.models import Person, Project
 
 CONTENT_KINDS = ("checkin", "huddle-digest", "huddle-reminder")

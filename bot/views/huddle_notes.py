@@ -9,7 +9,7 @@ from datetime import date, datetime
 
 from bot.domain.schedule import zone
 from bot.messages import Context, Facts, Field, Form, Heading, Item, Items, Message, Text
-from bot.notices import Blocker, day_label
+from bot.views.notices import Blocker, day_label
 from storage.models import HuddleAnswer, Person, Project
 
 DEFAULT_QUESTIONS = (

@@ -17,7 +17,6 @@ from functools import cached_property
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.charts import DailySpend, load_daily_spends
 from bot.domain.budget import BudgetSummary
 from bot.domain.occurrences import OwnedTask, PromptSent
 from bot.domain.schedule import (
@@ -30,9 +29,10 @@ from bot.domain.schedule import (
     parse_key,
 )
 from bot.domain.snapshot import ProjectSnapshot
-from bot.ledger import load_budgets
 from bot.messages import Message
-from bot.snapshot_data import load_snapshots
+from bot.views.charts import DailySpend, load_daily_spends
+from bot.views.ledger import load_budgets
+from bot.views.snapshots import load_snapshots
 from storage.models import (
     BudgetAlarm,
     ChangeRequest,

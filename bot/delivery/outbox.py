@@ -1,6 +1,6 @@
 """The outbox: messages for other places are written as rows in the same transaction as the
 change (or the occurrence claim) that caused them, and delivered afterwards by the
-workers of `bot.delivery` through each platform's Deliverer.
+workers of `bot.delivery.workers` through each platform's Deliverer.
 
 Delivery semantics, and why:
 - A row exists exactly when its cause committed: writing is exactly-once.
@@ -150,7 +150,7 @@ async def deliver_pending(
     limit: int = 500,
 ) -> int:
     """Deliver every row due by `now` through the given platforms; how many were sent."""
-    from bot.delivery import OutboxWorker
+    from bot.delivery.workers import OutboxWorker
 
     worker = OutboxWorker(
         sessions, deliverers, clock=lambda: now, max_attempts=max_attempts, batch=limit

@@ -8,9 +8,9 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from bot.context import CommandContext
+    from bot.engine.context import CommandContext
+    from bot.engine.parsing import Args
     from bot.messages import Message, Reply
-    from bot.parsing import Args
 
 Handler = Callable[["CommandContext", "Args"], Awaitable["Reply | Message"]]
 

@@ -1,7 +1,7 @@
 """Delivery workers: take due outbox rows, post them through each platform's Deliverer,
 paced per channel and concurrent across channels, and record what happened. The
 semantics (exactly-once writing, leases, the one at-least-once case) are explained in
-`bot.outbox`."""
+`bot.delivery.outbox`."""
 
 from __future__ import annotations
 
@@ -17,10 +17,8 @@ from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
-from bot.chart_drawing import draw_charts
 from bot.clock import Clock, utc_now
-from bot.messages import message_from_dict
-from bot.outbox import (
+from bot.delivery.outbox import (
     LEASE,
     MAX_ATTEMPTS,
     Deliverer,
@@ -28,8 +26,10 @@ from bot.outbox import (
     Sent,
     Target,
 )
-from bot.outbox_results import record_failure, record_sent, release
-from bot.pacing import DEFAULT_RATES, Pacer
+from bot.delivery.pacing import DEFAULT_RATES, Pacer
+from bot.delivery.results import record_failure, record_sent, release
+from bot.messages import message_from_dict
+from bot.views.drawing import draw_charts
 from storage.models import Delivery
 
 log = logging.getLogger("liaison.outbox")

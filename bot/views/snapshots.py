@@ -31,8 +31,8 @@ from bot.domain.snapshot import (
     TaskTotals,
 )
 from bot.domain.working_days import WorkCalendar
-from bot.ledger import load_budgets
 from bot.messages import Audience
+from bot.views.ledger import load_budgets
 from storage.models import (
     ChangeRequest,
     ClientRequest,

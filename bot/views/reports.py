@@ -1,4 +1,4 @@
-"""Status and weekly report messages from snapshots (`bot.snapshot_data` reads them).
+"""Status and weekly report messages from snapshots (`bot.views.snapshots` reads them).
 
 `build_report` and `build_status` serve the commands; the scheduler loads the snapshots of
 every project whose report is due at once and builds each with `report_message`."""
@@ -11,12 +11,12 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import report_views
-from bot.chart_drawing import draw_charts
-from bot.charts import attach, load_daily_spend, report_charts
 from bot.domain.snapshot import ProjectSnapshot, client_part
 from bot.messages import Audience, Message
-from bot.snapshot_data import calendar_of, load_snapshot, load_snapshots
+from bot.views import report_messages as report_views
+from bot.views.charts import attach, load_daily_spend, report_charts
+from bot.views.drawing import draw_charts
+from bot.views.snapshots import calendar_of, load_snapshot, load_snapshots
 from storage.models import Project
 
 __all__ = [
@@ -36,7 +36,7 @@ def report_message(
     daily_spend: Iterable[tuple[date, Decimal]] = (),
 ) -> Message:
     """The weekly report for the team (`internal`) or the client (`client`), with its charts
-    still to draw (`bot.charts.draw_charts`). Given an internal snapshot, the client report
+    still to draw (`bot.views.charts.draw_charts`). Given an internal snapshot, the client report
     reads only its client part."""
     if audience == "client":
         snapshot = client_part(snapshot)

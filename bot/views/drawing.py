@@ -1,5 +1,5 @@
 """Drawing charts as PNG with matplotlib's Agg renderer (no display, no pyplot state), from
-their series or from the JSON values a `Chart` block carries (`bot.charts` makes both)."""
+their series or from the JSON values a `Chart` block carries (`bot.views.charts` makes both)."""
 
 from __future__ import annotations
 

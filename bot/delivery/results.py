@@ -12,13 +12,13 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import local_date
-from bot.notices import unreachable_notice
-from bot.outbox import DeliveryError, Sent, Target, enqueue, person_target
+from bot.delivery.outbox import DeliveryError, Sent, Target, enqueue, person_target
+from bot.views.notices import unreachable_notice
 from storage.models import ChannelLink, Conversation, Delivery, Membership, OccurrenceClaim, Person
 from storage.upsert import insert_ignore
 
 if TYPE_CHECKING:
-    from bot.delivery import Job, OutboxWorker
+    from bot.delivery.workers import Job, OutboxWorker
 
 log = logging.getLogger("liaison.outbox")
 

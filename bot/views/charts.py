@@ -2,7 +2,7 @@
 timeline.
 
 The series are pure functions over plain data (tested for their values); the drawing
-(`bot.chart_drawing`) only plots them; the loader reads what the series need in fixed
+(`bot.views.drawing`) only plots them; the loader reads what the series need in fixed
 statements.
 
 A chart is first a `Chart` block (its series as JSON values) and becomes an `Image` when
@@ -22,7 +22,11 @@ from typing import Protocol
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.chart_drawing import (
+from bot.domain.budget import BudgetSummary, cents
+from bot.domain.client_view import client_view
+from bot.domain.snapshot import ProjectSnapshot
+from bot.messages import Audience, Chart, Image, Message
+from bot.views.drawing import (
     BurnUp,
     MilestoneMark,
     MilestoneState,
@@ -31,10 +35,6 @@ from bot.chart_drawing import (
     draw,
     timeline_data,
 )
-from bot.domain.budget import BudgetSummary, cents
-from bot.domain.client_view import client_view
-from bot.domain.snapshot import ProjectSnapshot
-from bot.messages import Audience, Chart, Image, Message
 from storage.models import Expense, Project, TimeEntry
 
 ZERO = Decimal("0.00")

@@ -10,10 +10,10 @@ from typing import Any, TypeVar
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import outbox
+from bot.delivery import outbox
+from bot.engine.parsing import Mention
 from bot.errors import Refused, UserError
 from bot.messages import Audience, Block, Message, Visibility
-from bot.parsing import Mention
 from bot.requests import Request
 from storage.models import ChannelLink, Conversation, Membership, Person, Project, Tenant
 

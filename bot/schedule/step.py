@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.delivery.outbox import delivery_values
 from bot.domain.budget import crossed_thresholds, parse_thresholds
 from bot.domain.occurrences import (
     budget_marks,
@@ -37,10 +38,9 @@ from bot.domain.occurrences import (
     weekly_reports,
 )
 from bot.domain.schedule import Occurrence, Window
-from bot.due_build import CONTENT_KINDS, Built, Outgoing, builder_for, group_key
-from bot.due_data import Content, Schedule, load_content, load_reports, load_schedule
 from bot.messages import Message, message_to_dict
-from bot.outbox import delivery_values
+from bot.schedule.load import Content, Schedule, load_content, load_reports, load_schedule
+from bot.schedule.posts import CONTENT_KINDS, Built, Outgoing, builder_for, group_key
 from storage.bulk import insert_many
 from storage.models import BudgetAlarm, Delivery, OccurrenceClaim, SerialisedJSON
 
