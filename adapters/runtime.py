@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.clock import Clock, utc_now
-from bot.delivery.outbox import Deliverer
+from bot.commands import ALL_MODULES
+from bot.delivery.vocabulary import Deliverer
 from bot.engine.engine import Engine
 from bot.settings import Settings
 from storage.db import create_engine, is_sqlite, session_factory
@@ -41,5 +42,7 @@ class Runtime:
 def build_runtime(settings: Settings, *, clock: Clock = utc_now) -> Runtime:
     db = create_engine(settings.database_url)
     sessions = session_factory(db)
-    engine = Engine(sessions=sessions, clock=clock, reply_cache=settings.reply_cache)
+    engine = Engine(
+        sessions=sessions, modules=ALL_MODULES, clock=clock, reply_cache=settings.reply_cache
+    )
     return Runtime(settings, db, sessions, engine)

@@ -18,7 +18,8 @@ from aiohttp import web
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.delivery.outbox import Target, delivery_values
+from bot.delivery.outbox import delivery_values
+from bot.delivery.vocabulary import Target
 from bot.messages import Message, Text
 from storage.models import ChannelLink, Delivery, Project, Tenant
 from tests.fakes.slack_api import FakeSlackApi

@@ -16,8 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from adapters.console.deliver import ConsoleDeliverer
 from adapters.slack.clients import SingleWorkspace, web_client
 from adapters.slack.deliver import SlackDeliverer
-from bot.delivery.outbox import DeliveryError, Sent, Target, enqueue
+from bot.delivery.outbox import enqueue
 from bot.delivery.pacing import Pacer
+from bot.delivery.vocabulary import DeliveryError, Sent, Target
 from bot.delivery.workers import OutboxWorker
 from bot.messages import Message, Text
 from storage.models import Conversation, Delivery

@@ -16,6 +16,7 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.console.session import Speaker, place_for
+from bot.commands import ALL_MODULES
 from bot.engine.engine import Engine
 from bot.engine.registry import TEAM, command
 from bot.engine.reply_cache import Generations, ReplyCache
@@ -146,8 +147,6 @@ def sneaky_module() -> ModuleType:
 async def test_a_read_only_command_that_writes_is_refused_and_rolled_back(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    from bot.commands import ALL_MODULES
-
     bot = Harness.create(sessions)
     bot.engine = Engine(sessions=sessions, clock=bot.clock, modules=[*ALL_MODULES, sneaky_module()])
     await kickoff(bot)
@@ -163,7 +162,7 @@ async def test_a_read_only_command_that_writes_is_refused_and_rolled_back(
 async def listening_engine(url: str, clock: object) -> tuple[Engine, ChangeListener]:
     sessions = session_factory(create_engine(url))
     generations = Generations(trusted=False)
-    engine = Engine(sessions=sessions, clock=clock, generations=generations)  # type: ignore[arg-type]
+    engine = Engine(sessions=sessions, modules=ALL_MODULES, clock=clock, generations=generations)  # type: ignore[arg-type]
     listener = generations.listen(url)
     await until(sync(lambda: generations.trusted), 10, "the listener to connect")
     return engine, listener
@@ -204,7 +203,9 @@ async def test_concurrent_writers_number_tasks_without_gaps_or_clashes(
 ) -> None:
     bot = Harness.create(sessions)
     await kickoff(bot)
-    other = Engine(sessions=session_factory(create_engine(db_url)), clock=bot.clock)
+    other = Engine(
+        sessions=session_factory(create_engine(db_url)), modules=ALL_MODULES, clock=bot.clock
+    )
     try:
         lines = [f'task add "Task {n}" @bob due:2026-12-10' for n in range(12)]
         replies = await asyncio.gather(
@@ -334,7 +335,7 @@ async def test_writers_and_first_time_readers_do_not_deadlock(
     await kickoff(bot)
     bob = Speaker("bob")
     for n in range(8):
-        fresh = [Engine(sessions=sessions, clock=bot.clock) for _ in range(2)]
+        fresh = [Engine(sessions=sessions, modules=ALL_MODULES, clock=bot.clock) for _ in range(2)]
         for engine in fresh:  # they know the tenant and the channel, not yet ann
             await engine.handle(Request(bob.actor(), place_for(bob, "team"), text="help"))
         replies = await asyncio.gather(

@@ -10,7 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.slack.clients import SingleWorkspace, web_client
 from adapters.slack.deliver import SlackDeliverer
-from bot.delivery.outbox import DeliveryError, Target, deliver_pending, enqueue
+from bot.delivery.outbox import enqueue
+from bot.delivery.vocabulary import DeliveryError, Target
+from bot.delivery.workers import deliver_pending
 from bot.messages import File, Heading, Image, Message, Text
 from storage.models import Delivery
 from tests.fakes.slack_api import FakeSlackApi

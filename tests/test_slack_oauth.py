@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import text
 
-from bot.delivery.outbox import DeliveryError, Target
+from bot.delivery.vocabulary import DeliveryError, Target
 from bot.messages import Message, Text
 from tests.fakes.slack_events import event_payload
 from tests.fakes.slack_world import SlackWorld, slack_world

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from adapters.teams.deliver import TeamsDeliverer
 from adapters.teams.transport import backoff, retry_after
 from bot.delivery import outbox
-from bot.delivery.outbox import DeliveryError, Target
+from bot.delivery.vocabulary import DeliveryError, Target
 from bot.messages import Heading, Message, Text
 from storage.models import Conversation, Delivery
 from tests.fakes.bot_connector import FakeBotConnector

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from adapters.teams.manifest import MANIFEST_DIR, build_manifest, problems, run, template
-from bot.engine.engine import default_command_modules
+from bot.commands import ALL_MODULES
 from bot.engine.registry import Registry
 from bot.settings import load_settings
 
@@ -38,7 +38,7 @@ def test_the_committed_manifest_is_a_valid_v1_17_bot_manifest() -> None:
 
 
 def test_every_listed_command_is_a_real_command() -> None:
-    registry = Registry.from_modules(default_command_modules())
+    registry = Registry.from_modules(ALL_MODULES)
     titles = [c["title"] for c in template()["bots"][0]["commandLists"][0]["commands"]]
     assert {"help", "status"} <= set(titles)
     for title in titles:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from adapters.console.images import ImageStore
 from adapters.console.session import PLATFORM, format_message
-from bot.delivery.outbox import Sent, Target
+from bot.delivery.vocabulary import Sent, Target
 from bot.messages import Message
 
 

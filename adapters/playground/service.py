@@ -25,7 +25,7 @@ from adapters.playground.people import (
 )
 from adapters.playground.transcript import PlaygroundDeliverer, Transcript
 from bot.clock import Clock, utc_now
-from bot.delivery.outbox import deliver_pending
+from bot.delivery.workers import deliver_pending
 from bot.engine.engine import Engine
 from bot.engine.parsing import parse_clock, parse_date
 from bot.errors import UserError

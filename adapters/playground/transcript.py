@@ -13,7 +13,7 @@ from typing import Literal
 from adapters.playground.people import PLATFORM
 from adapters.playground.render import render_html
 from bot.clock import Clock
-from bot.delivery.outbox import Sent, Target
+from bot.delivery.vocabulary import Sent, Target
 from bot.messages import Message
 
 EntryKind = Literal["said", "reply", "post"]

@@ -16,7 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack import PLATFORM
 from adapters.slack.clients import ClientSource, NoInstallation
 from adapters.slack.render import Rendered, Upload, render
-from bot.delivery.outbox import DeliveryError, Sent, Target
+from bot.delivery.vocabulary import DeliveryError, Sent, Target
 from bot.messages import Message
 
 log = logging.getLogger("liaison.slack")

@@ -9,6 +9,7 @@ from bot.commands import (
     export,
     help,
     huddle,
+    outbox,
     plan,
     projects,
     reports,
@@ -16,9 +17,6 @@ from bot.commands import (
     risks,
     team,
     waiting,
-)
-from bot.commands import (
-    outbox as outbox_cmd,
 )
 
 ALL_MODULES: list[ModuleType] = [
@@ -33,7 +31,7 @@ ALL_MODULES: list[ModuleType] = [
     requests,
     reports,
     huddle,
-    outbox_cmd,
+    outbox,
     export,
     waiting,
 ]

@@ -8,7 +8,8 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from bot.commands.guards import team_side_only
-from bot.delivery.outbox import Target, enqueue, person_target
+from bot.delivery.outbox import enqueue, person_target
+from bot.delivery.vocabulary import Target
 from bot.domain.schedule import is_away, occurrence_key
 from bot.engine.context import CommandContext
 from bot.engine.parsing import Args, parse_clock, parse_duration

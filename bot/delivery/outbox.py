@@ -24,64 +24,14 @@ Delivery semantics, and why:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.delivery.vocabulary import Target
 from bot.messages import Message, message_to_dict
 from storage.models import Conversation, Delivery, Person, SerialisedJSON
-
-LEASE = timedelta(seconds=120)
-MAX_ATTEMPTS = 10
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    platform: str
-    tenant: str
-    channel_id: str
-    kind: str  # channel | dm
-
-
-@dataclass(frozen=True, slots=True)
-class Sent:
-    """A successful post; `message_id` lets later posts thread under it."""
-
-    message_id: str | None = None
-
-
-class DeliveryError(Exception):
-    """A failed post. `retry_after` (seconds) when the platform said when to come back;
-    `permanent` when retrying cannot help; `unreachable` when the bot was removed from the
-    conversation or it is gone (the outbox then marks it and tells the project's PM)."""
-
-    def __init__(
-        self,
-        reason: str,
-        *,
-        retry_after: float | None = None,
-        permanent: bool = False,
-        unreachable: bool = False,
-    ) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.retry_after = retry_after
-        self.permanent = permanent or unreachable
-        self.unreachable = unreachable
-
-
-class Deliverer(Protocol):
-    """Implemented by each platform adapter; the composition root hands them to the outbox.
-    An optional `per_second` attribute overrides the platform's pacing per channel."""
-
-    platform: str
-
-    async def deliver(
-        self, target: Target, message: Message, *, thread_id: str | None = None
-    ) -> Sent: ...
 
 
 def delivery_values(
@@ -139,23 +89,6 @@ def enqueue(
     )
     session.add(delivery)
     return delivery
-
-
-async def deliver_pending(
-    sessions: async_sessionmaker[AsyncSession],
-    deliverers: Mapping[str, Deliverer],
-    now: datetime,
-    *,
-    max_attempts: int = MAX_ATTEMPTS,
-    limit: int = 500,
-) -> int:
-    """Deliver every row due by `now` through the given platforms; how many were sent."""
-    from bot.delivery.workers import OutboxWorker
-
-    worker = OutboxWorker(
-        sessions, deliverers, clock=lambda: now, max_attempts=max_attempts, batch=limit
-    )
-    return await worker.run_once()
 
 
 def person_target(person: Person, conversation: Conversation | None) -> Target | None:

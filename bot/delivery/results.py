@@ -6,24 +6,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import local_date
-from bot.delivery.outbox import DeliveryError, Sent, Target, enqueue, person_target
+from bot.delivery.outbox import enqueue, person_target
+from bot.delivery.vocabulary import DeliveryError, Job, Sent, Target, Worker
 from bot.views.notices import unreachable_notice
 from storage.models import ChannelLink, Conversation, Delivery, Membership, OccurrenceClaim, Person
 from storage.upsert import insert_ignore
 
-if TYPE_CHECKING:
-    from bot.delivery.workers import Job, OutboxWorker
-
 log = logging.getLogger("liaison.outbox")
 
 
-async def record_sent(worker: OutboxWorker, job: Job, result: Sent) -> None:
+async def record_sent(worker: Worker, job: Job, result: Sent) -> None:
     async with worker.sessions() as session, session.begin():
         await session.execute(
             update(Delivery)
@@ -52,7 +49,7 @@ async def release(
         )
 
 
-async def record_failure(worker: OutboxWorker, job: Job, error: DeliveryError) -> datetime | None:
+async def record_failure(worker: Worker, job: Job, error: DeliveryError) -> datetime | None:
     """Record a failed attempt: when to try again, or None when the row has failed."""
     now = worker.clock()
     attempts = job.attempts + 1
@@ -75,7 +72,7 @@ async def record_failure(worker: OutboxWorker, job: Job, error: DeliveryError) -
     return again
 
 
-def _delay(worker: OutboxWorker, error: DeliveryError, attempts: int) -> timedelta:
+def _delay(worker: Worker, error: DeliveryError, attempts: int) -> timedelta:
     seconds = error.retry_after if error.retry_after is not None else worker.backoff(attempts)
     return timedelta(seconds=max(0.0, seconds))
 

@@ -18,16 +18,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from bot.clock import Clock, utc_now
-from bot.delivery.outbox import (
+from bot.delivery.pacing import DEFAULT_RATES, Pacer
+from bot.delivery.results import record_failure, record_sent, release
+from bot.delivery.vocabulary import (
     LEASE,
     MAX_ATTEMPTS,
     Deliverer,
     DeliveryError,
+    Job,
     Sent,
     Target,
 )
-from bot.delivery.pacing import DEFAULT_RATES, Pacer
-from bot.delivery.results import record_failure, record_sent, release
 from bot.messages import message_from_dict
 from bot.views.drawing import draw_charts
 from storage.models import Delivery
@@ -38,17 +39,6 @@ FIRST_BACKOFF = 5.0  # seconds; doubles per attempt
 MAX_BACKOFF = 1800.0
 WAIT_FOR_PARENT = timedelta(seconds=2)
 GIVE_BACK = timedelta(seconds=1)
-
-
-@dataclass
-class Job:
-    id: int
-    project_id: int | None
-    target: Target
-    message: dict[str, Any]
-    thread_of: int | None
-    attempts: int
-    lease_until: datetime
 
 
 @dataclass
@@ -265,3 +255,18 @@ def _thread_of(job: Job, parents: dict[int, tuple[str, str | None]]) -> tuple[st
     if status == "sent":
         return message_id, True
     return None, status == "failed"
+
+
+async def deliver_pending(
+    sessions: async_sessionmaker[AsyncSession],
+    deliverers: Mapping[str, Deliverer],
+    now: datetime,
+    *,
+    max_attempts: int = MAX_ATTEMPTS,
+    limit: int = 500,
+) -> int:
+    """Deliver every row due by `now` through the given platforms; how many were sent."""
+    worker = OutboxWorker(
+        sessions, deliverers, clock=lambda: now, max_attempts=max_attempts, batch=limit
+    )
+    return await worker.run_once()

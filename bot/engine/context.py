@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.clock import local_date
 from bot.delivery import outbox
 from bot.engine.parsing import Mention
 from bot.errors import Refused, UserError
@@ -74,14 +75,10 @@ class CommandContext:
 
     @property
     def today(self) -> date:
-        from bot.clock import local_date
-
         return local_date(self.now, self.zone)
 
     @property
     def project_today(self) -> date:
-        from bot.clock import local_date
-
         return local_date(self.now, self.the_project.timezone)
 
     @property

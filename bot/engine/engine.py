@@ -38,12 +38,6 @@ log = logging.getLogger("liaison.engine")
 PREFIXES = ("/pm", "pm", "liaison", "@liaison")
 
 
-def default_command_modules() -> list[ModuleType]:
-    from bot.commands import ALL_MODULES
-
-    return ALL_MODULES
-
-
 @dataclass(frozen=True, slots=True)
 class Handled:
     reply: Reply
@@ -56,14 +50,15 @@ class Engine:
         self,
         *,
         sessions: async_sessionmaker[AsyncSession],
-        registry: Registry | None = None,
+        modules: Iterable[ModuleType],
         clock: Clock = utc_now,
-        modules: Iterable[ModuleType] | None = None,
         generations: Generations | None = None,
         reply_cache: bool = True,
     ) -> None:
         self.sessions = sessions
-        self.registry = registry or Registry.from_modules(modules or default_command_modules())
+        # The command modules come from the composition root (`bot.commands.ALL_MODULES`):
+        # the engine knows no command by name.
+        self.registry = Registry.from_modules(modules)
         self.clock = clock
         # Until told otherwise (a PostgreSQL listener: adapters.runtime), only a SQLite
         # database, which one process owns, lets this process know of every change.

@@ -8,7 +8,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from bot.delivery.outbox import Target, person_target
+from bot.delivery.outbox import person_target
+from bot.delivery.vocabulary import Target
 from bot.domain.schedule import Occurrence, parse_key
 from bot.messages import Message
 from bot.schedule.load import Content, Schedule

@@ -17,7 +17,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock, utc_now
-from bot.delivery.outbox import LEASE, Deliverer
+from bot.delivery.vocabulary import LEASE, Deliverer
 from bot.delivery.workers import OutboxWorker
 from bot.schedule.step import DueResult, run_due
 
