@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import ipaddress
 
+from bot.settings import Settings
+
 LOCAL_NAMES = ("127.0.0.1", "localhost", "[::1]")
 
 
@@ -24,3 +26,9 @@ def is_local_host_header(host_header: str | None, port: int) -> bool:
     if not host_header:
         return False
     return host_header.strip().lower() in {f"{name}:{port}" for name in LOCAL_NAMES}
+
+
+def playground_url(settings: Settings) -> str:
+    """Where a browser on this machine finds the playground (IPv6 hosts in brackets)."""
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    return f"http://{host}:{settings.port}/"

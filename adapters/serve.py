@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from aiohttp import web
 
-from adapters.playground import playground_url
+from adapters.hosts import playground_url
 from adapters.playground.routes import PLAYGROUND_KEY
 from adapters.runtime import Runtime, build_runtime
 from adapters.server import create_app

@@ -1,8 +1,8 @@
-"""The spine: migrations, layering, the console command, the server's health check."""
+"""The spine: migrations, the console command, the server's health check (the layering
+rules live in tests/architecture)."""
 
 from __future__ import annotations
 
-import ast
 import os
 import subprocess
 import sys
@@ -31,29 +31,6 @@ async def test_migrations_create_exactly_the_models(db: AsyncEngine) -> None:
     async with db.connect() as connection:
         differences = await connection.run_sync(diff)
     assert differences == []
-
-
-def _imports(package: str) -> dict[str, set[str]]:
-    found: dict[str, set[str]] = {}
-    for path in (ROOT / package).rglob("*.py"):
-        names: set[str] = set()
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Import):
-                names.update(alias.name for alias in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                names.add(node.module)
-        found[str(path.relative_to(ROOT))] = names
-    return found
-
-
-def test_layers_depend_in_one_direction() -> None:
-    forbidden_in_bot = ("slack_bolt", "slack_sdk", "botbuilder", "aiohttp.web", "adapters")
-    for path, names in _imports("bot").items():
-        bad = {n for n in names if n.startswith(forbidden_in_bot) or n == "aiohttp"}
-        assert not bad, f"{path} imports {bad}"
-    for path, names in _imports("storage").items():
-        bad = {n for n in names if n.split(".")[0] in ("bot", "adapters")}
-        assert not bad, f"{path} imports {bad}"
 
 
 def test_piped_console_session(tmp_path: Path) -> None:

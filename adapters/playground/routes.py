@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from adapters.playground.demo import run_demo
 from adapters.playground.people import CHANNELS, ROSTER, places_of, speaker_named
 from adapters.playground.render import render_json
 from adapters.playground.service import Playground
@@ -114,8 +115,6 @@ async def travel(request: web.Request) -> web.Response:
 
 
 async def demo(request: web.Request) -> web.Response:
-    from adapters.playground.demo import run_demo
-
     await _json(request)
     result = await run_demo(request.app[PLAYGROUND_KEY])
     status = 200 if result.ok else 409

@@ -1,4 +1,5 @@
-"""Command handlers, one module per area. The engine's registry is built from these."""
+"""Command handlers, one module per area; the composition root builds the registry from these.
+May import: the shared vocabulary, domain, engine, views, delivery."""
 
 from types import ModuleType
 
