@@ -27,7 +27,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 OUTPUT = ROOT / "test-output" / "playground"
 # An amount of money as Liaison writes it: a currency code and a number.
 AMOUNT = re.compile(r"\b[A-Z]{3} \d")

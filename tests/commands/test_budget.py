@@ -10,9 +10,9 @@ from sqlalchemy import func, insert, select
 
 from bot.views.ledger import load_budget
 from storage.models import Expense, Person, Project, Task, TimeEntry
+from tests.commands.test_team import dump, start
 from tests.conftest import StatementCounter
 from tests.harness import Harness
-from tests.test_team import dump, start
 
 D = Decimal
 

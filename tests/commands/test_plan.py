@@ -10,9 +10,9 @@ from sqlalchemy import insert, select
 
 from bot.requests import Action, Actor, Place, Request
 from storage.models import Milestone, Person, Project, Task
+from tests.commands.test_team import dump, start
 from tests.conftest import StatementCounter
 from tests.harness import Harness
-from tests.test_team import dump, start
 
 
 async def plan(bot: Harness) -> None:

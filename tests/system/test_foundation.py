@@ -19,7 +19,7 @@ from bot.settings import load_settings
 from storage.models import Base
 from storage.slack_tables import slack_metadata
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 LIAISON = Path(sys.executable).with_name("liaison")
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-SCRIPT = Path(__file__).parent / "scripts" / "kickoff_to_signoff.txt"
+SCRIPT = Path(__file__).parents[1] / "scripts" / "kickoff_to_signoff.txt"
 LIAISON = Path(sys.executable).with_name("liaison")
 
 

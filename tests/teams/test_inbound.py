@@ -170,7 +170,7 @@ def test_conversation_updates_say_when_the_bot_was_added_or_removed() -> None:
 
 def test_botbuilder_is_imported_only_inside_adapters_teams() -> None:
     """So that moving to its successor SDK touches this one folder."""
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     sdk = ("botbuilder", "botframework", "msrest")
     for package in ("bot", "adapters", "storage"):
         for path in (root / package).rglob("*.py"):
