@@ -98,6 +98,14 @@ async def must(client: SlackClient, user: SlackUser, line: str, channel: str) ->
     return reply.text
 
 
+async def start_project(client: SlackClient) -> None:
+    """Ann's "Acme Site" in the team channel, on a schedule that stays quiet while the test
+    runs, linked to the client's shared channel: where every multi-process test begins."""
+    await must(client, ANN, 'project new "Acme Site" client:"Acme"', TEAM_CHANNEL)
+    await must(client, ANN, quiet_schedule(datetime.now(UTC)), TEAM_CHANNEL)
+    await must(client, ANN, "project link client", SHARED_CHANNEL)
+
+
 async def queue_posts(
     sessions: async_sessionmaker[AsyncSession], count: int, channels: int
 ) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
@@ -18,7 +17,6 @@ from storage.models import ChangeRequest, OccurrenceClaim, Task
 from tests.slack_requests import SlackUser
 from tests.system_cluster import (
     ANN,
-    SHARED_CHANNEL,
     TEAM,
     TEAM_CHANNEL,
     Burst,
@@ -29,7 +27,7 @@ from tests.system_cluster import (
     must,
     open_deliveries,
     projects_due_now,
-    quiet_schedule,
+    start_project,
     until,
 )
 
@@ -51,11 +49,9 @@ async def test_two_processes_lose_no_write_and_post_nothing_twice(
                 process.start()
             await asyncio.gather(*(p.wait_ready() for p in processes))
             one, two = (client_of(p, http, api) for p in processes)
-            await must(one, ANN, 'project new "Acme Site" client:"Acme"', TEAM_CHANNEL)
             # Its own check-in and report (which list the changes) must not fall due now.
-            await must(one, ANN, quiet_schedule(datetime.now(UTC)), TEAM_CHANNEL)
+            await start_project(one)
             await must(two, ANN, "team add <@U0AMY|amy> role:pm", TEAM_CHANNEL)
-            await must(one, ANN, "project link client", SHARED_CHANNEL)
             lines = [f'task add "Task #{n}#" <@U0ANN|ann> due:2027-01-15' for n in range(TASKS)]
             changes = [f'change "Change #{n}#" cost:5 days:1' for n in range(CHANGES)]
             bursts = [Burst() for _ in range(4)]

@@ -61,6 +61,22 @@ def _deliverer(teams: TeamsService) -> TeamsDeliverer:
     return deliverer
 
 
+async def _queue_notices(teams: TeamsService, count: int) -> None:
+    """Queue `count` notices for the team channel, as the due-step or a command would."""
+    async with teams.runtime.sessions() as session, session.begin():
+        for _ in range(count):
+            outbox.enqueue(
+                session,
+                project_id=None,
+                platform="teams",
+                tenant=TENANT,
+                channel_id=TEAM_CHANNEL,
+                target_kind="channel",
+                message=NOTICE,
+                now=teams.clock(),
+            )
+
+
 async def _fails(teams: TeamsService, status: int, **failure: str) -> DeliveryError:
     teams.connector.fail_next(status=status, **failure)
     attempts = teams.connector.attempts
@@ -86,18 +102,7 @@ async def test_a_proactive_post_goes_to_the_top_of_the_stored_channel(
 
 
 async def test_the_outbox_delivers_queued_rows_through_teams(teams: TeamsService) -> None:
-    async with teams.runtime.sessions() as session, session.begin():
-        for _ in range(2):
-            outbox.enqueue(
-                session,
-                project_id=None,
-                platform="teams",
-                tenant=TENANT,
-                channel_id=TEAM_CHANNEL,
-                target_kind="channel",
-                message=NOTICE,
-                now=teams.clock(),
-            )
+    await _queue_notices(teams, 2)
     assert await teams.deliver() == 2
     assert [p.conversation_id for p in teams.connector.posts] == [TEAM_CHANNEL] * 2
     async with teams.runtime.sessions() as session:
@@ -162,17 +167,7 @@ async def test_a_place_the_bot_never_saw_is_unreachable(wire: TeamsService) -> N
 async def test_through_the_outbox_a_403_marks_the_channel_unreachable(
     teams: TeamsService,
 ) -> None:
-    async with teams.runtime.sessions() as session, session.begin():
-        outbox.enqueue(
-            session,
-            project_id=None,
-            platform="teams",
-            tenant=TENANT,
-            channel_id=TEAM_CHANNEL,
-            target_kind="channel",
-            message=NOTICE,
-            now=teams.clock(),
-        )
+    await _queue_notices(teams, 1)
     teams.connector.fail_next(status=403)
     assert await teams.deliver() == 0
     async with teams.runtime.sessions() as session:
@@ -190,17 +185,7 @@ async def test_through_the_outbox_a_403_marks_the_channel_unreachable(
 
 
 async def test_through_the_outbox_a_429_waits_as_long_as_asked(teams: TeamsService) -> None:
-    async with teams.runtime.sessions() as session, session.begin():
-        outbox.enqueue(
-            session,
-            project_id=None,
-            platform="teams",
-            tenant=TENANT,
-            channel_id=TEAM_CHANNEL,
-            target_kind="channel",
-            message=NOTICE,
-            now=teams.clock(),
-        )
+    await _queue_notices(teams, 1)
     teams.connector.fail_next(status=429, retry_after="30")
     assert await teams.deliver() == 0
     async with teams.runtime.sessions() as session:
