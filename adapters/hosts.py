@@ -10,6 +10,8 @@ from collections.abc import Awaitable, Callable, Iterable
 from aiohttp import web
 from aiohttp.web_urldispatcher import AbstractResource
 
+from bot.settings import Settings
+
 LOCAL_NAMES = ("127.0.0.1", "localhost", "[::1]")
 
 
@@ -59,3 +61,7 @@ async def _refuse_other_hosts(request: web.Request, handler: Handler) -> web.Str
                 text="this is only served as http://127.0.0.1, localhost or [::1] with its port"
             )
     return await handler(request)
+def playground_url(settings: Settings) -> str:
+    """Where a browser on this machine finds the playground (IPv6 hosts in brackets)."""
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    return f"http://{host}:{settings.port}/"

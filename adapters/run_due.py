@@ -12,8 +12,8 @@ from adapters.console.deliver import ConsoleDeliverer
 from adapters.runtime import build_runtime
 from adapters.server import create_app
 from bot.clock import utc_now
-from bot.delivery import OutboxWorker
-from bot.due import run_due
+from bot.delivery.workers import OutboxWorker
+from bot.schedule.step import run_due
 from bot.settings import Settings
 
 

@@ -8,9 +8,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from adapters.secret_key import secret_box
 from bot.clock import Clock, utc_now
-from bot.engine import Engine
+from bot.commands import ALL_MODULES
+from bot.delivery.vocabulary import Deliverer
+from bot.engine.engine import Engine
 from bot.metrics import Metrics
-from bot.outbox import Deliverer
 from bot.settings import Settings
 from storage.db import create_engine, is_sqlite, session_factory
 from storage.listen import ChangeListener
@@ -51,6 +52,10 @@ def build_runtime(settings: Settings, *, clock: Clock = utc_now) -> Runtime:
     db = create_engine(settings.database_url)
     sessions = session_factory(db)
     engine = Engine(
-        sessions=sessions, clock=clock, reply_cache=settings.reply_cache, metrics=Metrics()
+        sessions=sessions,
+        modules=ALL_MODULES,
+        clock=clock,
+        reply_cache=settings.reply_cache,
+        metrics=Metrics(),
     )
     return Runtime(settings, db, sessions, engine, secrets)

@@ -9,11 +9,11 @@ from datetime import timedelta
 
 from aiohttp import web
 
-from adapters.playground import playground_url
+from adapters.hosts import playground_url
 from adapters.playground.routes import PLAYGROUND_KEY
 from adapters.runtime import Runtime, build_runtime
 from adapters.server import create_app
-from bot.scheduler import Scheduler
+from bot.schedule.scheduler import Scheduler
 from bot.settings import Settings
 
 log = logging.getLogger("liaison.serve")

@@ -120,7 +120,7 @@ def _latency_notes(run: LatencyRun) -> str:
         f"requests a second for {loads.seconds:.0f} s; {loads.warmup} warm-up requests per "
         f"case first. Seeded project rows: {seeded}.\n\n"
         "`/pm status` is the same person's in the same channel each time: Liaison answers a "
-        "repeat from its reply cache (bot/reply_cache.py) until the tenant's data changes. "
+        "repeat from its reply cache (bot/engine/reply_cache.py) until the tenant's data changes. "
         "Every round's `/pm task add` case changes it, so the first requests after one "
         "compute afresh (a burst of identical ones computes once). The uncached reference "
         "is a second `liaison serve` on the same database with `LIAISON_REPLY_CACHE=off`: "

@@ -19,8 +19,9 @@ from sqlalchemy import func, insert, select
 from bench.databases import fresh_postgres, fresh_sqlite
 from bench.rate_limited_slack import RateLimitedSlack
 from bench.report import median, table
+from bot.delivery.outbox import delivery_values
+from bot.delivery.vocabulary import Target
 from bot.messages import Message, Text
-from bot.outbox import Target, delivery_values
 from storage.db import create_engine, session_factory
 from storage.models import Delivery
 from tests.processes import LiaisonProcess

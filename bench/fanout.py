@@ -1,5 +1,5 @@
 """Benchmark 2: scheduler fan-out. One morning for N projects of 10 people each: the
-due-step (bot.due.run_due, the scheduler's own code) claims every check-in, huddle prompt
+due-step (bot.schedule.step.run_due, the scheduler's own code) claims every check-in, huddle prompt
 and deadline reminder and writes their outbox rows. Measured: wall time, SQL statements
 (as SQLAlchemy issues them; a multi-row insert is one), claims and outbox rows, for
 1,000 and for 10,000 projects, on SQLite and PostgreSQL."""
@@ -148,7 +148,7 @@ def _person(n: int, m: int, created: datetime) -> dict[str, Any]:
 async def one_morning(url: str) -> tuple[float, int, int, int]:
     """Run the due-step for the morning on a database where it has not run yet; returns
     seconds, statements, claims and outbox rows."""
-    from bot.due import run_due
+    from bot.schedule.step import run_due
 
     engine = create_engine(url)
     sessions = session_factory(engine)
@@ -227,7 +227,7 @@ def _fanout_section(cases: list[FanoutCase]) -> str:
         f"Every project: {MEMBERS} people (a PM and {MEMBERS - 1} members, each with a huddle "
         f"prompt due), a team channel, a daily huddle and the check-in at 09:00 {ZONE}, "
         f"{TASKS} tasks due around the day (deadline reminders). The step runs "
-        f"`bot.due.run_due` at {MORNING.isoformat()} on a database where nothing was "
+        f"`bot.schedule.step.run_due` at {MORNING.isoformat()} on a database where nothing was "
         "claimed yet; claims and outbox rows are counted afterwards. A morning slower than "
         f"{REPEAT_LIMIT:.0f} s is measured once (the time budget of `make bench`).\n\n"
         + table(

@@ -60,7 +60,7 @@ class Image:
 
 @dataclass(frozen=True, slots=True)
 class Chart:
-    """An image still to draw: `kind` names the drawing (`bot.charts`), `data` holds its
+    """An image still to draw: `kind` names the drawing (`bot.views.charts`), `data` holds its
     series as JSON values. Scheduled posts carry charts this way so that the due-step does
     no drawing; delivery draws each into an `Image` before an adapter sees the message."""
 
@@ -112,8 +112,6 @@ class Message:
 
     def plain_text(self) -> str:
         """A plain text fallback (notifications, console, logs)."""
-        from bot.render_text import render_text
-
         return render_text(self)
 
 
@@ -204,3 +202,60 @@ def message_from_dict(data: dict[str, Any]) -> Message:
         audience=data["audience"],
         visibility=data["visibility"],
     )
+
+
+# Plain-text rendering of the neutral message model (console, fallbacks, logs).
+
+STATUS_MARKS = {
+    "open": "[ ]",
+    "done": "[x]",
+    "blocked": "[!]",
+    "overdue": "[!]",
+    "due": "[>]",
+    "info": " - ",
+    "green": "(green)",
+    "amber": "(amber)",
+    "red": "(red)",
+}
+
+
+def render_text(
+    message: Message, *, image_paths: dict[int, str] | None = None, first_button: int = 1
+) -> str:
+    """One line per fact/item; buttons numbered `[1] Approve` in the order they appear."""
+    lines: list[str] = []
+    button_number = first_button - 1
+    for index, block in enumerate(message.blocks):
+        match block:
+            case Heading(text=text):
+                lines.append(f"*{text}*")
+            case Text(text=text):
+                lines.append(text)
+            case Facts(pairs=pairs):
+                lines.extend(f"{label}: {value}" for label, value in pairs)
+            case Items(items=items, empty=empty):
+                if not items:
+                    lines.append(empty)
+                lines.extend(f"{STATUS_MARKS.get(i.status, '-')} {i.text}" for i in items)
+            case Actions(buttons=buttons):
+                labels = []
+                for button in buttons:
+                    button_number += 1
+                    labels.append(f"[{button_number}] {button.label}")
+                lines.append("  ".join(labels))
+            case Image(alt=alt):
+                path = (image_paths or {}).get(index)
+                lines.append(f"(image: {alt}{' -> ' + path if path else ''})")
+            case Chart(alt=alt):  # not drawn yet: an outbox row, as `outbox failed` lists it
+                lines.append(f"(image: {alt})")
+            case File(name=name, content=content):
+                lines.append(f"--- {name} ---")
+                lines.append(content.decode("utf-8").rstrip("\n"))
+                lines.append(f"--- end of {name} ---")
+            case Form(fields=fields, submit_label=label):
+                lines.extend(f"? {f.label}" for f in fields)
+                button_number += 1
+                lines.append(f"[{button_number}] {label}")
+            case Context(text=text):
+                lines.append(f"_{text}_")
+    return "\n".join(lines)

@@ -18,7 +18,7 @@ class Settings(BaseSettings):
     public_url: str | None = Field(None, alias="LIAISON_PUBLIC_URL")
     scheduler: str = Field("on", alias="LIAISON_SCHEDULER")
     grace_minutes: int = Field(120, alias="LIAISON_GRACE_MINUTES")
-    # How long a delivery worker owns a row it is sending (see bot/outbox.py).
+    # How long a delivery worker owns a row it is sending (see bot/delivery/outbox.py).
     delivery_lease_seconds: int = Field(120, alias="LIAISON_DELIVERY_LEASE_SECONDS")
     # How often the scheduler runs its due-step; a minute at most.
     scheduler_interval_seconds: int = Field(60, alias="LIAISON_SCHEDULER_INTERVAL_SECONDS")

@@ -367,7 +367,7 @@ class Expense(Base):
 
 class TimeEntry(Base):
     __tablename__ = "time_entries"
-    # Covers the per-person sums of hours and cost (bot.ledger) without reading the rows.
+    # Covers the per-person sums of hours and cost (bot.views.ledger) without reading the rows.
     __table_args__ = (Index("ix_time_entries_totals", "project_id", "person_id", "hours", "cost"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -9,8 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.console.deliver import ConsoleDeliverer
 from adapters.console.session import ConsoleSession, Speaker
-from bot.engine import Engine
-from bot.outbox import deliver_pending
+from bot.commands import ALL_MODULES
+from bot.delivery.workers import deliver_pending
+from bot.engine.engine import Engine
 
 
 @dataclass
@@ -38,7 +39,7 @@ class Harness:
     @classmethod
     def create(cls, sessions: async_sessionmaker[AsyncSession]) -> Harness:
         clock = FixedClock()
-        return cls(sessions, clock, Engine(sessions=sessions, clock=clock))
+        return cls(sessions, clock, Engine(sessions=sessions, modules=ALL_MODULES, clock=clock))
 
     async def say(
         self,

@@ -18,8 +18,9 @@ from aiohttp import web
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.delivery.outbox import delivery_values
+from bot.delivery.vocabulary import Target
 from bot.messages import Message, Text
-from bot.outbox import Target, delivery_values
 from storage.models import ChannelLink, Delivery, Project, Tenant
 from tests.fakes.slack_api import FakeSlackApi
 from tests.processes import LiaisonProcess
@@ -95,6 +96,14 @@ async def must(client: SlackClient, user: SlackUser, line: str, channel: str) ->
         reply.text,
     )
     return reply.text
+
+
+async def start_project(client: SlackClient) -> None:
+    """Ann's "Acme Site" in the team channel, on a schedule that stays quiet while the test
+    runs, linked to the client's shared channel: where every multi-process test begins."""
+    await must(client, ANN, 'project new "Acme Site" client:"Acme"', TEAM_CHANNEL)
+    await must(client, ANN, quiet_schedule(datetime.now(UTC)), TEAM_CHANNEL)
+    await must(client, ANN, "project link client", SHARED_CHANNEL)
 
 
 async def queue_posts(

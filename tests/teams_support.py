@@ -17,7 +17,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from adapters.runtime import Runtime, build_runtime
 from adapters.server import create_app
-from bot.outbox import deliver_pending
+from bot.delivery.workers import deliver_pending
 from bot.settings import load_settings
 from tests.fakes.bot_connector import FakeBotConnector, FakeBotFrameworkKeys, Post
 from tests.harness import FixedClock

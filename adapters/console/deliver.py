@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 from adapters.console.images import ImageStore
 from adapters.console.session import PLATFORM, format_message
+from bot.delivery.vocabulary import Sent, Target
 from bot.messages import Message
-from bot.outbox import Sent, Target
 
 
 class ConsoleDeliverer:

@@ -11,7 +11,7 @@ from adapters.console.images import ImageStore
 from adapters.console.session import ConsoleSession, Speaker
 from adapters.runtime import build_runtime
 from bot.clock import utc_now
-from bot.outbox import deliver_pending
+from bot.delivery.workers import deliver_pending
 from bot.settings import Settings
 
 BANNER = "Liaison console. Type `help`, or `:as NAME`, `:in CHANNEL`, `:dm`; Ctrl-D to leave."

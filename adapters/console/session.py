@@ -9,9 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from adapters.console.images import ImageStore
-from bot.engine import Engine
-from bot.messages import Actions, Button, Form, Message, Reply
-from bot.render_text import render_text
+from bot.engine.engine import Engine
+from bot.messages import Actions, Button, Form, Message, Reply, render_text
 from bot.requests import Action, Actor, Place, Request
 
 PLATFORM = "console"

@@ -13,10 +13,12 @@ from aiohttp import web
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from adapters.hosts import is_loopback
+from adapters.hosts import is_loopback, playground_url
 from adapters.playground.people import PLATFORM
+from adapters.playground.routes import add_routes
 from adapters.playground.service import DueStep, Playground, PlaygroundClock
 from adapters.runtime import Runtime
+from bot.schedule.step import run_due
 from bot.settings import Settings
 
 log = logging.getLogger("liaison.playground")
@@ -44,15 +46,8 @@ def playground_decision(settings: Settings) -> tuple[bool, str]:
     return True, "on"
 
 
-def playground_url(settings: Settings) -> str:
-    host = f"[{settings.host}]" if ":" in settings.host else settings.host
-    return f"http://{host}:{settings.port}/"
-
-
 def mount(app: web.Application, runtime: Runtime, *, due_step: DueStep | None = None) -> Playground:
     """Serve the page and its API on `app`, and deliver the outbox's playground posts."""
-    from adapters.playground.routes import add_routes
-
     clock = PlaygroundClock(runtime.engine.clock)
     playground = Playground(runtime.engine, runtime.sessions, due_step=due_step, clock=clock)
     runtime.deliverers[PLATFORM] = playground.deliverer
@@ -81,8 +76,6 @@ def mount_if_allowed(app: web.Application, runtime: Runtime) -> Playground | Non
 
 def scheduler_due_step(settings: Settings) -> DueStep:
     """The scheduler's own due-step, run for the instant the page travels to."""
-    from bot.due import run_due
-
     grace = timedelta(minutes=settings.grace_minutes)
 
     async def due_step(sessions: async_sessionmaker[AsyncSession], at: datetime) -> object:

@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from adapters.hosts import playground_url
 from adapters.playground.people import dm_of, speaker_named
 from adapters.playground.service import Playground
+from adapters.runtime import build_runtime
 from bot.settings import Settings
 
 ZONE = "Europe/Berlin"
@@ -123,9 +125,6 @@ async def run_demo(playground: Playground) -> DemoResult:
 
 async def create_demo(settings: Settings, *, verbose: bool = False) -> int:
     """`liaison demo`: make the sample project in the database the playground uses."""
-    from adapters.playground import playground_url
-    from adapters.runtime import build_runtime
-
     runtime = build_runtime(settings)
     try:
         playground = Playground(runtime.engine, runtime.sessions, deliver_posts=False)

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from adapters.hosts import serve_locally_only
+from adapters.playground.demo import run_demo
 from adapters.playground.people import CHANNELS, ROSTER, places_of, speaker_named
 from adapters.playground.render import render_json
 from adapters.playground.service import Playground
@@ -124,8 +125,6 @@ async def travel(request: web.Request) -> web.Response:
 
 
 async def demo(request: web.Request) -> web.Response:
-    from adapters.playground.demo import run_demo
-
     await _json(request)
     result = await run_demo(request.app[PLAYGROUND_KEY])
     status = 200 if result.ok else 409

@@ -25,11 +25,11 @@ from adapters.playground.people import (
 )
 from adapters.playground.transcript import PlaygroundDeliverer, Transcript
 from bot.clock import Clock, utc_now
-from bot.engine import Engine
+from bot.delivery.workers import deliver_pending
+from bot.engine.engine import Engine
+from bot.engine.parsing import parse_clock, parse_date
 from bot.errors import UserError
 from bot.messages import Reply
-from bot.outbox import deliver_pending
-from bot.parsing import parse_clock, parse_date
 from bot.requests import Action, Request
 from storage.models import ChannelLink, Project
 

@@ -13,8 +13,8 @@ from typing import Literal
 from adapters.playground.people import PLATFORM
 from adapters.playground.render import render_html
 from bot.clock import Clock
+from bot.delivery.vocabulary import Sent, Target
 from bot.messages import Message
-from bot.outbox import Sent, Target
 
 EntryKind = Literal["said", "reply", "post"]
 

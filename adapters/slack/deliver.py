@@ -16,8 +16,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack import PLATFORM
 from adapters.slack.clients import ClientSource, NoInstallation
 from adapters.slack.render import Rendered, Upload, render
+from bot.delivery.vocabulary import DeliveryError, Sent, Target
 from bot.messages import Message
-from bot.outbox import DeliveryError, Sent, Target
 
 log = logging.getLogger("liaison.slack")
 

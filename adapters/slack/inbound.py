@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 from adapters.slack.render import FORM_ACTION, SEPARATOR
-from bot.parsing import MAX_LINE
+from bot.engine.parsing import MAX_LINE
 from bot.requests import Action, PlaceKind
 
 Payload = dict[str, Any]

@@ -25,9 +25,8 @@ from adapters.slack.views import (
     task_command,
     task_modal,
 )
-from bot.engine import Engine
-from bot.messages import Reply
-from bot.render_text import render_text
+from bot.engine.engine import Engine
+from bot.messages import Reply, render_text
 from bot.requests import Action, Actor, Place, PlaceKind, Request
 
 log = logging.getLogger("liaison.slack")

@@ -11,8 +11,8 @@ from adapters.teams import inbound, references
 from adapters.teams.auth import ServiceUrls, TokenCredentialFactory
 from adapters.teams.render import render_activities
 from adapters.teams.transport import delivery_error, post_activities, status_of
+from bot.delivery.vocabulary import DeliveryError, Sent, Target
 from bot.messages import Message
-from bot.outbox import DeliveryError, Sent, Target
 
 
 class TeamsDeliverer:

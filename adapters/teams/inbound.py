@@ -12,8 +12,8 @@ import re
 from datetime import datetime
 from typing import Any
 
-from bot.engine import PREFIXES
-from bot.parsing import MAX_LINE
+from bot.engine.engine import PREFIXES
+from bot.engine.parsing import MAX_LINE
 from bot.requests import Action, Actor, Place, Request
 
 PLATFORM = "teams"

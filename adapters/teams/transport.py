@@ -12,7 +12,7 @@ from botbuilder.schema import Activity, ConversationReference
 from botframework.connector.aio import ConnectorClient
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
-from bot.outbox import DeliveryError
+from bot.delivery.vocabulary import DeliveryError
 
 RETRY = {408, 412, 500, 502, 503, 504}
 UNREACHABLE = {403, 404}

@@ -15,8 +15,8 @@ from adapters.teams import inbound, members, private, references
 from adapters.teams.auth import ServiceUrls
 from adapters.teams.render import render_activities
 from adapters.teams.transport import delivery_error, post_activities
-from bot import outbox
-from bot.engine import Engine
+from bot.delivery import outbox
+from bot.engine.engine import Engine
 from bot.messages import Context, Heading, Message, Reply, Text
 
 log = logging.getLogger("liaison.teams")

@@ -1,4 +1,5 @@
-"""Command handlers, one module per area. The engine's registry is built from these."""
+"""Command handlers, one module per area; the composition root builds the registry from these.
+May import: the shared vocabulary, domain, engine, views, delivery."""
 
 from types import ModuleType
 
@@ -10,7 +11,7 @@ from bot.commands import (
     help,
     history,
     huddle,
-    outbox_cmd,
+    outbox,
     plan,
     projects,
     reports,
@@ -32,7 +33,7 @@ ALL_MODULES: list[ModuleType] = [
     requests,
     reports,
     huddle,
-    outbox_cmd,
+    outbox,
     export,
     history,
     waiting,

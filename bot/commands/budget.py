@@ -6,14 +6,14 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import exists, select
 
-from bot.charts import budget_image, load_daily_spend
-from bot.context import CommandContext
 from bot.domain.budget import CENT, BudgetSummary, format_hours, format_money
+from bot.engine.context import CommandContext
+from bot.engine.parsing import Args, Money, parse_currency, parse_duration, parse_money
+from bot.engine.registry import PM, TEAM, command
 from bot.errors import UserError
-from bot.ledger import load_budget
 from bot.messages import Context, Facts, Heading, Image, Message, Text
-from bot.parsing import Args, Money, parse_currency, parse_duration, parse_money
-from bot.registry import PM, TEAM, command
+from bot.views.charts import budget_image, load_daily_spend
+from bot.views.ledger import load_budget
 from storage.models import Expense, Task, TimeEntry
 
 MAX_CATEGORY = 40

@@ -13,12 +13,12 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from bot.clock import local_date
-from bot.context import CommandContext
 from bot.domain.budget import format_money
+from bot.engine.context import CommandContext
+from bot.engine.parsing import Args, parse_money
+from bot.engine.registry import EVERYONE, PM, command
 from bot.messages import Actions, Button, Context, Facts, Heading, Item, Items, Message, Text
-from bot.parsing import Args, parse_money
-from bot.registry import EVERYONE, PM, command
-from bot.report_data import calendar_of
+from bot.views.reports import calendar_of
 from storage.models import ChangeRequest, ClientRequest, Person
 
 MAX_DAYS = 365

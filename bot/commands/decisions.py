@@ -6,10 +6,10 @@ from sqlalchemy import select
 
 from bot.clock import local_date
 from bot.commands.guards import team_side_only
-from bot.context import CommandContext
+from bot.engine.context import CommandContext
+from bot.engine.parsing import Args
+from bot.engine.registry import TEAM, command
 from bot.messages import Heading, Item, Items, Message, Text
-from bot.parsing import Args
-from bot.registry import TEAM, command
 from storage.models import Decision, Person
 
 LIST_LIMIT = 100

@@ -14,11 +14,11 @@ from sqlalchemy.orm import aliased
 from bot.clock import local_date
 from bot.commands.guards import team_side_only
 from bot.commands.history import HISTORY_HEADER, history_csv_rows, history_rows
-from bot.context import CommandContext
 from bot.domain.snapshot import LEVELS
+from bot.engine.context import CommandContext
+from bot.engine.parsing import Args
+from bot.engine.registry import TEAM, command
 from bot.messages import File, Message, Text
-from bot.parsing import Args
-from bot.registry import TEAM, command
 from storage.models import Expense, Milestone, Person, Risk, Task, TimeEntry
 
 # A spreadsheet runs a cell that starts with one of these as a formula; the full-width

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from bot.context import CommandContext
+from bot.engine.context import CommandContext
+from bot.engine.parsing import Mention, parse_date, tokenize
 from bot.errors import UserError
-from bot.parsing import Mention, parse_date, tokenize
 from storage.models import Person
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from itertools import groupby
 
-from bot.context import CommandContext
+from bot.engine.context import CommandContext
+from bot.engine.parsing import Args
+from bot.engine.registry import ANYONE, CommandSpec, command
 from bot.messages import Context, Facts, Heading, Message, Text
-from bot.parsing import Args
-from bot.registry import ANYONE, CommandSpec, command
 
 WHO = {"pm": "PM", "member": "team", "client": "client", "anyone": "anyone"}
 

@@ -1,4 +1,4 @@
-"""`history`: the project's audit trail (bot.audit) for its PM. Internal: the lines carry
+"""`history`: the project's audit trail (bot.engine.audit) for its PM. Internal: the lines carry
 amounts and names, so a client never sees it and it is refused where a client reads."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from bot.commands.guards import team_side_only
-from bot.context import CommandContext
+from bot.engine.context import CommandContext
+from bot.engine.parsing import Args
+from bot.engine.registry import PM, command
 from bot.messages import Heading, Item, Items, Message
-from bot.parsing import Args
-from bot.registry import PM, command
 from storage.models import AuditEntry, Person
 
 DEFAULT_DAYS = 30

@@ -8,14 +8,15 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from bot.commands.guards import team_side_only
-from bot.context import CommandContext
+from bot.delivery.outbox import enqueue, person_target
+from bot.delivery.vocabulary import Target
 from bot.domain.schedule import is_away, occurrence_key
-from bot.huddle_notes import DEFAULT_QUESTIONS, blocker_of, prompt, questions_of
+from bot.engine.context import CommandContext
+from bot.engine.parsing import Args, parse_clock, parse_duration
+from bot.engine.registry import PM, TEAM, command
 from bot.messages import Context, Facts, Heading, Message, Text
-from bot.notices import day_label
-from bot.outbox import Target, enqueue, person_target
-from bot.parsing import Args, parse_clock, parse_duration
-from bot.registry import PM, TEAM, command
+from bot.views.huddle_notes import DEFAULT_QUESTIONS, blocker_of, prompt, questions_of
+from bot.views.notices import day_label
 from storage.models import (
     Acquaintance,
     Conversation,

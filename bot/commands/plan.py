@@ -9,11 +9,11 @@ from typing import Any
 from sqlalchemy import case, func, select
 
 from bot.commands.guards import team_side_only
-from bot.context import CommandContext
 from bot.domain.budget import format_hours
+from bot.engine.context import CommandContext
+from bot.engine.parsing import Args, Mention, parse_date, parse_duration
+from bot.engine.registry import EVERYONE, PM, TEAM, command
 from bot.messages import Actions, Button, Context, Heading, Item, Items, ItemStatus, Message, Text
-from bot.parsing import Args, Mention, parse_date, parse_duration
-from bot.registry import EVERYONE, PM, TEAM, command
 from storage.models import Membership, Milestone, Person, Task
 
 LIST_LIMIT = 50

@@ -6,9 +6,8 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from bot.context import CommandContext, projects_of
-from bot.messages import Context, Facts, Heading, Item, Items, Message, Text
-from bot.parsing import (
+from bot.engine.context import CommandContext, projects_of
+from bot.engine.parsing import (
     Args,
     parse_clock,
     parse_currency,
@@ -16,7 +15,8 @@ from bot.parsing import (
     parse_money,
     parse_timezone,
 )
-from bot.registry import ANYONE, PM, command
+from bot.engine.registry import ANYONE, PM, command
+from bot.messages import Context, Facts, Heading, Item, Items, Message, Text
 from storage.models import ChannelLink, Membership, Project
 
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -3,11 +3,11 @@ for the team only, budget burn. Clients get messages built from the client view.
 
 from __future__ import annotations
 
-from bot.context import CommandContext
+from bot.engine.context import CommandContext
+from bot.engine.parsing import Args
+from bot.engine.registry import EVERYONE, command
 from bot.messages import Message
-from bot.parsing import Args
-from bot.registry import EVERYONE, command
-from bot.report_data import build_report, build_status
+from bot.views.reports import build_report, build_status
 
 
 @command(

@@ -8,10 +8,10 @@ from sqlalchemy import select
 from bot.clock import local_date
 from bot.commands.changes import parse_days, parse_price, raise_change
 from bot.commands.guards import future_date, team_person
-from bot.context import CommandContext
+from bot.engine.context import CommandContext
+from bot.engine.parsing import Args
+from bot.engine.registry import EVERYONE, PM, command
 from bot.messages import Context, Heading, Item, Items, Message, Text
-from bot.parsing import Args
-from bot.registry import EVERYONE, PM, command
 from storage.models import ChangeRequest, ClientRequest, Person, Task
 
 LIST_LIMIT = 50

@@ -5,11 +5,11 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.commands.guards import future_date, mention_in, team_person, team_side_only
-from bot.context import CommandContext
 from bot.domain.snapshot import LEVELS
+from bot.engine.context import CommandContext
+from bot.engine.parsing import Args
+from bot.engine.registry import EVERYONE, TEAM, command
 from bot.messages import Context, Heading, Item, Items, Message, Text
-from bot.parsing import Args
-from bot.registry import EVERYONE, TEAM, command
 from storage.models import Person, Risk
 
 LEVEL_WORDS = {"low": 1, "l": 1, "1": 1, "medium": 2, "med": 2, "m": 2, "2": 2}

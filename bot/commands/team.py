@@ -8,11 +8,11 @@ from decimal import Decimal
 
 from sqlalchemy import case, func, select
 
-from bot.context import CommandContext
 from bot.domain.budget import format_money
+from bot.engine.context import CommandContext
+from bot.engine.parsing import Args, Mention, parse_date_range, parse_money, parse_timezone
+from bot.engine.registry import ANYONE, EVERYONE, PM, command
 from bot.messages import Context, Heading, Item, Items, Message, Text
-from bot.parsing import Args, Mention, parse_date_range, parse_money, parse_timezone
-from bot.registry import ANYONE, EVERYONE, PM, command
 from storage.models import Acquaintance, Membership, Person, Task
 
 ROLE_NAMES = {"pm": "PM", "member": "member", "client": "client"}

@@ -6,10 +6,10 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.context import CommandContext
+from bot.engine.context import CommandContext
+from bot.engine.parsing import Args
+from bot.engine.registry import ANYONE, command
 from bot.messages import Heading, Item, Items, Message
-from bot.parsing import Args
-from bot.registry import ANYONE, command
 from storage.models import ChangeRequest, ClientRequest, Membership, Milestone, Project, Task
 
 SOON = timedelta(days=2)

@@ -1,6 +1,6 @@
 """Budget rules: burn, burn rate, when the money runs out. Pure functions, no I/O.
 
-`bot.ledger` reads the figures from the database into `LedgerFigures`; `summarise` turns
+`bot.views.ledger` reads the figures from the database into `LedgerFigures`; `summarise` turns
 them into a `BudgetSummary` that commands, reports and the scheduler show or act on.
 """
 

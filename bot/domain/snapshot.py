@@ -1,6 +1,6 @@
 """A project at one moment, as plain data: what health, reports and the client view read.
 
-`bot.snapshot_data` fills it from the database in a fixed number of statements, for one
+`bot.views.snapshots` fills it from the database in a fixed number of statements, for one
 project or many."""
 
 from __future__ import annotations

@@ -21,8 +21,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from adapters.runtime import Runtime, build_runtime
 from adapters.server import create_app
 from adapters.slack.app import mount_slack
-from bot.engine import Engine
-from bot.outbox import deliver_pending
+from bot.delivery.workers import deliver_pending
+from bot.engine.engine import Engine
 from bot.settings import load_settings
 from tests.fakes.slack_api import FakeSlackApi
 from tests.fakes.slack_events import SIGNING_SECRET, SlackSender

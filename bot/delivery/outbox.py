@@ -1,0 +1,107 @@
+"""The outbox: messages for other places are written as rows in the same transaction as the
+change (or the occurrence claim) that caused them, and delivered afterwards by the
+workers of `bot.delivery.workers` through each platform's Deliverer.
+
+Delivery semantics, and why:
+- A row exists exactly when its cause committed: writing is exactly-once.
+- A worker takes due rows (PostgreSQL: `FOR UPDATE SKIP LOCKED`, so workers in several
+  processes never take the same row; SQLite serves one process, so a plain select does),
+  marks them `sending` with a lease, and commits
+  before calling the platform. Nobody else touches a row while its lease runs, and a
+  worker never starts a call that could outlast its lease: it gives the row back instead.
+- Each result is committed right after its call. A row recorded `sent` is never sent again.
+- The one unknowable case: the process dies after the platform accepted a post and before
+  `sent` was committed. Slack and Bot Framework take no idempotency key for posts, so no
+  design can tell whether it went out. When that row's lease expires it is sent again
+  (logged as a re-send): at-least-once for the single message in flight per channel at
+  the crash, rather than at-most-once, because a lost check-in or reminder costs more
+  than a rare duplicate. Everything else is delivered exactly once.
+- Retries: 429 waits its Retry-After; 5xx, timeouts and dropped connections back off
+  exponentially; after `max_attempts` the row is `failed` (see `outbox failed`). An
+  `unreachable` error fails the row at once, marks the conversation unreachable, fails
+  what else waits for that place, and tells the project's PM.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.delivery.vocabulary import Target
+from bot.messages import Message, message_to_dict
+from storage.models import Conversation, Delivery, Person, SerialisedJSON
+
+
+def delivery_values(
+    *,
+    project_id: int | None,
+    target: Target,
+    message: Message,
+    now: datetime,
+    occurrence_key: str | None = None,
+    thread_of: int | None = None,
+    serialised: SerialisedJSON | None = None,
+) -> dict[str, Any]:
+    """An outbox row as plain values (the due-step inserts many in one statement).
+    `serialised` is `message` already serialised, when many rows carry the same one."""
+    return {
+        "project_id": project_id,
+        "platform": target.platform,
+        "tenant": target.tenant,
+        "channel_id": target.channel_id,
+        "target_kind": target.kind,
+        "audience": message.audience,
+        "message": serialised if serialised is not None else message_to_dict(message),
+        "occurrence_key": occurrence_key,
+        "thread_of": thread_of,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+
+
+def enqueue(
+    session: AsyncSession,
+    *,
+    project_id: int | None,
+    platform: str,
+    tenant: str,
+    channel_id: str,
+    target_kind: str,
+    message: Message,
+    now: datetime,
+    occurrence_key: str | None = None,
+    thread_of: int | None = None,
+) -> Delivery:
+    target = Target(platform, tenant, channel_id, target_kind)
+    delivery = Delivery(
+        **delivery_values(
+            project_id=project_id,
+            target=target,
+            message=message,
+            now=now,
+            occurrence_key=occurrence_key,
+            thread_of=thread_of,
+        )
+    )
+    session.add(delivery)
+    return delivery
+
+
+def person_target(person: Person, conversation: Conversation | None, tenant: str) -> Target | None:
+    """Where a direct message to `person` about a project of `tenant` (its platform id)
+    goes: their known DM conversation there; on Slack their user id with that tenant's
+    token (chat.postMessage opens the DM); in the console their name. Never into another
+    tenant: the person may be known elsewhere, the project's messages stay in its own."""
+    if conversation is not None and conversation.tenant == tenant:
+        if not conversation.reachable:
+            return None
+        return Target(conversation.platform, tenant, conversation.channel_id, "dm")
+    if person.platform == "console":
+        return Target("console", tenant, f"dm:{person.external_id}", "dm")
+    if person.platform == "slack":
+        return Target("slack", tenant, person.external_id, "dm")
+    return None

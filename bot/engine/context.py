@@ -1,0 +1,347 @@
+"""What a command handler gets: the request, its unit of work, who asks, where, for which
+project, and small helpers to find people, number rows and post elsewhere."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import local_date
+from bot.delivery import outbox
+from bot.engine.parsing import Mention
+from bot.errors import Refused, UserError
+from bot.messages import Audience, Block, Message, Visibility
+from bot.requests import Request
+from storage.models import (
+    Acquaintance,
+    ChannelLink,
+    Conversation,
+    Membership,
+    Person,
+    Project,
+    Tenant,
+)
+
+Numbered = TypeVar("Numbered")
+
+
+@dataclass
+class CommandContext:
+    session: AsyncSession
+    request: Request
+    now: datetime
+    tenant: Tenant
+    me: Person
+    project: Project | None = None
+    side: str | None = None  # "team" | "client" when run in a linked channel
+    membership: Membership | None = None
+    usage: str = ""
+    request_registry: Any = None
+    fields: dict[str, str] = field(default_factory=dict)
+    # This command took the tenant's next revision: its commit changes the tenant's data.
+    took_revision: bool = False
+    # The channel is read by a client whichever project a command names: a client side
+    # (of this or another project) or a channel shared with another organisation.
+    client_place: bool = False
+
+    # --- who and where ----------------------------------------------------------------
+
+    @property
+    def role(self) -> str | None:
+        """The effective role: an external actor is a client whatever anyone says. On the
+        client side only they and people with a client membership act as the client: a
+        colleague who is not on the project has no role there, whichever channel they sit in."""
+        if self.request.actor.external:
+            return "client"
+        if self.membership:
+            return self.membership.role
+        return None
+
+    @property
+    def audience(self) -> Audience:
+        if self.role == "client" or self.side == "client" or self.client_place:
+            return "client"
+        return "internal"
+
+    @property
+    def is_pm(self) -> bool:
+        return self.role == "pm"
+
+    @property
+    def zone(self) -> str:
+        """The asker's zone: theirs, else the platform's, else the project's, else UTC."""
+        return (
+            self.me.timezone
+            or self.request.actor.timezone
+            or (self.project.timezone if self.project else None)
+            or "UTC"
+        )
+
+    @property
+    def today(self) -> date:
+        return local_date(self.now, self.zone)
+
+    @property
+    def project_today(self) -> date:
+        return local_date(self.now, self.the_project.timezone)
+
+    @property
+    def the_project(self) -> Project:
+        if self.project is None:
+            raise UserError(
+                'Which project? Run this in a project\'s channel or add project:"Name".'
+            )
+        return self.project
+
+    def role_label(self) -> str:
+        return {"pm": "the PM", "member": "on the team", "client": "a client"}.get(
+            self.role or "", "not on this project"
+        )
+
+    def fail(self, message: str) -> UserError:
+        return UserError(message, self.usage)
+
+    def refuse(self, message: str) -> Refused:
+        return Refused(message)
+
+    # --- replies ----------------------------------------------------------------------
+
+    def say(self, *blocks: Block, visibility: Visibility = "in_channel") -> Message:
+        return Message(blocks=blocks, audience=self.audience, visibility=visibility)
+
+    def whisper(self, *blocks: Block) -> Message:
+        """A reply only the asker sees."""
+        return self.say(*blocks, visibility="ephemeral")
+
+    # --- people -----------------------------------------------------------------------
+
+    async def known_person(self, mention: Mention) -> Person | None:
+        """The person a mention names among the people met in this tenant (writes nothing).
+        Someone met only in another workspace or tenant is not known here."""
+        found = await self._person_by_platform_id(mention)
+        if found is not None and await self.acquaintance(found) is None:
+            return None
+        return found or await self._person_by_name(mention.name)
+
+    async def person_for(self, mention: Mention) -> Person:
+        """The person a mention names, among the people met in this tenant; someone the bot
+        never met anywhere becomes a new record met here. Someone met only in another
+        workspace or tenant is refused: a mention is text anyone can type, and it must not
+        reach into another organisation's people."""
+        platform = self.request.actor.platform
+        if mention.user_id:
+            found = await self._person_by_platform_id(mention)
+            if found is None:
+                return await self._new_person(mention.user_id, mention.name)
+            if await self.acquaintance(found) is None:
+                raise self.fail(
+                    f"I haven't met @{mention.name or mention.user_id} here yet. Ask them to "
+                    "say something to me in this workspace first (for example `help`)."
+                )
+            return found
+        found = await self._person_by_name(mention.name)
+        if found:
+            return found
+        if platform != "console":
+            raise self.fail(
+                f"I don't know @{mention.name} yet. Mention them with the platform's @-picker."
+            )
+        return await self._new_person(mention.name, mention.name)
+
+    async def _person_by_platform_id(self, mention: Mention) -> Person | None:
+        if not mention.user_id:
+            return None
+        return await self.session.scalar(
+            select(Person).where(
+                Person.platform == self.request.actor.platform,
+                Person.external_id == mention.user_id,
+            )
+        )
+
+    async def _person_by_name(self, name: str) -> Person | None:
+        platform = self.request.actor.platform
+        met_here = select(Acquaintance.person_id).where(Acquaintance.tenant_id == self.tenant.id)
+        rows = (
+            await self.session.scalars(
+                select(Person).where(
+                    Person.platform == platform,
+                    Person.id.in_(met_here),
+                    # A typed name is looked up in the asker's own organisation only: a
+                    # namesake in another workspace or tenant must never join the project.
+                    Person.home_tenant == self.request.actor.tenant,
+                    func.lower(Person.display_name) == name.lower(),
+                )
+            )
+        ).all()
+        if len(rows) > 1:
+            raise self.fail(f"More than one person is called {name}; use their @-mention.")
+        if rows:
+            return rows[0]
+        return await self.session.scalar(
+            select(Person).where(
+                Person.platform == platform,
+                Person.external_id == name,
+                Person.id.in_(met_here),
+            )
+        )
+
+    async def _new_person(self, external_id: str, name: str) -> Person:
+        person = Person(
+            platform=self.request.actor.platform,
+            external_id=external_id,
+            home_tenant=self.request.actor.tenant,
+            display_name=name,
+            created_at=self.now,
+        )
+        self.session.add(person)
+        await self.session.flush()
+        self.session.add(
+            Acquaintance(
+                person_id=person.id, tenant_id=self.tenant.id, external=False, met_at=self.now
+            )
+        )
+        await self.session.flush()
+        return person
+
+    async def acquaintance(self, person: Person) -> Acquaintance | None:
+        """How this tenant met `person`, if it did."""
+        return await self.session.scalar(
+            select(Acquaintance).where(
+                Acquaintance.person_id == person.id, Acquaintance.tenant_id == self.tenant.id
+            )
+        )
+
+    async def is_external(self, person: Person) -> bool:
+        """Whether `person` is from another organisation as this tenant sees them; someone
+        it never met counts as external (a failed lookup decides for the client-safe side)."""
+        met = await self.acquaintance(person)
+        return met is None or met.external
+
+    async def membership_of(self, person: Person) -> Membership | None:
+        return await self.session.scalar(
+            select(Membership).where(
+                Membership.project_id == self.the_project.id, Membership.person_id == person.id
+            )
+        )
+
+    async def pm_of_project(self) -> Person | None:
+        return await self.session.scalar(
+            select(Person)
+            .join(Membership, Membership.person_id == Person.id)
+            .where(Membership.project_id == self.the_project.id, Membership.role == "pm")
+            .order_by(Membership.id)
+            .limit(1)
+        )
+
+    # --- numbering --------------------------------------------------------------------
+
+    async def next_number(self, model: type[Any]) -> int:
+        """Tasks, risks, changes and requests are numbered 1, 2, 3 within a project."""
+        highest = await self.session.scalar(
+            select(func.max(model.number)).where(model.project_id == self.the_project.id)
+        )
+        return (highest or 0) + 1
+
+    async def numbered(self, model: type[Numbered], number: int, what: str) -> Numbered:
+        row = await self.session.scalar(
+            select(model).where(
+                model.project_id == self.the_project.id,  # type: ignore[attr-defined]
+                model.number == number,  # type: ignore[attr-defined]
+            )
+        )
+        if row is None:
+            raise self.fail(f"There is no {what} {number} in {self.the_project.name}.")
+        return row
+
+    # --- posting elsewhere ------------------------------------------------------------
+
+    async def link_of(self, side: str) -> ChannelLink | None:
+        return await self.session.scalar(
+            select(ChannelLink).where(
+                ChannelLink.project_id == self.the_project.id, ChannelLink.side == side
+            )
+        )
+
+    async def post_to_side(self, side: str, message: Message) -> bool:
+        """Queue `message` for the project's team or client channel; False if none is linked.
+
+        Skipped when the command runs in that very channel: the reply is already there.
+        """
+        if side == "client" and message.audience != "client":
+            raise ValueError("only client-audience messages may go to the client side")
+        link = await self.link_of(side)
+        if link is None:
+            return False
+        if link.platform == self.request.place.platform and (
+            link.channel_id == self.request.place.channel_id
+        ):
+            return True
+        outbox.enqueue(
+            self.session,
+            project_id=self.the_project.id,
+            platform=link.platform,
+            tenant=link.tenant,
+            channel_id=link.channel_id,
+            target_kind="channel",
+            message=message,
+            now=self.now,
+        )
+        return True
+
+    async def project_tenant(self) -> Tenant:
+        """The tenant the project belongs to (the asker's, without a project): the only
+        one anything about the project is sent into."""
+        if self.project is None or self.project.tenant_id == self.tenant.id:
+            return self.tenant
+        found = await self.session.get(Tenant, self.project.tenant_id)
+        assert found is not None  # a foreign key
+        return found
+
+    async def direct_message(self, person: Person, message: Message) -> bool:
+        """Queue a DM to `person` where the bot knows their direct conversation in the
+        project's tenant (or the asker's, without a project): never into another workspace
+        or tenant, whatever else the bot knows of them."""
+        tenant = await self.project_tenant()
+        conversation = await self.session.scalar(
+            select(Conversation).where(
+                Conversation.person_id == person.id,
+                Conversation.kind == "dm",
+                Conversation.platform == tenant.platform,
+                Conversation.tenant == tenant.external_id,
+                Conversation.reachable.is_(True),
+            )
+        )
+        if conversation is None:
+            return False
+        outbox.enqueue(
+            self.session,
+            project_id=self.project.id if self.project else None,
+            platform=conversation.platform,
+            tenant=conversation.tenant,
+            channel_id=conversation.channel_id,
+            target_kind="dm",
+            message=message,
+            now=self.now,
+        )
+        return True
+
+
+async def projects_of(session: AsyncSession, tenant: Tenant, person: Person) -> list[Project]:
+    return list(
+        (
+            await session.scalars(
+                select(Project)
+                .join(Membership, Membership.project_id == Project.id)
+                .where(
+                    Project.tenant_id == tenant.id,
+                    Membership.person_id == person.id,
+                    Project.archived.is_(False),
+                )
+                .order_by(Project.id)
+            )
+        ).all()
+    )

@@ -1,0 +1,339 @@
+"""Engine.handle: dedupe, identify, route, authorise, run in one transaction, reply.
+
+User errors roll back and answer with the command's usage; anything else is logged with a
+correlation id, rolled back, and answered with a short apology carrying that id.
+
+A command that writes first takes its tenant's next revision (storage.changes): writers
+of one tenant take turns, and this and every other process learn that the tenant's data
+changed. Read-only commands take no turn; a `cached` one may be answered from the reply
+cache (bot.engine.reply_cache) while its tenant's data is unchanged."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass
+from types import ModuleType
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clock import Clock, utc_now
+from bot.engine.audit import record_write
+from bot.engine.context import CommandContext, projects_of
+from bot.engine.identity import Identities
+from bot.engine.parsing import Args, check_line, tokenize
+from bot.engine.registry import CommandSpec, Registry
+from bot.engine.reply_cache import Generations, ReplyCache, tenant_key
+from bot.errors import Refused, UserError
+from bot.messages import Context, Message, Reply, Text
+from bot.metrics import UNKNOWN_COMMAND, Metrics
+from bot.requests import Request
+from storage.changes import take_revision, take_wrote
+from storage.models import ChannelLink, Membership, ProcessedEvent, Project
+from storage.upsert import insert_ignore
+
+log = logging.getLogger("liaison.engine")
+
+# Words people put before a command out of habit: "pm status", "/pm status".
+PREFIXES = ("/pm", "pm", "liaison", "@liaison")
+
+
+@dataclass(frozen=True, slots=True)
+class Handled:
+    reply: Reply
+    changed: bool = False  # the tenant's data changed
+    repeat: bool = False  # a platform's retry of a delivery already handled
+
+
+class Engine:
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        modules: Iterable[ModuleType],
+        clock: Clock = utc_now,
+        generations: Generations | None = None,
+        reply_cache: bool = True,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.metrics = metrics or Metrics()
+        # The command modules come from the composition root (`bot.commands.ALL_MODULES`):
+        # the engine knows no command by name.
+        self.registry = Registry.from_modules(modules)
+        self.clock = clock
+        # Until told otherwise (a PostgreSQL listener: adapters.runtime), only a SQLite
+        # database, which one process owns, lets this process know of every change.
+        self.generations = generations or Generations(trusted=_owned_by_one_process(sessions))
+        self.replies = ReplyCache(self.generations, on_hit=self.metrics.reply_cache_hits.inc)
+        self.reply_cache = reply_cache
+        self.identities = Identities()
+
+    async def handle(self, request: Request) -> Reply:
+        started = time.perf_counter()
+        name, outcome = UNKNOWN_COMMAND, "failure"
+        try:
+            reply, outcome = await self._handle(request)
+            name = self._command_name(request)
+            return reply
+        finally:
+            self.metrics.command_done(
+                name, request.place.platform, outcome, time.perf_counter() - started
+            )
+
+    def _command_name(self, request: Request) -> str:
+        """The registered name (a fixed vocabulary, safe as a metrics label)."""
+        try:
+            spec, _ = self._route(self._command_text(request))
+        except UserError:
+            return UNKNOWN_COMMAND
+        return spec.name
+
+    async def _handle(self, request: Request) -> tuple[Reply, str]:
+        """The reply and its outcome for metrics: ok, user_error or failure."""
+        try:
+            text = self._command_text(request)
+            tenant = tenant_key(request.place.platform, request.place.tenant)
+            cache_key = self._cache_key(request, text)
+            if cache_key is None:
+                reply, _ = await self._run(request, text, tenant)
+                return reply, "ok"
+            reply = await self.replies.answer(
+                cache_key, tenant, lambda: self._run(request, text, tenant)
+            )
+            return reply, "ok"
+        except UserError as error:
+            return Reply((error_message(error, request),), failed=True), "user_error"
+        except Exception:
+            incident = uuid.uuid4().hex[:8]
+            log.exception("command failed", extra={"incident": incident})
+            sorry = Message(
+                blocks=(
+                    Text(f"Sorry, something went wrong on my side (error id {incident})."),
+                    Context("Nothing was changed. Try again, or tell your admin this id."),
+                ),
+                audience="client",
+                visibility="ephemeral",
+            )
+            return Reply((sorry,), failed=True), "failure"
+
+    async def _run(self, request: Request, text: str, tenant: str) -> tuple[Reply, bool]:
+        """The reply, in one transaction, and whether it may be kept for a repeat (it
+        changed nothing and was no platform retry's)."""
+        async with self.sessions() as session, session.begin():
+            handled = await self._handle_in_transaction(session, request, text)
+        if handled.changed:
+            self.generations.changed(tenant)
+        return handled.reply, not (handled.changed or handled.repeat)
+
+    def _cache_key(self, request: Request, text: str) -> Hashable | None:
+        """The reply cache's key if this request may be answered from it. A platform's
+        retry of a delivery whose reply is posted must be recognised as one, in the
+        database, so only replies given inline may skip that."""
+        if not self.reply_cache or request.action is not None:
+            return None
+        if request.event_id and not request.reply_inline:
+            return None
+        try:
+            spec, _ = self._route(text)
+        except UserError:
+            return None
+        if not spec.cached:
+            return None
+        return self.replies.key(text, request, request.received_at or self.clock())
+
+    def _command_text(self, request: Request) -> str:
+        if request.action is not None:
+            # Form answers are typed text too: the same checks as a line (a NUL byte, for
+            # one, cannot be stored in PostgreSQL).
+            for answer in request.action.fields.values():
+                check_line(answer)
+            # A button is its typed form: action id = command name, value = its arguments.
+            return check_line(f"{request.action.action_id} {request.action.value}".strip())
+        text = check_line(request.text or "")
+        words = text.split(maxsplit=1)
+        if words and words[0].lower() in PREFIXES:
+            text = words[1] if len(words) > 1 else ""
+        return text or "help"
+
+    async def _handle_in_transaction(
+        self, session: AsyncSession, request: Request, text: str
+    ) -> Handled:
+        if request.event_id and not await self._first_delivery(session, request):
+            log.info("duplicate event %s ignored", request.event_id)
+            return Handled(Reply(), repeat=True)
+        take_wrote(session)  # remembering a delivery id changes nothing a command reads
+        spec, args = self._route(text)
+        ctx = await self._context(session, request, spec, args)
+        self._authorise(ctx, spec)
+        try:
+            result = await spec.handler(ctx, args)
+            args.done()
+        except UserError as error:
+            # Parsers (dates, money) don't know the command: show its usage line anyway.
+            if error.usage is None and not isinstance(error, Refused):
+                error.usage = spec.usage
+            raise
+        await session.flush()  # changed attributes become statements now, or never seen
+        if take_wrote(session):
+            if spec.reads_only:
+                raise RuntimeError(f"`{spec.name}` is registered as read-only but wrote")
+            record_write(ctx, spec.name, text)
+        reply = result if isinstance(result, Reply) else Reply.of(result)
+        self._check_audience(ctx, reply)
+        return Handled(reply, changed=ctx.took_revision)
+
+    async def _first_delivery(self, session: AsyncSession, request: Request) -> bool:
+        inserted = await insert_ignore(
+            session,
+            ProcessedEvent,
+            {
+                "platform": request.place.platform,
+                "event_id": request.event_id,
+                "processed_at": self.clock(),
+            },
+            ["platform", "event_id"],
+        )
+        return inserted is not None
+
+    def _route(self, text: str) -> tuple[CommandSpec, Args]:
+        tokens = tokenize(text)
+        words: list[str] = []
+        for token in tokens:
+            if token.kind != "word":
+                break
+            words.append(token.value)
+        spec, used = self.registry.find(words)
+        if spec is None:
+            # An action with an empty id and value (a forged or broken submit) has no words.
+            first = words[0] if words else (text.split() or [""])[0]
+            close = self.registry.names_like(" ".join(words[:2]) or first)
+            hint = f" Did you mean `{close[0]}`?" if close else ""
+            raise UserError(
+                f"I don't know the command `{first[:40]}`.{hint} Type `help` for the list."
+            )
+        return spec, Args(tokens[used:], usage=spec.usage)
+
+    async def _context(
+        self, session: AsyncSession, request: Request, spec: CommandSpec, args: Args
+    ) -> CommandContext:
+        now = request.received_at or self.clock()
+        tenant = await self.identities.tenant(session, request, now)
+        announce = self.generations.notice(tenant_key(tenant.platform, tenant.external_id))
+        took = not spec.reads_only or self.identities.would_write(request)
+        if took:
+            # Before any other write: one lock order for every command (no deadlock), and
+            # this command's reads and numbering come after the last writer's.
+            await take_revision(session, tenant.id, announce)
+        me, person_written = await self.identities.person(session, request, tenant, now)
+        conversation_written = await self.identities.conversation(session, request, me, now)
+        if (person_written or conversation_written) and not took:
+            await take_revision(session, tenant.id, announce)  # a remembered row was gone
+            took = True
+        await session.flush()  # a time zone learnt just now is identity's write too
+        take_wrote(session)  # what identity wrote is counted by the revision taken
+        ctx = CommandContext(
+            session=session,
+            request=request,
+            now=now,
+            tenant=tenant,
+            me=me,
+            usage=spec.usage,
+            request_registry=self.registry,
+            fields=dict(request.action.fields) if request.action else {},
+            took_revision=took,
+        )
+        project_name = args.option("project")
+        await self._find_project(ctx, project_name, required=spec.needs_project)
+        return ctx
+
+    async def _find_project(self, ctx: CommandContext, name: str | None, *, required: bool) -> None:
+        session, place = ctx.session, ctx.request.place
+        link = await session.scalar(
+            select(ChannelLink).where(
+                ChannelLink.platform == place.platform,
+                ChannelLink.channel_id == place.channel_id,
+                ChannelLink.tenant == place.tenant,
+            )
+        )
+        ctx.client_place = place.shared_externally or (link is not None and link.side == "client")
+        if link is not None and name is None:
+            ctx.project = await session.get(Project, link.project_id)
+            ctx.side = link.side
+        elif name is not None:
+            ctx.project = await self._project_named(ctx, name)
+            if link is not None and link.side == "client" and link.project_id != ctx.project.id:
+                # Another project's figures or plan must not land where this client reads.
+                raise UserError(
+                    f'This channel is shared with another project\'s client; ask about "{name}" '
+                    "in its own channels or in a direct message with me.",
+                    ctx.usage,
+                )
+            ctx.side = link.side if link and link.project_id == ctx.project.id else None
+        else:
+            mine = await projects_of(session, ctx.tenant, ctx.me)
+            if len(mine) == 1:
+                ctx.project = mine[0]
+            elif len(mine) > 1 and required:
+                names = ", ".join(f'"{p.name}"' for p in mine[:10])
+                raise UserError(
+                    f'You are on several projects ({names}). Add project:"Name" '
+                    "or run this in the project's channel.",
+                    ctx.usage,
+                )
+        if ctx.project is not None:
+            ctx.membership = await ctx.membership_of(ctx.me)
+        elif required:
+            raise UserError(
+                "There is no project here yet. Start one with "
+                '`project new "Name" client:"Client"`.',
+                ctx.usage,
+            )
+
+    async def _project_named(self, ctx: CommandContext, name: str) -> Project:
+        project = await ctx.session.scalar(
+            select(Project).where(Project.tenant_id == ctx.tenant.id, Project.name == name)
+        )
+        member = project and await ctx.session.scalar(
+            select(Membership.id).where(
+                Membership.project_id == project.id, Membership.person_id == ctx.me.id
+            )
+        )
+        if project is None or not member:
+            # The same answer whether it does not exist or is not theirs: no probing.
+            raise UserError(f'You have no project called "{name}".', ctx.usage)
+        return project
+
+    def _authorise(self, ctx: CommandContext, spec: CommandSpec) -> None:
+        if spec.allows(ctx.role):
+            return
+        if ctx.role is None:
+            raise Refused(
+                f"`{spec.name}` is for members of {ctx.the_project.name}; "
+                "ask the project's PM to add you with `team add`."
+            )
+        who = {"pm": "the project's PM", "member": "the delivery team", "client": "the client"}
+        allowed = " or ".join(who[r] for r in sorted(spec.roles) if r in who)
+        raise Refused(f"`{spec.name}` is for {allowed}; you are {ctx.role_label()}.")
+
+    def _check_audience(self, ctx: CommandContext, reply: Reply) -> None:
+        """The last line of defence: a client never gets an internal message."""
+        if ctx.audience == "client":
+            leaked = [m for m in reply.messages if m.audience != "client"]
+            if leaked:
+                raise RuntimeError("an internal message was addressed to a client audience")
+
+
+def _owned_by_one_process(sessions: async_sessionmaker[AsyncSession]) -> bool:
+    bind = sessions.kw.get("bind")
+    return bind is not None and bind.dialect.name == "sqlite"
+
+
+def error_message(error: UserError, request: Request) -> Message:
+    blocks: list[Text | Context] = [Text(error.message)]
+    if error.usage and not isinstance(error, Refused):
+        blocks.append(Context(f"Usage: {error.usage}"))
+    return Message(blocks=tuple(blocks), audience="client", visibility="ephemeral")

@@ -1,0 +1,120 @@
+"""Commands are plain async functions; the decorator only records metadata on them."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.engine.context import CommandContext
+    from bot.engine.parsing import Args
+    from bot.messages import Message, Reply
+
+Handler = Callable[["CommandContext", "Args"], Awaitable["Reply | Message"]]
+
+ROLES = ("pm", "member", "client")
+ANYONE = frozenset({"anyone"})
+TEAM = frozenset({"pm", "member"})
+EVERYONE = frozenset(ROLES)
+PM = frozenset({"pm"})
+
+
+@dataclass(frozen=True, slots=True)
+class CommandSpec:
+    name: str
+    usage: str
+    summary: str
+    area: str
+    roles: frozenset[str]
+    needs_project: bool
+    handler: Handler
+    hidden: bool = False
+    # Changes nothing: runs without taking the tenant's write turn (see Engine).
+    reads_only: bool = False
+    # Reads only, and its reply depends on the stored data, the request and the day alone,
+    # so an identical request may be answered from the engine's reply cache.
+    cached: bool = False
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        return tuple(self.name.split())
+
+    def allows(self, role: str | None) -> bool:
+        return "anyone" in self.roles or (role is not None and role in self.roles)
+
+
+def command(
+    name: str,
+    *,
+    usage: str,
+    summary: str,
+    area: str,
+    roles: Iterable[str] = TEAM,
+    needs_project: bool = True,
+    hidden: bool = False,
+    reads_only: bool = False,
+    cached: bool = False,
+) -> Callable[[Handler], Handler]:
+    """Tag a handler as a command. Routing happens in the Registry, not here."""
+
+    def tag(handler: Handler) -> Handler:
+        spec = CommandSpec(
+            name=name,
+            usage=usage,
+            summary=summary,
+            area=area,
+            roles=frozenset(roles),
+            needs_project=needs_project,
+            handler=handler,
+            hidden=hidden,
+            reads_only=reads_only or cached,
+            cached=cached,
+        )
+        specs: list[CommandSpec] = getattr(handler, "__commands__", [])
+        handler.__commands__ = [*specs, spec]  # type: ignore[attr-defined]
+        return handler
+
+    return tag
+
+
+class Registry:
+    def __init__(self, specs: Iterable[CommandSpec]) -> None:
+        self._by_words: dict[tuple[str, ...], CommandSpec] = {}
+        for spec in specs:
+            if spec.words in self._by_words:
+                raise ValueError(f"command {spec.name!r} is registered twice")
+            self._by_words[spec.words] = spec
+
+    @classmethod
+    def from_modules(cls, modules: Iterable[ModuleType]) -> Registry:
+        specs: list[CommandSpec] = []
+        for module in modules:
+            for value in vars(module).values():
+                specs.extend(getattr(value, "__commands__", []))
+        return cls(specs)
+
+    def find(self, words: list[str]) -> tuple[CommandSpec | None, int]:
+        """The longest registered name that starts `words`, and how many words it took."""
+        lowered = [w.lower() for w in words]
+        for length in range(min(3, len(lowered)), 0, -1):
+            spec = self._by_words.get(tuple(lowered[:length]))
+            if spec:
+                return spec, length
+        return None, 0
+
+    def get(self, name: str) -> CommandSpec | None:
+        return self._by_words.get(tuple(name.lower().split()))
+
+    def all(self) -> list[CommandSpec]:
+        return sorted(self._by_words.values(), key=lambda s: (s.area, s.name))
+
+    def names_like(self, word: str) -> list[str]:
+        import difflib
+
+        names = [s.name for s in self._by_words.values() if not s.hidden]
+        return difflib.get_close_matches(word.lower(), names, n=3, cutoff=0.6)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {s.name: s for s in self.all()}

@@ -1,0 +1,252 @@
+"""The due-step: for one instant, find what is due, claim each occurrence by its key and
+write its messages to the outbox, all in one transaction.
+
+Claims are plain inserts under a unique key. If another process (or an earlier run for
+the same instant) claimed any of them first, the insert fails, the whole transaction rolls
+back and the step runs again from the start, now seeing those claims: an occurrence is
+never written to the outbox twice. The step reads and writes in a fixed number of
+statements whatever the number of projects, weekly reports included: what they show is
+read for every project whose report is due at once, and their charts are drawn when each
+is delivered, not here.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.delivery.outbox import delivery_values
+from bot.domain.budget import crossed_thresholds, parse_thresholds
+from bot.domain.occurrences import (
+    budget_marks,
+    checkins,
+    deadline_reminders,
+    huddle_followups,
+    huddle_prompts,
+    milestone_notices,
+    weekly_reports,
+)
+from bot.domain.schedule import Occurrence, Window
+from bot.messages import Message, message_to_dict
+from bot.schedule.load import Content, Schedule, load_content, load_reports, load_schedule
+from bot.schedule.posts import CONTENT_KINDS, Built, Outgoing, builder_for, group_key
+from storage.bulk import insert_many
+from storage.models import BudgetAlarm, Delivery, OccurrenceClaim, SerialisedJSON
+
+log = logging.getLogger("liaison.due")
+ATTEMPTS = 4
+
+
+@dataclass
+class DueResult:
+    """What one run did, by claim outcome (queued, empty, skipped, error)."""
+
+    outcomes: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    deliveries: int = 0
+
+    def count(self, outcome: str, n: int = 1) -> None:
+        self.outcomes[outcome] += n
+
+    def __str__(self) -> str:
+        parts = [f"{n} {k}" for k, n in sorted(self.outcomes.items())]
+        return ", ".join(parts) + f"; {self.deliveries} messages" if parts else "nothing due"
+
+
+async def run_due(
+    sessions: async_sessionmaker[AsyncSession],
+    at: datetime,
+    *,
+    grace: timedelta = timedelta(minutes=120),
+) -> DueResult:
+    """Run the due-step once for the instant `at`."""
+    window = Window(at, grace)
+    with cycle_collector_paused():
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                async with sessions() as session, session.begin():
+                    result = await due_step(session, window)
+                break
+            except DBAPIError as error:  # a claim taken meanwhile, or a lock conflict
+                if attempt == ATTEMPTS:
+                    raise
+                log.info(
+                    "due-step conflicted with another run (%s); reading again",
+                    type(error).__name__,
+                )
+    return result
+
+
+@contextmanager
+def cycle_collector_paused() -> Iterator[None]:
+    """A busy morning makes hundreds of thousands of rows, claims and messages at once, all
+    freed by reference counting when the step ends. Python's cycle collector would walk
+    them again and again while they grow: a third of the step at 10,000 projects. The pause
+    is process-wide for those seconds (requests served meanwhile included): reference
+    counting still frees all but cycles, which the next collection finds."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def find_due(schedule: Schedule) -> list[Occurrence]:
+    """Ask the rules what is due for every project (pure; no statement)."""
+    window = schedule.window
+    found: list[Occurrence] = []
+    for pid, project in schedule.projects.items():
+        times = schedule.times(project)
+        found += checkins(times, window)
+        found += weekly_reports(times, window)
+        found += deadline_reminders(times, schedule.owned_tasks(pid), window)
+        found += milestone_notices(times, schedule.milestones_due(pid), window)
+        huddle = schedule.huddle_times(pid)
+        if huddle is not None:
+            members = schedule.members(pid)
+            found += huddle_prompts(times, huddle, members, window)
+            found += huddle_followups(times, huddle, members, schedule.prompts.get(pid, []), window)
+        summary = schedule.budgets.get(pid)
+        if summary is not None and project.budget is not None:
+            crossed = crossed_thresholds(
+                summary.burn_percent, parse_thresholds(project.budget_thresholds)
+            )
+            already = schedule.alarms.get((pid, f"{project.budget:.2f}"), set())
+            found += budget_marks(
+                pid, project.budget, crossed, summary.runs_out_before_due, already, window
+            )
+    return found
+
+
+async def due_step(session: AsyncSession, window: Window) -> DueResult:
+    """Claim and write everything due at `window.now`."""
+    schedule = await load_schedule(session, window)
+    fresh = [o for o in find_due(schedule) if o.key not in schedule.claims]
+    plan = Plan(window.now)
+    if not fresh:
+        return plan.result
+    content = await read_content(session, schedule, [o for o in fresh if o.state == "post"])
+    groups: dict[tuple[object, ...], list[Occurrence]] = defaultdict(list)
+    for occurrence in fresh:
+        groups[group_key(occurrence)].append(occurrence)
+    for group in groups.values():
+        first = group[0]
+        if first.state == "skip":
+            log.debug("skipped %s: %s late", first.key, window.now - first.due_at)
+            plan.claim(group, "skipped")
+        else:
+            try:
+                built = builder_for(first)(schedule, content, group)
+            except Exception:  # one broken occurrence must not stop everyone else's
+                log.exception("could not build %s", first.key)
+                plan.claim(group, "error")
+                continue
+            plan.add(group, built)
+    await plan.write(session)
+    return plan.result
+
+
+async def read_content(
+    session: AsyncSession, schedule: Schedule, posting: Sequence[Occurrence]
+) -> Content:
+    """What the messages to post show, read only for the kinds that are due."""
+    content = Content()
+    if any(o.kind in CONTENT_KINDS for o in posting):
+        content = await load_content(session, schedule)
+    report_days = {o.project_id: o.day for o in posting if o.kind == "report" and o.day}
+    if report_days:
+        content.reports = await load_reports(session, schedule, report_days)
+    return content
+
+
+@dataclass
+class Plan:
+    """The rows one due-step writes, inserted in a few multi-row statements."""
+
+    now: datetime
+    claims: list[dict[str, Any]] = field(default_factory=list)
+    outgoing: list[Outgoing] = field(default_factory=list)
+    alarms: list[dict[str, Any]] = field(default_factory=list)
+    result: DueResult = field(default_factory=DueResult)
+    # id(message) -> its dict; the messages live in `outgoing` as long as the plan does.
+    _serialised: dict[int, SerialisedJSON] = field(default_factory=dict)
+
+    def claim(self, group: Sequence[Occurrence], outcome: str) -> None:
+        for o in group:
+            self.claims.append(
+                {
+                    "key": o.key,
+                    "project_id": o.project_id,
+                    "due_at": o.due_at,
+                    "claimed_at": self.now,
+                    "outcome": outcome,
+                }
+            )
+        self.result.count(outcome, len(group))
+
+    def add(self, group: Sequence[Occurrence], built: Built) -> None:
+        self.claim(group, "queued" if built.outgoing else "empty")
+        self.outgoing += built.outgoing
+        self.alarms += [
+            {"project_id": pid, "threshold": mark, "budget": Decimal(amount), "raised_at": self.now}
+            for pid, mark, amount in built.alarms
+        ]
+
+    async def write(self, session: AsyncSession) -> None:
+        # Unique rows go in key order, so that two processes claiming the same
+        # occurrences wait for each other instead of deadlocking.
+        if self.claims:
+            self.claims.sort(key=lambda c: c["key"])
+            await insert_many(session, OccurrenceClaim.__table__, self.claims)
+        if self.alarms:
+            self.alarms.sort(key=lambda a: (a["project_id"], a["threshold"]))
+            await insert_many(session, BudgetAlarm.__table__, self.alarms)
+        if self.outgoing:
+            await insert_many(session, Delivery.__table__, [self._row(o) for o in self.outgoing])
+        threaded = [o for o in self.outgoing if o.replies]
+        if threaded:
+            await self._write_replies(session, threaded)
+        self.result.deliveries = len(self.outgoing) + sum(len(o.replies) for o in threaded)
+
+    def _row(
+        self, o: Outgoing, thread_of: int | None = None, message: Message | None = None
+    ) -> dict[str, Any]:
+        message = message or o.message
+        # Recipients of a shared message (a huddle prompt) share its serialised form.
+        serialised = self._serialised.get(id(message))
+        if serialised is None:
+            serialised = SerialisedJSON.of(message_to_dict(message))
+            self._serialised[id(message)] = serialised
+        return delivery_values(
+            project_id=o.project_id,
+            target=o.target,
+            message=message,
+            now=self.now,
+            occurrence_key=o.key,
+            thread_of=thread_of,
+            serialised=serialised,
+        )
+
+    async def _write_replies(self, session: AsyncSession, threaded: list[Outgoing]) -> None:
+        """Replies point at their parent row, so the parent's id is read back once."""
+        rows = await session.execute(
+            select(Delivery.occurrence_key, Delivery.id).where(
+                Delivery.occurrence_key.in_([o.key for o in threaded]),
+                Delivery.thread_of.is_(None),
+            )
+        )
+        parent_ids = {key: id_ for key, id_ in rows}
+        replies = [self._row(o, parent_ids[o.key], reply) for o in threaded for reply in o.replies]
+        await insert_many(session, Delivery.__table__, replies)

@@ -1,0 +1,256 @@
+"""Drawing charts as PNG with matplotlib's Agg renderer (no display, no pyplot state), from
+their series or from the JSON values a `Chart` block carries (`bot.views.charts` makes both)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Literal
+
+from bot.messages import Block, Chart, Image, Message
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+MilestoneState = Literal["done", "overdue", "upcoming"]
+COLOURS = {"done": "#2e7d32", "overdue": "#c62828", "upcoming": "#1565c0"}
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    day: date
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class BurnUp:
+    currency: str
+    actual: tuple[Point, ...]  # cumulative spend at the end of each day with spend
+    budget_line: tuple[Point, ...]  # flat at the budget; empty without one
+    forecast: tuple[Point, ...]  # today's spend to the spend expected by the due date
+    run_out: date | None  # when the money runs out at today's average burn
+    due: date | None
+    today: date
+
+
+@dataclass(frozen=True, slots=True)
+class MilestoneMark:
+    title: str
+    due: date
+    state: MilestoneState
+    client: bool
+
+
+# --- drawing -----------------------------------------------------------------------------
+
+
+def _figure(width: float, height: float) -> tuple[Figure, Axes]:
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height), dpi=100, layout="constrained")
+    return figure, figure.add_subplot()
+
+
+def _png(figure: Figure) -> bytes:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    buffer = io.BytesIO()
+    FigureCanvasAgg(figure).print_png(buffer)
+    return buffer.getvalue()
+
+
+def _date_axis(axes: Axes) -> None:
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+
+    locator = AutoDateLocator(minticks=3, maxticks=8)
+    axes.xaxis.set_major_locator(locator)
+    axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+
+
+def draw_burn_up(series: BurnUp, title: str) -> bytes:
+    from matplotlib.ticker import StrMethodFormatter
+
+    figure, axes = _figure(7, 3.6)
+    days = [p.day for p in series.actual]
+    axes.plot(
+        days,
+        [float(p.amount) for p in series.actual],
+        drawstyle="steps-post",
+        color="#1565c0",
+        linewidth=2,
+        label="Spent",
+    )
+    if series.budget_line:
+        axes.plot(
+            [p.day for p in series.budget_line],
+            [float(p.amount) for p in series.budget_line],
+            color="#c62828",
+            linestyle="--",
+            label="Budget",
+        )
+    if series.forecast:
+        axes.plot(
+            [p.day for p in series.forecast],
+            [float(p.amount) for p in series.forecast],
+            color="#ef6c00",
+            linestyle=":",
+            linewidth=2,
+            label="Forecast to due date",
+        )
+    if series.due is not None:
+        axes.axvline(series.due, color="#555555", linewidth=1)
+        axes.annotate(
+            "due",
+            (series.due, 0),
+            xytext=(3, 3),
+            textcoords="offset points",
+            fontsize=8,
+            color="#555555",
+        )
+    if series.run_out is not None and series.budget_line:
+        axes.plot(
+            [series.run_out],
+            [float(series.budget_line[0].amount)],
+            marker="o",
+            color="#c62828",
+            label=f"Runs out {series.run_out.isoformat()}",
+        )
+    axes.set_title(title, fontsize=11, loc="left")
+    axes.set_ylabel(series.currency)
+    axes.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+    axes.set_ylim(bottom=0)
+    axes.grid(alpha=0.3)
+    axes.legend(loc="upper left", fontsize=8, frameon=False)
+    _date_axis(axes)
+    return _png(figure)
+
+
+def draw_timeline(
+    marks: Sequence[MilestoneMark], today: date, project_due: date | None, title: str
+) -> bytes:
+    height = 1.4 + 0.35 * max(1, len(marks))
+    figure, axes = _figure(7, min(height, 8))
+    for row, mark in enumerate(marks):
+        axes.plot(
+            [mark.due],
+            [row],
+            marker="D" if mark.client else "o",
+            markersize=9,
+            color=COLOURS[mark.state],
+            linestyle="none",
+        )
+        axes.annotate(
+            mark.title[:40], (mark.due, row), xytext=(8, -3), textcoords="offset points", fontsize=8
+        )
+    axes.axvline(today, color="#555555", linewidth=1, linestyle="--")
+    axes.annotate("today", (today, -0.6), fontsize=8, color="#555555", ha="center")
+    if project_due is not None:
+        axes.axvline(project_due, color="#c62828", linewidth=1)
+    edges = [m.due for m in marks] + [today] + ([project_due] if project_due else [])
+    axes.set_xlim(min(edges) - timedelta(days=3), max(edges) + timedelta(days=10))
+    axes.set_ylim(len(marks) - 0.4 if marks else 0.6, -1)
+    axes.set_yticks([])
+    legend = "green: done   red: overdue   blue: upcoming   diamond: client signs off"
+    axes.set_xlabel(legend, fontsize=8, color="#555555")
+    axes.set_title(title, fontsize=11, loc="left")
+    axes.grid(axis="x", alpha=0.3)
+    _date_axis(axes)
+    return _png(figure)
+
+
+# --- a chart's series as JSON values, and back -------------------------------------------
+
+
+def _day(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _date(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def _points(points: Sequence[Point]) -> list[list[str]]:
+    return [[p.day.isoformat(), str(p.amount)] for p in points]
+
+
+def _from_points(rows: Sequence[Sequence[str]]) -> tuple[Point, ...]:
+    return tuple(Point(date.fromisoformat(day), Decimal(amount)) for day, amount in rows)
+
+
+def burn_up_data(series: BurnUp, title: str) -> dict[str, Any]:
+    return {
+        "title": title,
+        "currency": series.currency,
+        "actual": _points(series.actual),
+        "budget_line": _points(series.budget_line),
+        "forecast": _points(series.forecast),
+        "run_out": _day(series.run_out),
+        "due": _day(series.due),
+        "today": series.today.isoformat(),
+    }
+
+
+def timeline_data(
+    marks: Sequence[MilestoneMark], today: date, project_due: date | None, title: str
+) -> dict[str, Any]:
+    return {
+        "title": title,
+        "marks": [[m.title, m.due.isoformat(), m.state, m.client] for m in marks],
+        "today": today.isoformat(),
+        "due": _day(project_due),
+    }
+
+
+def _draw_burn_up(data: dict[str, Any]) -> bytes:
+    series = BurnUp(
+        currency=data["currency"],
+        actual=_from_points(data["actual"]),
+        budget_line=_from_points(data["budget_line"]),
+        forecast=_from_points(data["forecast"]),
+        run_out=_date(data["run_out"]),
+        due=_date(data["due"]),
+        today=date.fromisoformat(data["today"]),
+    )
+    return draw_burn_up(series, data["title"])
+
+
+def _draw_timeline(data: dict[str, Any]) -> bytes:
+    marks = tuple(
+        MilestoneMark(title, date.fromisoformat(due), state, client)
+        for title, due, state, client in data["marks"]
+    )
+    return draw_timeline(
+        marks, date.fromisoformat(data["today"]), _date(data["due"]), data["title"]
+    )
+
+
+DRAWINGS: dict[str, Callable[[dict[str, Any]], bytes]] = {
+    "burn-up": _draw_burn_up,
+    "timeline": _draw_timeline,
+}
+# matplotlib is not thread-safe: one drawing at a time, whichever thread draws.
+_DRAWING = threading.Lock()
+
+
+def draw(chart: Chart) -> Image:
+    with _DRAWING:
+        png = DRAWINGS[chart.kind](chart.data)
+    return Image(png, chart.alt, chart.name)
+
+
+async def draw_charts(message: Message) -> Message:
+    """The message with each `Chart` drawn into its `Image`, in a worker thread: a drawing
+    takes a tenth of a second or more, and the event loop serves everyone else meanwhile."""
+    if not any(isinstance(block, Chart) for block in message.blocks):
+        return message
+
+    def drawn() -> tuple[Block, ...]:
+        return tuple(draw(b) if isinstance(b, Chart) else b for b in message.blocks)
+
+    return replace(message, blocks=await asyncio.to_thread(drawn))

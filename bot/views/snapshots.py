@@ -1,0 +1,424 @@
+"""Reading snapshots (what status and reports show) for one project or many, in the same
+fixed number of statements: aggregates in SQL grouped by project, short lists ranked per
+project (`ROW_NUMBER() OVER (PARTITION BY project_id ...)`) and cut to their limit, and
+each project's own dates (today, the start of its week, in its zone) joined in as a small
+table. A command reads one project through the same code; the scheduler reads all the
+projects whose weekly report is due at once.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any, NamedTuple, TypeVar
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Date, Integer, and_, bindparam, case, func, or_, select, union_all
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import local_date
+from bot.domain.snapshot import (
+    ChangeFacts,
+    DecisionFacts,
+    MilestoneFacts,
+    ProjectSnapshot,
+    RequestFacts,
+    RiskFacts,
+    TaskFacts,
+    TaskTotals,
+)
+from bot.domain.working_days import WorkCalendar
+from bot.messages import Audience
+from bot.views.ledger import load_budgets
+from storage.models import (
+    ChangeRequest,
+    ClientRequest,
+    Decision,
+    Milestone,
+    Person,
+    Project,
+    Risk,
+    Task,
+    UTCDateTime,
+)
+
+ATTENTION_LIMIT = 10
+REQUEST_LIMIT = 50
+ANSWERED_SHOWN_FOR = timedelta(days=14)
+
+T = TypeVar("T")
+Grouped = dict[int, tuple[T, ...]]
+
+
+def _count(condition: Any) -> Any:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _start_of(day: date, zone: str) -> datetime:
+    return datetime.combine(day, time(), ZoneInfo(zone))
+
+
+def week_start(day: date, zone: str) -> datetime:
+    """The start of the report's week: the six days before `day`, and `day` itself."""
+    return _start_of(day - timedelta(days=6), zone)
+
+
+class AsOf(NamedTuple):
+    """The `as_of` table (see there) and the values of its parameters."""
+
+    table: Any
+    params: dict[str, Any]
+
+
+@lru_cache(maxsize=16)
+def _as_of_table(pairs: int) -> Any:
+    parts = [
+        select(
+            Project.id.label("project_id"),
+            bindparam(f"today_{n}", type_=Date).label("today"),
+            bindparam(f"week_{n}", type_=UTCDateTime()).label("week_start"),
+            bindparam(f"answered_{n}", type_=UTCDateTime()).label("answered_since"),
+        ).where(
+            Project.id.in_(
+                bindparam(f"ids_{n}", type_=Integer, expanding=True, literal_execute=True)
+            )
+        )
+        for n in range(pairs)
+    ]
+    return (parts[0] if pairs == 1 else union_all(*parts)).cte("as_of")
+
+
+def as_of(projects: Sequence[Project], today: Mapping[int, date]) -> AsOf:
+    """Each project's own dates as a table to join on `project_id`: its today, the start of
+    its week and since when answered requests still show.
+
+    The dates depend only on (day, zone), so there is one SELECT per distinct pair, its
+    dates as parameters and its projects as an expanding IN rendered inline at execution
+    (`literal_execute`). Parameters then do not grow with the number of projects (both
+    backends cap them at about 32,000 a statement). The table, and so each statement
+    reading it, depends only on the number of pairs (usually one): the statements are
+    built once and their compiled form is cached, instead of built and compiled again on
+    every request as with a VALUES table."""
+    buckets: dict[tuple[date, str], list[int]] = defaultdict(list)
+    for project in projects:
+        buckets[(today[project.id], project.timezone)].append(int(project.id))
+    params: dict[str, Any] = {}
+    for n, ((day, zone), ids) in enumerate(buckets.items()):
+        params[f"today_{n}"] = day
+        params[f"week_{n}"] = week_start(day, zone)
+        params[f"answered_{n}"] = _start_of(day, zone) - ANSWERED_SHOWN_FOR
+        params[f"ids_{n}"] = ids
+    return AsOf(_as_of_table(len(buckets)), params)
+
+
+def _grouped(rows: Iterable[Any], make: Callable[[Any], T]) -> Grouped[T]:
+    """Rows whose first column is the project id, as each project's tuple of `make(row)`."""
+    found: dict[int, list[T]] = defaultdict(list)
+    for row in rows:
+        found[row[0]].append(make(row))
+    return {project_id: tuple(items) for project_id, items in found.items()}
+
+
+@lru_cache(maxsize=16)
+def _milestones_query(dates: Any) -> Any:
+    is_open = Task.status != "done"
+    return (
+        select(
+            Milestone.project_id,
+            Milestone.number,
+            Milestone.title,
+            Milestone.due_date,
+            Milestone.client_signoff,
+            Milestone.done_at,
+            Milestone.signed_off_at,
+            _count(is_open),
+            _count(and_(is_open, Task.due_date < dates.c.today)),
+            _count(Task.status == "blocked"),
+            _count(and_(is_open, Task.due_date > Milestone.due_date)),
+        )
+        .join(dates, dates.c.project_id == Milestone.project_id)
+        .outerjoin(Task, Task.milestone_id == Milestone.id)
+        .group_by(Milestone.id)
+        .order_by(Milestone.project_id, Milestone.due_date, Milestone.number)
+    )
+
+
+async def load_milestones(session: AsyncSession, dates: AsOf) -> Grouped[MilestoneFacts]:
+    rows = await session.execute(_milestones_query(dates.table), dates.params)
+    return _grouped(
+        rows,
+        lambda r: MilestoneFacts(
+            number=r[1],
+            title=r[2],
+            due=r[3],
+            client_signoff=bool(r[4]),
+            done=r[5] is not None,
+            signed_off=r[6] is not None,
+            open_tasks=int(r[7]),
+            overdue_tasks=int(r[8]),
+            blocked_tasks=int(r[9]),
+            late_tasks=int(r[10]),
+        ),
+    )
+
+
+@lru_cache(maxsize=16)
+def _task_totals_query(dates: Any) -> Any:
+    is_open = Task.status != "done"
+    return (
+        select(
+            Task.project_id,
+            _count(is_open),
+            _count(Task.status == "done"),
+            _count(and_(is_open, Task.due_date < dates.c.today)),
+            _count(Task.status == "blocked"),
+            _count(and_(Task.status == "done", Task.done_at >= dates.c.week_start)),
+        )
+        .join(dates, dates.c.project_id == Task.project_id)
+        .group_by(Task.project_id)
+    )
+
+
+async def load_task_totals(session: AsyncSession, dates: AsOf) -> dict[int, TaskTotals]:
+    rows = await session.execute(_task_totals_query(dates.table), dates.params)
+    return {r[0]: TaskTotals(*(int(v) for v in r[1:])) for r in rows}
+
+
+def _ranked(query: Any, partition: Any, order: Sequence[Any], limit: int) -> Any:
+    """The first `limit` rows of `query` per project, in `order`, ranked in SQL."""
+    rank = func.row_number().over(partition_by=partition, order_by=order).label("rn")
+    ranked = query.add_columns(rank).subquery()
+    columns = [c for c in ranked.c if c.name != "rn"]
+    return select(*columns).where(ranked.c.rn <= limit).order_by(ranked.c[0], ranked.c.rn)
+
+
+@lru_cache(maxsize=16)
+def _attention_query(dates: Any) -> Any:
+    query = (
+        select(
+            Task.project_id,
+            Task.number,
+            Task.title,
+            Person.display_name.label("owner"),
+            Task.due_date,
+            Task.status,
+            Task.blocked_reason,
+        )
+        .join(dates, dates.c.project_id == Task.project_id)
+        .outerjoin(Person, Person.id == Task.owner_id)
+        .where(Task.status != "done", or_(Task.status == "blocked", Task.due_date < dates.c.today))
+    )
+    order = (Task.due_date.is_(None), Task.due_date, Task.number)
+    return _ranked(query, Task.project_id, order, ATTENTION_LIMIT)
+
+
+async def load_attention(session: AsyncSession, dates: AsOf) -> Grouped[TaskFacts]:
+    """Blocked and overdue open tasks, the first few of each project."""
+    rows = await session.execute(_attention_query(dates.table), dates.params)
+    return _grouped(rows, lambda r: TaskFacts(*r[1:]))
+
+
+@lru_cache(maxsize=16)
+def _risks_query(dates: Any, client_only: bool) -> Any:
+    query = (
+        select(
+            Risk.project_id,
+            Risk.number,
+            Risk.title,
+            Risk.likelihood,
+            Risk.impact,
+            Risk.client_visible,
+            Risk.mitigation,
+            Person.display_name,
+            Risk.review_on,
+        )
+        .join(dates, dates.c.project_id == Risk.project_id)
+        .outerjoin(Person, Person.id == Risk.owner_id)
+        .where(Risk.status == "open")
+        .order_by(
+            Risk.project_id,
+            (Risk.likelihood * Risk.impact).desc(),
+            Risk.likelihood.desc(),
+            Risk.number,
+        )
+    )
+    if client_only:
+        query = query.where(Risk.client_visible.is_(True))
+    return query
+
+
+async def load_open_risks(
+    session: AsyncSession, dates: AsOf, *, client_only: bool = False
+) -> Grouped[RiskFacts]:
+    rows = await session.execute(_risks_query(dates.table, client_only), dates.params)
+    return _grouped(rows, lambda r: RiskFacts(*r[1:]))
+
+
+@lru_cache(maxsize=16)
+def _requests_query(dates: Any) -> Any:
+    query = (
+        select(
+            ClientRequest.project_id,
+            ClientRequest.number,
+            ClientRequest.text,
+            ClientRequest.status,
+            ClientRequest.created_at,
+            ClientRequest.answer,
+            Task.due_date.label("task_due"),
+            Task.status.label("task_status"),
+            ChangeRequest.number.label("change_number"),
+            ChangeRequest.status.label("change_status"),
+        )
+        .join(dates, dates.c.project_id == ClientRequest.project_id)
+        .outerjoin(Task, Task.id == ClientRequest.task_id)
+        .outerjoin(ChangeRequest, ChangeRequest.client_request_id == ClientRequest.id)
+        .where(
+            or_(
+                ClientRequest.resolved_at.is_(None),
+                ClientRequest.resolved_at >= dates.c.answered_since,
+            )
+        )
+    )
+    return _ranked(query, ClientRequest.project_id, (ClientRequest.number.desc(),), REQUEST_LIMIT)
+
+
+async def load_requests(
+    session: AsyncSession, dates: AsOf, zones: Mapping[int, str]
+) -> Grouped[RequestFacts]:
+    """Unanswered requests and those answered lately: the newest ones, oldest first."""
+    grouped = _grouped(
+        await session.execute(_requests_query(dates.table), dates.params),
+        lambda r: RequestFacts(
+            number=r[1],
+            text=r[2],
+            status=r[3],
+            raised_on=local_date(r[4], zones[r[0]]),
+            answer=r[5],
+            task_due=r[6],
+            task_done=r[7] == "done",
+            change_number=r[8],
+            change_status=r[9],
+        ),
+    )
+    return {project_id: tuple(reversed(found)) for project_id, found in grouped.items()}
+
+
+@lru_cache(maxsize=16)
+def _changes_query(dates: Any) -> Any:
+    return (
+        select(
+            ChangeRequest.project_id,
+            ChangeRequest.number,
+            ChangeRequest.title,
+            ChangeRequest.cost,
+            ChangeRequest.days,
+            ChangeRequest.status,
+            ChangeRequest.decided_at,
+            Person.display_name,
+            ChangeRequest.decided_on_behalf,
+            ChangeRequest.reason,
+        )
+        .join(dates, dates.c.project_id == ChangeRequest.project_id)
+        .outerjoin(Person, Person.id == ChangeRequest.decided_by_id)
+        .order_by(ChangeRequest.project_id, ChangeRequest.number)
+    )
+
+
+async def load_changes(
+    session: AsyncSession, dates: AsOf, zones: Mapping[int, str]
+) -> Grouped[ChangeFacts]:
+    rows = await session.execute(_changes_query(dates.table), dates.params)
+    return _grouped(
+        rows,
+        lambda r: ChangeFacts(
+            number=r[1],
+            title=r[2],
+            price=Decimal(r[3]).quantize(Decimal("0.01")),
+            days=r[4],
+            status=r[5],
+            decided_on=local_date(r[6], zones[r[0]]) if r[6] else None,
+            decided_by=r[7],
+            on_behalf=bool(r[8]),
+            reason=r[9],
+        ),
+    )
+
+
+@lru_cache(maxsize=16)
+def _decisions_query(dates: Any) -> Any:
+    return (
+        select(Decision.project_id, Decision.title, Person.display_name, Decision.decided_at)
+        .join(dates, dates.c.project_id == Decision.project_id)
+        .join(Person, Person.id == Decision.decided_by_id)
+        .where(Decision.decided_at >= dates.c.week_start)
+        .order_by(Decision.project_id, Decision.decided_at, Decision.number)
+    )
+
+
+async def load_decisions(
+    session: AsyncSession, dates: AsOf, zones: Mapping[int, str]
+) -> Grouped[DecisionFacts]:
+    """This week's decisions."""
+    rows = await session.execute(_decisions_query(dates.table), dates.params)
+    return _grouped(rows, lambda r: DecisionFacts(r[1], r[2], local_date(r[3], zones[r[0]])))
+
+
+def calendar_of(project: Project, today: date) -> WorkCalendar:
+    return WorkCalendar.of(
+        project.working_days, project.country, range(today.year - 1, today.year + 2)
+    )
+
+
+async def load_snapshots(
+    session: AsyncSession,
+    projects: Sequence[Project],
+    today_by_project: Mapping[int, date],
+    audience: Audience = "internal",
+) -> dict[int, ProjectSnapshot]:
+    """Everything status and reports show, for each project as of its own `today` (its
+    local date), in the same number of statements for one project or a thousand. A client
+    load never reads money, internal risks, internal tasks or decisions, so they cannot
+    end up in a client message by mistake."""
+    if not projects:
+        return {}
+    client = audience == "client"
+    dates = as_of(projects, today_by_project)
+    zones = {p.id: p.timezone for p in projects}
+    milestones = await load_milestones(session, dates)
+    totals = await load_task_totals(session, dates)
+    attention = {} if client else await load_attention(session, dates)
+    risks = await load_open_risks(session, dates, client_only=client)
+    requests = await load_requests(session, dates, zones)
+    changes = await load_changes(session, dates, zones)
+    decisions = {} if client else await load_decisions(session, dates, zones)
+    budgets = {} if client else await load_budgets(session, projects, today_by_project)
+    snapshots = {}
+    for project in projects:
+        pid, today = project.id, today_by_project[project.id]
+        snapshots[pid] = ProjectSnapshot(
+            name=project.name,
+            client_name=project.client_name,
+            currency=project.currency,
+            today=today,
+            due_date=project.due_date,
+            calendar=calendar_of(project, today),
+            milestones=milestones.get(pid, ()),
+            tasks=totals.get(pid, TaskTotals()),
+            attention=attention.get(pid, ()),
+            risks=risks.get(pid, ()),
+            requests=requests.get(pid, ()),
+            changes=changes.get(pid, ()),
+            decisions=decisions.get(pid, ()),
+            budget=budgets.get(pid),
+        )
+    return snapshots
+
+
+async def load_snapshot(
+    session: AsyncSession, project: Project, today: date, audience: Audience
+) -> ProjectSnapshot:
+    """One project's snapshot (see `load_snapshots`)."""
+    return (await load_snapshots(session, [project], {project.id: today}, audience))[project.id]

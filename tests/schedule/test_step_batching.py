@@ -1,0 +1,379 @@
+"""The due-step reads and writes in a number of SQL statements that does not grow with the
+number of projects: 1,000 projects cost what 10 do."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.messages import Chart, message_from_dict
+from bot.schedule.step import run_due
+from storage.models import (
+    Acquaintance,
+    ChannelLink,
+    ClientRequest,
+    Conversation,
+    Delivery,
+    Expense,
+    HuddleAnswer,
+    HuddleConfig,
+    Membership,
+    Milestone,
+    OccurrenceClaim,
+    Person,
+    Project,
+    Risk,
+    Task,
+    Tenant,
+)
+from tests.conftest import StatementCounter
+
+MORNING = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)  # a Tuesday
+# Friday 15:00, the default report time: on time in UTC, an hour late in Berlin (still
+# posted within the grace period), 5.5 hours late in Kolkata (skipped).
+FRIDAY = datetime(2026, 12, 4, 15, 0, tzinfo=UTC)
+CREATED = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+async def populate(sessions: async_sessionmaker[AsyncSession], count: int, offset: int) -> None:
+    """`count` projects with a PM and a member, a team channel, a huddle, tasks due and
+    overdue, a milestone in 3 working days, a budget past 50%, a client request, a risk
+    to review and yesterday's blockers: everything the morning can say."""
+    ids = range(offset + 1, offset + count + 1)
+    people = [pid * 2 + k for pid in ids for k in (0, 1)]
+    rows: list[tuple[type, list[dict]]] = [
+        (
+            Project,
+            [
+                {
+                    "id": p,
+                    "tenant_id": 1,
+                    "name": f"P{p}",
+                    "client_name": "C",
+                    "timezone": ("Europe/Berlin", "UTC", "Asia/Kolkata")[p % 3],
+                    "currency": "USD",
+                    "budget": Decimal("10000"),
+                    "start_date": date(2026, 11, 1),
+                    "due_date": date(2027, 6, 1),
+                    "working_days": "1,2,3,4,5",
+                    "day_hours": Decimal("8"),
+                    "checkin_time": ("10:30", "09:30", "15:00")[p % 3],  # 09:30 UTC
+                    "checkin_all_clear": True,
+                    "report_weekday": 5,
+                    "report_time": "15:00",
+                    "budget_thresholds": "50,75,90,100",
+                    "archived": False,
+                    "created_at": CREATED,
+                }
+                for p in ids
+            ],
+        ),
+        (
+            Person,
+            [
+                {
+                    "id": n,
+                    "platform": "console",
+                    "external_id": f"u{n}",
+                    "home_tenant": "local",
+                    "display_name": f"u{n}",
+                    "timezone": None,
+                    "created_at": CREATED,
+                }
+                for n in people
+            ],
+        ),
+        (
+            Acquaintance,
+            [
+                {"person_id": n, "tenant_id": 1, "external": False, "met_at": CREATED}
+                for n in people
+            ],
+        ),
+        (
+            Membership,
+            [
+                {
+                    "project_id": n // 2,
+                    "person_id": n,
+                    "role": "pm" if n % 2 == 0 else "member",
+                    "created_at": CREATED,
+                }
+                for n in people
+            ],
+        ),
+        (
+            Conversation,
+            [
+                {
+                    "platform": "console",
+                    "tenant": "local",
+                    "channel_id": f"dm:u{n}",
+                    "kind": "dm",
+                    "person_id": n,
+                    "reachable": True,
+                    "updated_at": CREATED,
+                }
+                for n in people
+            ],
+        ),
+        (
+            ChannelLink,
+            [
+                {
+                    "project_id": p,
+                    "platform": "console",
+                    "tenant": "local",
+                    "channel_id": f"team-{p}",
+                    "side": "team",
+                    "created_at": CREATED,
+                }
+                for p in ids
+            ],
+        ),
+        (
+            HuddleConfig,
+            [
+                {
+                    "project_id": p,
+                    "enabled": True,
+                    "local_time": ("10:30", "09:30", "15:00")[p % 3],  # 09:30 UTC
+                    "questions": ["Done?", "Today?", "Blockers?"],
+                    "window_minutes": 120,
+                }
+                for p in ids
+            ],
+        ),
+        (
+            Task,
+            [
+                {
+                    "project_id": p,
+                    "number": k,
+                    "title": f"Task {k}",
+                    "owner_id": p * 2 + 1,
+                    "due_date": due,
+                    "status": status,
+                    "created_at": CREATED,
+                }
+                for p in ids
+                for k, due, status in (
+                    (1, date(2026, 11, 27), "open"),
+                    (2, date(2026, 12, 1), "open"),
+                    (3, date(2026, 12, 2), "blocked"),
+                )
+            ],
+        ),
+        (
+            Milestone,
+            [
+                {
+                    "project_id": p,
+                    "number": 1,
+                    "title": "Beta",
+                    "due_date": date(2026, 12, 4),
+                    "client_signoff": True,
+                    "created_at": CREATED,
+                }
+                for p in ids
+            ],
+        ),
+        (
+            Expense,
+            [
+                {
+                    "project_id": p,
+                    "amount": Decimal("6000"),
+                    "description": "x",
+                    "category": "general",
+                    "spent_on": date(2026, 11, 2),
+                    "created_at": CREATED,
+                }
+                for p in ids
+            ],
+        ),
+        (
+            ClientRequest,
+            [
+                {
+                    "project_id": p,
+                    "number": 1,
+                    "text": "New logo",
+                    "raised_by_id": p * 2,
+                    "status": "open",
+                    "created_at": CREATED,
+                }
+                for p in ids
+            ],
+        ),
+        (
+            Risk,
+            [
+                {
+                    "project_id": p,
+                    "number": 1,
+                    "title": "Vendor",
+                    "likelihood": 3,
+                    "impact": 3,
+                    "client_visible": False,
+                    "status": "open",
+                    "review_on": date(2026, 11, 30),
+                    "created_at": CREATED,
+                }
+                for p in ids
+            ],
+        ),
+        (
+            HuddleAnswer,
+            [
+                {
+                    "project_id": p,
+                    "person_id": p * 2 + 1,
+                    "huddle_date": date(2026, 11, 30),
+                    "answers": ["a", "b", "DNS"],
+                    "blockers": "DNS",
+                    "answered_at": CREATED,
+                }
+                for p in ids
+            ],
+        ),
+    ]
+    async with sessions() as session, session.begin():
+        if offset == 0:
+            await session.execute(
+                insert(Tenant.__table__),
+                [{"id": 1, "platform": "console", "external_id": "local", "created_at": CREATED}],
+            )
+        for model, values in rows:
+            await session.execute(insert(model.__table__), values)
+
+
+async def due_step_statements(
+    sessions: async_sessionmaker[AsyncSession], statements: StatementCounter, at: datetime = MORNING
+) -> tuple[int, int]:
+    statements.reset()
+    await run_due(sessions, at, grace=timedelta(minutes=120))
+    busy = statements.count
+    statements.reset()
+    await run_due(sessions, at + timedelta(minutes=1), grace=timedelta(minutes=120))
+    return busy, statements.count
+
+
+async def wipe_outcomes(sessions: async_sessionmaker[AsyncSession]) -> None:
+    async with sessions() as session, session.begin():
+        await session.execute(Delivery.__table__.delete())
+        await session.execute(OccurrenceClaim.__table__.delete())
+        await session.execute(HuddleConfig.__table__.update().values(enabled=True))
+        from storage.models import BudgetAlarm
+
+        await session.execute(BudgetAlarm.__table__.delete())
+
+
+async def test_the_due_step_for_1000_projects_runs_as_many_statements_as_for_10(
+    sessions: async_sessionmaker[AsyncSession], statements: StatementCounter
+) -> None:
+    await populate(sessions, 10, 0)
+    small = await due_step_statements(sessions, statements)
+    async with sessions() as session:
+        small_posts = await session.scalar(select(func.count(Delivery.id)))
+    await wipe_outcomes(sessions)
+    await populate(sessions, 990, 10)
+    large = await due_step_statements(sessions, statements)
+    async with sessions() as session:
+        large_posts = await session.scalar(select(func.count(Delivery.id)))
+        kinds = (await session.scalars(select(OccurrenceClaim.key))).all()
+    # Per project: a check-in, two huddle prompts, a deadline DM, two milestone notices
+    # (team and client side... the client side is not linked: claimed empty), a budget warning.
+    assert small_posts == 10 * 6 and large_posts == 1000 * 6
+    assert {k.split(":")[0] for k in kinds} >= {
+        "checkin",
+        "huddle-prompt",
+        "deadline-today",
+        "deadline-overdue",
+        "milestone-team",
+        "budget",
+    }
+    assert large == small
+    assert small[0] <= 25
+
+
+# --- weekly reports ---------------------------------------------------------------------
+
+
+async def link_client_sides(
+    sessions: async_sessionmaker[AsyncSession], count: int, offset: int
+) -> None:
+    async with sessions() as session, session.begin():
+        await session.execute(
+            insert(ChannelLink.__table__),
+            [
+                {
+                    "project_id": p,
+                    "platform": "console",
+                    "tenant": "local",
+                    "channel_id": f"client-{p}",
+                    "side": "client",
+                    "created_at": CREATED,
+                }
+                for p in range(offset + 1, offset + count + 1)
+            ],
+        )
+
+
+async def written_reports(sessions: async_sessionmaker[AsyncSession]) -> dict[str, list]:
+    """The report rows of the outbox, by channel, and the reports' claim outcomes."""
+    async with sessions() as session:
+        rows = await session.execute(
+            select(Delivery.channel_id, Delivery.audience, Delivery.message).where(
+                Delivery.occurrence_key.like("report:%")
+            )
+        )
+        claims = await session.execute(
+            select(OccurrenceClaim.project_id, OccurrenceClaim.outcome).where(
+                OccurrenceClaim.key.like("report:%")
+            )
+        )
+        found: dict[str, list] = {"claims": sorted(claims.all())}
+        for channel, audience, message in rows:
+            found.setdefault(channel, []).append((audience, message_from_dict(message)))
+    return found
+
+
+def check_reports(found: dict[str, list], count: int) -> None:
+    """Each project's report went out once to each side, but the skipped (too late) ones."""
+    posted = [p for p in range(1, count + 1) if p % 3 != 2]  # Kolkata's were due at 09:30 UTC
+    assert found.pop("claims") == sorted(
+        (p, "queued" if p in posted else "skipped") for p in range(1, count + 1)
+    )
+    assert sorted(found) == sorted([f"client-{p}" for p in posted] + [f"team-{p}" for p in posted])
+    for channel, ((audience, message),) in found.items():
+        text = message.plain_text()
+        charts = [b.kind for b in message.blocks if isinstance(b, Chart)]
+        assert "2026-12-04" in text, text
+        if channel.startswith("client-"):
+            assert audience == message.audience == "client"
+            assert text.startswith("*Weekly update: P") and charts == ["timeline"]
+            assert "USD" not in text and "6,000" not in text and "Vendor" not in text
+        else:
+            assert audience == message.audience == "internal"
+            assert text.startswith("*Weekly report: P") and charts == ["burn-up", "timeline"]
+            assert "Spent: USD 6,000.00" in text and "Risk 1 Vendor" in text
+
+
+async def test_weekly_reports_for_1000_projects_run_as_many_statements_as_for_10(
+    sessions: async_sessionmaker[AsyncSession], statements: StatementCounter
+) -> None:
+    await populate(sessions, 10, 0)
+    await link_client_sides(sessions, 10, 0)
+    small = await due_step_statements(sessions, statements, FRIDAY)
+    check_reports(await written_reports(sessions), 10)
+    await wipe_outcomes(sessions)
+    await populate(sessions, 990, 10)
+    await link_client_sides(sessions, 990, 10)
+    large = await due_step_statements(sessions, statements, FRIDAY)
+    check_reports(await written_reports(sessions), 1000)
+    assert large == small
+    assert small[0] <= 40

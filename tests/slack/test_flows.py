@@ -1,0 +1,164 @@
+"""Slow commands, forms in modals, and attachments, with a few test-only commands."""
+
+from __future__ import annotations
+
+import asyncio
+import types
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.engine.context import CommandContext
+from bot.engine.parsing import Args
+from bot.engine.registry import ANYONE, command
+from bot.messages import Field, File, Form, Image, Message, Text
+from tests.fakes.slack_events import fixture
+from tests.fakes.slack_world import SlackWorld, slack_world
+
+gate = types.SimpleNamespace(event=None)
+
+
+@command(
+    "slow report",
+    usage="slow report",
+    summary="Slow",
+    area="test",
+    roles=ANYONE,
+    needs_project=False,
+)
+async def slow_report(ctx: CommandContext, args: Args) -> Message:
+    assert gate.event is not None
+    await gate.event.wait()
+    return ctx.whisper(Text("Here is the slow report."))
+
+
+@command("survey", usage="survey", summary="A form", area="test", roles=ANYONE, needs_project=False)
+async def survey(ctx: CommandContext, args: Args) -> Message:
+    form = Form(
+        (Field("yesterday", "What did you do?"), Field("blockers", "Blockers?", False)),
+        submit_label="Send",
+        action_id="survey answer",
+        value="7",
+    )
+    return ctx.say(Text("Please answer"), form)
+
+
+@command(
+    "survey answer",
+    usage="survey answer N",
+    summary="Answer",
+    area="test",
+    roles=ANYONE,
+    needs_project=False,
+)
+async def survey_answer(ctx: CommandContext, args: Args) -> Message:
+    number = args.number("survey")
+    return ctx.say(Text(f"Survey {number}: {ctx.fields['yesterday']} / {ctx.fields['blockers']}"))
+
+
+@command(
+    "chart",
+    usage="chart [private]",
+    summary="Files",
+    area="test",
+    roles=ANYONE,
+    needs_project=False,
+)
+async def chart(ctx: CommandContext, args: Args) -> Message:
+    blocks = (
+        Text("Burn-up"),
+        Image(b"\x89PNG-chart", "burn-up chart", "burn.png"),
+        File("tasks.csv", b"number,title\n1,A\n"),
+    )
+    return ctx.whisper(*blocks) if args.flag("private") else ctx.say(*blocks)
+
+
+EXTRA = types.ModuleType("slack_test_commands")
+for handler in (slow_report, survey, survey_answer, chart):
+    setattr(EXTRA, handler.__name__, handler)
+
+
+@pytest.fixture
+async def world(db_url: str) -> AsyncIterator[SlackWorld]:
+    async with slack_world(db_url, modules=[EXTRA]) as world:
+        yield world
+
+
+async def test_a_slow_command_is_acknowledged_then_answered_by_response_url(
+    db_url: str,
+) -> None:
+    gate.event = asyncio.Event()
+    async with slack_world(db_url, modules=[EXTRA], fast_reply=0.2) as world:
+        await world.command("projects")  # the first request also meets Slack (auth.test)
+        slow_url = world.api.response_url("slow")
+        ack = await world.command("slow report", response_url=slow_url, follow=False)
+        assert ack == {}  # acknowledged in time, with nothing to show yet
+        assert [c for c in world.api.calls_to("response_url") if c.args["key"] == "slow"] == []
+        gate.event.set()
+        calls = await world.api.wait_for(
+            "response_url", 1 + len(world.api.calls_to("response_url"))
+        )
+        (answer,) = [c for c in calls if c.args["key"] == "slow"]
+        assert answer.args["response_type"] == "ephemeral"
+        assert answer.args["text"] == "Here is the slow report."
+        assert answer.args["blocks"][0]["text"]["text"] == "Here is the slow report."
+
+
+async def test_a_form_opens_as_a_modal_and_its_submission_runs_the_action(
+    world: SlackWorld,
+) -> None:
+    ack = await world.command("survey")
+    (button,) = [e for b in ack["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert button["text"]["text"] == "Send"
+    payload = fixture("block_actions")
+    payload["user"].update(id="U0ANN", team_id="T0001")
+    payload["team"]["id"] = "T0001"
+    payload["channel"]["id"] = payload["container"]["channel_id"] = "C0TEAM"
+    payload["actions"] = [{**button, "block_id": "b", "type": "button", "action_ts": "1.1"}]
+    await world.slack.interaction(payload)
+    (opened,) = await world.api.wait_for("views.open")
+    view = opened.json_arg("view")
+    assert [b["block_id"] for b in view["blocks"]] == ["yesterday", "blocker".rstrip() + "s"]
+    assert view["blocks"][0]["element"]["multiline"] is True
+    assert view["blocks"][1]["element"]["multiline"] is False
+
+    submission = fixture("view_submission")
+    submission["view"].update(
+        callback_id=view["callback_id"],
+        private_metadata=view["private_metadata"],
+        blocks=view["blocks"],
+    )
+    submission["view"]["state"]["values"] = {
+        "yesterday": {"input": {"type": "plain_text_input", "value": "Wrote <!here> copy"}},
+        "blockers": {"input": {"type": "plain_text_input", "value": "none"}},
+    }
+    response = await world.slack.interaction(submission)
+    assert response.status == 200
+    (posted,) = await world.api.wait_for("chat.postMessage")
+    assert posted.args["channel"] == "C0TEAM"
+    assert posted.args["text"] == "Survey 7: Wrote &lt;!here&gt; copy / none"
+
+
+async def test_images_and_files_are_uploaded_to_the_channel(world: SlackWorld) -> None:
+    ack = await world.command("chart")
+    assert ack["response_type"] == "in_channel"
+    assert "burn-up chart (attached)" in ack["text"]
+    done = (await world.api.wait_for("files.completeUploadExternal", 2))[0]
+    assert done.args["channel_id"] == "C0TEAM"
+    assert set(world.api.uploads.values()) == {b"\x89PNG-chart", b"number,title\n1,A\n"}
+
+
+async def test_a_private_file_goes_to_the_askers_dm(world: SlackWorld) -> None:
+    ack = await world.command("chart private")
+    assert ack["response_type"] == "ephemeral"
+    calls = await world.api.wait_for("files.completeUploadExternal", 2)
+    assert {c.args["channel_id"] for c in calls} == {"DU0ANN"}
+    assert world.api.calls_to("conversations.open")[0].args["users"] == "U0ANN"
+
+
+async def test_a_failed_upload_is_reported_to_the_asker(world: SlackWorld) -> None:
+    world.api.fail_next(error="not_in_channel", method="files.completeUploadExternal", times=2)
+    await world.command("chart")
+    notes = await world.api.wait_for("response_url", 2)
+    assert all("I could not attach" in n.args["text"] for n in notes)
+    assert "not_in_channel" in notes[0].args["text"]

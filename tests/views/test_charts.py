@@ -1,0 +1,208 @@
+"""Chart series are checked for their values; the PNG only for being a PNG."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from bot.domain.budget import LedgerFigures, summarise
+from bot.views.charts import (
+    Point,
+    budget_image,
+    burn_up,
+    cumulative_spend,
+    deliverable_timeline,
+    load_daily_spend,
+    milestone_state,
+    timeline,
+    timeline_image,
+)
+from tests.harness import Harness
+
+D = Decimal
+START = date(2026, 11, 2)
+TODAY = date(2026, 11, 21)  # day 20 of the project
+DUE = date(2026, 12, 31)
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def test_cumulative_spend_adds_up_by_day_and_carries_on_to_today() -> None:
+    daily = [
+        (date(2026, 11, 5), D("100.00")),
+        (date(2026, 11, 3), D("50.50")),
+        (date(2026, 11, 5), D("25.25")),  # two sources on one day are one point
+    ]
+    assert cumulative_spend(daily, START, TODAY) == (
+        Point(START, D("0.00")),
+        Point(date(2026, 11, 3), D("50.50")),
+        Point(date(2026, 11, 5), D("175.75")),
+        Point(TODAY, D("175.75")),
+    )
+
+
+def test_spend_before_the_start_counts_on_the_first_day() -> None:
+    daily = [(date(2026, 10, 30), D("10.00")), (START, D("5.00"))]
+    assert cumulative_spend(daily, START, START) == (Point(START, D("15.00")),)
+
+
+def test_no_spend_is_a_flat_line_at_zero() -> None:
+    assert cumulative_spend([], START, TODAY) == (Point(START, D("0.00")), Point(TODAY, D("0")))
+
+
+def summary(budget: str | None, spent_on: list[tuple[date, str]], due: date | None = DUE):
+    figures = LedgerFigures(
+        currency="EUR",
+        budget=D(budget) if budget else None,
+        start_date=START,
+        due_date=due,
+        by_category=(("general", sum((D(a) for _, a in spent_on), D("0.00"))),),
+    )
+    return summarise(figures, TODAY), [(d, D(a)) for d, a in spent_on]
+
+
+def test_burn_up_forecast_runs_from_todays_spend_to_the_due_date_at_the_average_rate() -> None:
+    # 2,000 over 20 days is 100 a day; 40 more days to the due date make 6,000.
+    s, daily = summary("5000", [(date(2026, 11, 10), "1500"), (date(2026, 11, 20), "500")])
+    series = burn_up(s, daily, START)
+    assert series.actual[-1] == Point(TODAY, D("2000.00"))
+    assert series.forecast == (Point(TODAY, D("2000.00")), Point(DUE, D("6000.00")))
+    # The money (3,000 left at 100 a day) runs out 30 days from today, before the due date.
+    assert series.run_out == date(2026, 12, 21)
+    assert series.budget_line == (Point(START, D("5000")), Point(DUE, D("5000")))
+    assert series.currency == "EUR" and series.due == DUE
+
+
+def test_burn_up_without_budget_or_due_date_has_no_budget_line_or_forecast() -> None:
+    s, daily = summary(None, [(date(2026, 11, 10), "300")], due=None)
+    series = burn_up(s, daily, START)
+    assert series.budget_line == () and series.forecast == () and series.run_out is None
+    assert series.actual[-1].amount == D("300.00")
+
+
+def test_the_budget_line_reaches_a_run_out_date_after_the_due_date() -> None:
+    s, daily = summary("100000", [(date(2026, 11, 10), "2000")])
+    series = burn_up(s, daily, START)
+    assert series.run_out is not None and series.run_out > DUE
+    assert series.budget_line[-1] == Point(series.run_out, D("100000"))
+
+
+def test_a_due_date_already_past_draws_no_forecast() -> None:
+    s, daily = summary("5000", [(date(2026, 11, 10), "100")], due=date(2026, 11, 15))
+    assert burn_up(s, daily, START).forecast == ()
+
+
+@dataclass
+class Milestone:
+    title: str
+    due: date
+    done: bool = False
+    client_signoff: bool = False
+
+
+@dataclass
+class Deliverable:
+    title: str
+    due: date
+    state: str
+
+
+def test_timeline_orders_milestones_and_marks_done_overdue_and_upcoming() -> None:
+    marks = timeline(
+        [
+            Milestone("Launch", date(2026, 12, 20), client_signoff=True),
+            Milestone("Discovery", date(2026, 11, 5), done=True),
+            Milestone("Design", date(2026, 11, 18)),
+            Milestone("Beta", TODAY),
+        ],
+        TODAY,
+    )
+    assert [(m.title, m.due, m.state, m.client) for m in marks] == [
+        ("Discovery", date(2026, 11, 5), "done", False),
+        ("Design", date(2026, 11, 18), "overdue", False),
+        ("Beta", TODAY, "upcoming", False),  # due today is not late yet
+        ("Launch", date(2026, 12, 20), "upcoming", True),
+    ]
+
+
+def test_the_clients_timeline_shows_the_client_views_deliverables_in_its_terms() -> None:
+    marks = deliverable_timeline(
+        [
+            Deliverable("Launch", date(2026, 12, 20), "on track"),
+            Deliverable("Design", date(2026, 11, 18), "late"),
+            Deliverable("Beta", date(2026, 12, 1), "at risk"),
+            Deliverable("Wireframes", date(2026, 11, 10), "awaiting your sign-off"),
+            Deliverable("Discovery", date(2026, 11, 5), "signed off"),
+        ]
+    )
+    assert [(m.title, m.state, m.client) for m in marks] == [
+        ("Discovery", "done", True),
+        ("Wireframes", "done", True),
+        ("Design", "overdue", True),
+        ("Beta", "upcoming", True),
+        ("Launch", "upcoming", True),
+    ]
+
+
+def test_a_milestone_done_late_is_done_not_overdue() -> None:
+    assert milestone_state(date(2026, 11, 1), True, TODAY) == "done"
+    assert milestone_state(date(2026, 11, 1), False, TODAY) == "overdue"
+
+
+def test_images_are_pngs_with_alt_text_that_says_what_they_show() -> None:
+    s, daily = summary("5000", [(date(2026, 11, 10), "1500")])
+    chart = budget_image(s, daily, START, "Acme")
+    assert chart.png.startswith(PNG) and chart.name == "budget-burn-up.png"
+    assert "forecast to the due date" in chart.alt
+    marks = timeline([Milestone("Beta", date(2026, 12, 1), client_signoff=True)], TODAY)
+    line = timeline_image(marks, TODAY, DUE, "Acme")
+    assert line.png.startswith(PNG)
+    assert "Beta 2026-12-01 (upcoming)" in line.alt
+    assert timeline_image([], TODAY, None, "Acme").alt.endswith("no milestones")
+
+
+async def test_daily_spend_sums_expenses_and_time_cost_per_day(bot: Harness) -> None:
+    await bot.say("ann", 'project new "Acme" client:"Acme Corp" budget:10k tz:UTC')
+    await bot.say("ann", "team add @bob rate:100/h")
+    await bot.say("ann", 'spend 1,200.10 "Licences"')
+    await bot.say("ann", 'spend 0.20 "Stamps"')
+    await bot.say("bob", "log 1.5h")
+    bot.clock.advance(days=2)
+    await bot.say("ann", 'spend 99.99 "Hosting"')
+    async with bot.sessions() as session:
+        daily = await load_daily_spend(session, 1)
+    totals: dict[date, Decimal] = {}
+    for day, amount in daily:
+        totals[day] = totals.get(day, D("0")) + amount
+    assert totals == {date(2026, 12, 1): D("1350.30"), date(2026, 12, 3): D("99.99")}
+
+
+async def test_the_console_saves_a_chart_and_prints_its_path(bot: Harness) -> None:
+    await bot.say("ann", 'project new "Acme" client:"Acme Corp" budget:10k tz:UTC')
+    await bot.say("ann", 'spend 1,200 "Licences"')
+    out = await bot.say("ann", "budget")
+    assert "(image: Budget burn-up of Acme" in out
+    path = Path(out.split(" -> ", 1)[1].split(")", 1)[0])
+    assert path.name.endswith("budget-burn-up.png")
+    assert path.read_bytes().startswith(PNG)
+
+
+async def test_reports_carry_charts_and_the_clients_shows_only_its_deliverables(
+    bot: Harness,
+) -> None:
+    await bot.say("ann", 'project new "Acme" client:"Acme Corp" budget:10k due:2027-03-01')
+    await bot.say("ann", "project link client", channel="acme-shared")
+    await bot.say("ann", 'milestone add "Internal code freeze" due:2027-01-15')
+    await bot.say("ann", 'milestone add "Beta" due:2027-02-01 client')
+    await bot.say("ann", 'spend 1,200 "Licences"')
+    internal = await bot.say("ann", "report internal")
+    assert "(image: Budget burn-up of Acme" in internal
+    assert (
+        "(image: Milestone timeline of Acme: Internal code freeze 2027-01-15 (upcoming)" in internal
+    )
+    client = await bot.say("carol", "report", channel="acme-shared", external=True)
+    images = [line for line in client.splitlines() if line.startswith("(image:")]
+    assert len(images) == 1
+    assert images[0].startswith("(image: Milestone timeline of Acme: Beta 2027-02-01 (upcoming)")
+    assert "code freeze" not in client and "Budget" not in client and "1,200" not in client
