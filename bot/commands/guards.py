@@ -6,7 +6,7 @@ from datetime import date
 
 from bot.context import CommandContext
 from bot.errors import UserError
-from bot.parsing import Mention, parse_date, tokenize
+from bot.parsing import Mention, tokenize
 from storage.models import Person
 
 
@@ -45,7 +45,7 @@ async def team_person(ctx: CommandContext, mention: Mention) -> Person:
 
 
 def future_date(ctx: CommandContext, value: str, what: str) -> date:
-    day = parse_date(value, ctx.today)
+    day = ctx.read_date(value).day
     if day < ctx.today:
         raise ctx.fail(f"The {what} {day} is in the past.")
     return day
