@@ -419,13 +419,24 @@ def parse_money(text: str, *, allow_zero: bool = False) -> Money:
 
 # --- durations ---------------------------------------------------------------------------
 
-DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(m|min|mins|h|hr|hrs|d)")
+DURATION_PART = re.compile(
+    r"(\d+(?:\.\d+)?)(minutes|minute|mins|min|m|hours|hour|hrs|hr|h|days|day|d)"
+)
+# What people write instead of units: "1:30", "1h30", "half a day", "half an hour".
+DURATION_FORMS = (
+    (re.compile(r"^(\d{1,3}):([0-5]\d)$"), r"\1h\2m"),
+    (re.compile(r"^(\d{1,3})h([0-5]?\d)$"), r"\1h\2m"),
+    (re.compile(r"^(?:a)?half(?:an?)?(day|hour)$"), r"0.5\1"),
+)
 MAX_HOURS = Decimal("200")
 
 
 def parse_duration(text: str, day_hours: Decimal = Decimal("8")) -> Decimal:
-    """`90m`, `1.5h`, `1h30m`, `2d` (a day is the project's working day): hours, as Decimal."""
+    """`90m`, `1.5h`, `1h30m`, `2d` (a day is the project's working day), and as people write
+    them: `90 minutes`, `1h30`, `1:30`, `half a day`, `2 days`: hours, as Decimal."""
     value = text.strip().lower().replace(" ", "")
+    for form, canonical in DURATION_FORMS:
+        value = form.sub(canonical, value)
     parts = DURATION_PART.findall(value)
     if not parts or "".join(n + u for n, u in parts) != value:
         raise UserError(f"I can't read `{text}` as a duration. Try 90m, 1.5h or 2d.")
@@ -434,7 +445,7 @@ def parse_duration(text: str, day_hours: Decimal = Decimal("8")) -> Decimal:
         amount = Decimal(number)
         if unit.startswith("m"):
             hours += amount / 60
-        elif unit == "d":
+        elif unit.startswith("d"):
             hours += amount * day_hours
         else:
             hours += amount

@@ -51,6 +51,7 @@ class SlackUser:
     name: str
     timezone: str | None = None
     is_stranger: bool = False
+    locale: str | None = None
 
     def is_external_to(self, home_enterprise: str | None, home_team: str | None) -> bool:
         if self.is_stranger:
@@ -85,6 +86,7 @@ def user_from_info(data: dict[str, Any]) -> SlackUser:
         name=name,
         timezone=data.get("tz"),
         is_stranger=bool(data.get("is_stranger")),
+        locale=data.get("locale") if isinstance(data.get("locale"), str) else None,
     )
 
 
@@ -137,7 +139,7 @@ class Directory:
 
     async def user(self, client: AsyncWebClient, user_id: str) -> SlackUser | None:
         async def lookup() -> SlackUser | None:
-            data = await _call(client.users_info, user=user_id)
+            data = await _call(client.users_info, user=user_id, include_locale=True)
             return user_from_info(data["user"]) if data else None
 
         return await self._users.get(user_id, lookup)

@@ -10,9 +10,9 @@ from sqlalchemy import case, func, select
 
 from bot.commands.guards import team_side_only
 from bot.context import CommandContext
+from bot.dates import DateRead
 from bot.domain.budget import format_hours
 from bot.messages import Actions, Button, Context, Heading, Item, Items, ItemStatus, Message, Text
-from bot.dates import DateRead
 from bot.parsing import Args, Mention, parse_duration
 from bot.registry import EVERYONE, PM, TEAM, command
 from storage.models import Membership, Milestone, Person, Task
@@ -357,6 +357,7 @@ async def _own_task(ctx: CommandContext, args: Args, doing: str) -> Task:
 @command(
     "task done",
     usage="task done N",
+    aliases=("done", "finish", "finished", "complete"),
     summary="Mark a task done (your own, or any as PM)",
     area="plan",
     roles=TEAM,
@@ -470,6 +471,14 @@ async def _task_filters(ctx: CommandContext, args: Args) -> tuple[list[Any], str
     "tasks",
     reads_only=True,
     usage="tasks [mine|@who|overdue|blocked|done|all] [due:this-week|next-week|DATE]",
+    questions=(
+        ("what's overdue", "overdue"),
+        ("what is late", "overdue"),
+        ("what's due this week", "due:this-week"),
+        ("what's due next week", "due:next-week"),
+        ("what's blocked", "blocked"),
+        ("what are my tasks", "mine"),
+    ),
     summary="The task list, with overdue, due-soon, blocked and done marks",
     area="plan",
     roles=TEAM,

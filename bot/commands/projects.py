@@ -7,8 +7,8 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from bot.context import CommandContext, projects_of
-from bot.messages import Context, Facts, Heading, Item, Items, Message, Text
 from bot.dates import date_in_words
+from bot.messages import Context, Facts, Heading, Item, Items, Message, Text
 from bot.parsing import (
     Args,
     parse_clock,

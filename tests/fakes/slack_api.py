@@ -67,8 +67,9 @@ class FakeUser:
     is_stranger: bool = False
     is_bot: bool = False
     enterprise_id: str | None = None
+    locale: str = "en-US"
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self, *, include_locale: bool = False) -> dict[str, Any]:
         user: dict[str, Any] = {
             "id": self.id,
             "team_id": self.team_id,
@@ -79,6 +80,8 @@ class FakeUser:
         }
         if self.tz:
             user["tz"] = self.tz
+        if include_locale:  # users.info says the locale only when asked to
+            user["locale"] = self.locale
         if self.is_stranger:
             user["is_stranger"] = True
         if self.enterprise_id:
@@ -323,7 +326,8 @@ class FakeSlackApi:
         user = self.users.get(str(args.get("user")))
         if user is None:
             return {"ok": False, "error": "user_not_found"}
-        return {"user": user.as_json()}
+        asked = str(args.get("include_locale")).lower() in ("1", "true")
+        return {"user": user.as_json(include_locale=asked)}
 
     def _conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self.channels.get(str(args.get("channel")))
