@@ -21,11 +21,12 @@ from bench.databases import fresh_postgres, fresh_sqlite, server_versions
 from bench.delivery import run_delivery
 from bench.fanout import run_fanout
 from bench.latency import LatencyRun, Loads, run_latency
+from bench.parsing import run_parsing
 from bench.slack_load import ResponseUrls
 from tests.fakes.slack_api import FakeSlackApi
 
 ROOT = Path(__file__).resolve().parent.parent
-PARTS = ("latency", "fanout", "delivery")
+PARTS = ("latency", "fanout", "delivery", "parsing")
 
 
 def _options(argv: list[str] | None) -> argparse.Namespace:
@@ -79,7 +80,7 @@ async def main(argv: list[str] | None = None) -> int:
                 )
             sections.append(("1 and 4. Command latency over HTTP, and memory", _latency_notes(run)))
             verdicts += report.latency_verdicts(run)
-        for part in ("fanout", "delivery"):
+        for part in ("fanout", "delivery", "parsing"):
             if part in parts:
                 title, body, found = await _part(part, workdir, options, progress)
                 sections.append((title, body))
@@ -132,8 +133,8 @@ def _latency_notes(run: LatencyRun) -> str:
 async def _part(
     part: str, workdir: Path, options: argparse.Namespace, progress: Callable[[str], None]
 ) -> tuple[str, str, list[str]]:
-    """Fan-out and delivery: the scheduler's and the outbox's own code under load."""
-    run = run_fanout if part == "fanout" else run_delivery
+    """Fan-out, delivery and parsing: the scheduler's, the outbox's and the parser's own code."""
+    run = {"fanout": run_fanout, "delivery": run_delivery, "parsing": run_parsing}[part]
     return await run(workdir, rounds=options.rounds, quick=options.quick, progress=progress)
 
 

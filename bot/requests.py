@@ -18,6 +18,8 @@ class Actor:
     timezone: str | None = None
     # A Slack Connect user from another organisation, a Teams guest or external user.
     external: bool = False
+    # The person's language and region (`en-US`, `en-GB`): how they write 12/24.
+    locale: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -262,6 +262,23 @@ class ProcessedEvent(Base):
     processed_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class PendingSuggestion(Base):
+    """The line last offered to someone in one place ("Did you mean ...?"), so that a typed
+    `yes` runs it as the *Run it* button would. One per person and place; replaced by the
+    next offer, taken by the `yes`."""
+
+    __tablename__ = "pending_suggestions"
+    __table_args__ = (UniqueConstraint("platform", "tenant", "user_id", "channel_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    tenant: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(200))
+    channel_id: Mapped[str] = mapped_column(String(200))
+    line: Mapped[str] = mapped_column(Text)
+    offered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class OccurrenceClaim(Base):
     """A scheduled occurrence (e.g. `checkin:project=7:2026-12-01`) claimed exactly once."""
 

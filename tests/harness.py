@@ -34,7 +34,7 @@ class Harness:
     clock: FixedClock
     engine: Engine
     posts: list[str] = field(default_factory=list)
-    _consoles: dict[tuple[str, str | None, bool], ConsoleSession] = field(default_factory=dict)
+    _consoles: dict[tuple[object, ...], ConsoleSession] = field(default_factory=dict)
 
     @classmethod
     def create(cls, sessions: async_sessionmaker[AsyncSession]) -> Harness:
@@ -49,12 +49,13 @@ class Harness:
         channel: str | None = "team",
         external: bool = False,
         tz: str | None = None,
+        locale: str | None = None,
     ) -> str:
         """Run one line as `who` in `channel` (None: a DM); posts elsewhere land in `posts`."""
-        key = (who, channel, external)
+        key = (who, channel, external, locale)
         console = self._consoles.get(key)
         if console is None:
-            console = ConsoleSession(self.engine, Speaker(who, external, tz), channel)
+            console = ConsoleSession(self.engine, Speaker(who, external, tz, locale), channel)
             self._consoles[key] = console
         output = await console.run_line(line)
         await self.deliver()

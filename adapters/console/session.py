@@ -23,6 +23,7 @@ class Speaker:
     name: str
     external: bool = False
     timezone: str | None = None
+    locale: str | None = None
 
     def actor(self) -> Actor:
         return Actor(
@@ -32,6 +33,7 @@ class Speaker:
             name=self.name,
             timezone=self.timezone,
             external=self.external,
+            locale=self.locale,
         )
 
 

@@ -55,6 +55,7 @@ class SlackUser:
     timezone: str | None = None
     is_stranger: bool = False
     is_guest: bool = False
+    locale: str | None = None
 
     def is_external_to(self, home_enterprise: str | None, home_team: str | None) -> bool:
         if self.is_stranger or self.is_guest:
@@ -90,6 +91,7 @@ def user_from_info(data: dict[str, Any]) -> SlackUser:
         timezone=data.get("tz"),
         is_stranger=bool(data.get("is_stranger")),
         is_guest=bool(data.get("is_restricted") or data.get("is_ultra_restricted")),
+        locale=data.get("locale") if isinstance(data.get("locale"), str) else None,
     )
 
 
@@ -165,7 +167,7 @@ class Directory:
 
     async def user(self, client: AsyncWebClient, user_id: str) -> SlackUser | None:
         async def lookup() -> SlackUser:
-            data = await _call(client.users_info, user=user_id)
+            data = await _call(client.users_info, user=user_id, include_locale=True)
             return user_from_info(data["user"])
 
         return await self._users.get(user_id, lookup)

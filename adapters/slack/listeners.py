@@ -106,6 +106,7 @@ class SlackBridge:
                 user_id=user_id,
                 name=user.name,
                 timezone=user.timezone,
+                locale=user.locale,
                 external=user.is_external_to(home_enterprise, home_team),
             )
         # users.info failed: who this is cannot be established, so they count as external

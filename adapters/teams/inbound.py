@@ -127,6 +127,7 @@ def actor_of(activity: Activity) -> Actor:
         name=_text(_get(activity, "from", "name")) or user_id,
         timezone=timezone_of(activity),
         external=is_external(activity),
+        locale=_text(activity.get("locale")) or None,
     )
 
 

@@ -46,6 +46,24 @@ def _amount(ctx: CommandContext, args: Args, what: str) -> Money:
     return parse_money(" ".join(args.tokens[i].value for i in parts))
 
 
+DURATION_WORDS = 3  # "half a day", "90 minutes"
+
+
+def _duration(args: Args, day_hours: Decimal) -> Decimal:
+    """The duration in the leading words: the most of them (up to three) that read as one."""
+    free = [i for i, t in enumerate(args.tokens) if i not in args.used and t.kind == "word"]
+    leading = [i for n, i in enumerate(free[:DURATION_WORDS]) if i == free[0] + n]
+    for count in range(len(leading), 1, -1):
+        try:
+            typed = " ".join(args.tokens[i].value for i in leading[:count])
+            hours = parse_duration(typed, day_hours)
+        except UserError:
+            continue
+        args.used.update(leading[:count])
+        return hours
+    return parse_duration(args.word("how long, like 90m or 1.5h") or "", day_hours)
+
+
 def _is_currency(word: str) -> bool:
     if len(word) != 3 or not word.isalpha():
         return False
@@ -150,7 +168,7 @@ async def spend(ctx: CommandContext, args: Args) -> Message:
 async def log_time(ctx: CommandContext, args: Args) -> Message:
     _internal_only(ctx)
     project = ctx.the_project
-    hours = parse_duration(args.word("how long, like 90m or 1.5h") or "", project.day_hours)
+    hours = _duration(args, project.day_hours)
     task_text = args.option("task")
     note = args.text()
     task = None
@@ -190,6 +208,11 @@ async def log_time(ctx: CommandContext, args: Args) -> Message:
     "budget",
     reads_only=True,
     usage="budget",
+    questions=(
+        ("how's the budget", ""),
+        ("how much is left", ""),
+        ("how much have we spent", ""),
+    ),
     summary="Budget, spent, remaining, burn rate and when the money runs out",
     area="budget",
     roles=TEAM,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from bot.engine.context import CommandContext
-from bot.engine.parsing import Mention, parse_date, tokenize
+from bot.engine.parsing import Mention, tokenize
 from bot.errors import UserError
 from storage.models import Person
 
@@ -49,7 +49,7 @@ async def team_person(ctx: CommandContext, mention: Mention) -> Person:
 
 
 def future_date(ctx: CommandContext, value: str, what: str) -> date:
-    day = parse_date(value, ctx.today)
+    day = ctx.read_date(value).day
     if day < ctx.today:
         raise ctx.fail(f"The {what} {day} is in the past.")
     return day

@@ -16,6 +16,8 @@ WHO = {"pm": "PM", "member": "team", "client": "client", "anyone": "anyone"}
     "help",
     reads_only=True,
     usage="help [command]",
+    aliases=("?",),
+    questions=(("what can you do", ""), ("how does this work", "")),
     summary="What I can do, or how to use one command",
     area="basics",
     roles=ANYONE,
@@ -27,6 +29,10 @@ async def help_command(ctx: CommandContext, args: Args) -> Message:
     args.used.update(range(len(args.tokens)))
     if words:
         spec, _ = registry.find(words)
+        group = [s for s in registry.group(words[0]) if _shown_to(s, ctx.role)]
+        if spec is None and len(words) == 1 and group:
+            pairs = tuple((s.usage, s.summary) for s in group)
+            return ctx.whisper(Heading(f"{words[0].lower()} commands"), Facts(pairs))
         if spec is None:
             raise ctx.fail(
                 f"There is no command `{' '.join(words)[:40]}`. Type `help` for the list."

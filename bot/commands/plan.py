@@ -11,7 +11,8 @@ from sqlalchemy import case, func, select
 from bot.commands.guards import team_side_only
 from bot.domain.budget import format_hours
 from bot.engine.context import CommandContext
-from bot.engine.parsing import Args, Mention, parse_date, parse_duration
+from bot.engine.dates import DateRead
+from bot.engine.parsing import Args, Mention, parse_duration
 from bot.engine.registry import EVERYONE, PM, TEAM, command
 from bot.messages import Actions, Button, Context, Heading, Item, Items, ItemStatus, Message, Text
 from storage.models import Membership, Milestone, Person, Task
@@ -33,11 +34,11 @@ def item_status(done: bool, blocked: bool, due: date | None, today: date, soon: 
     return "open"
 
 
-def _future_date(ctx: CommandContext, text: str, what: str) -> date:
-    when = parse_date(text, ctx.today)
-    if when < ctx.today:
-        raise ctx.fail(f"The {what} {when.isoformat()} is in the past; give today or later.")
-    return when
+def _future_date(ctx: CommandContext, text: str, what: str) -> DateRead:
+    read = ctx.read_date(text)
+    if read.day < ctx.today:
+        raise ctx.fail(f"The {what} {read.day.isoformat()} is in the past; give today or later.")
+    return read
 
 
 def _date_words(ctx: CommandContext, args: Args, what: str) -> str:
@@ -61,7 +62,8 @@ def _date_words(ctx: CommandContext, args: Args, what: str) -> str:
 async def milestone_add(ctx: CommandContext, args: Args) -> Message:
     title = args.text("milestone title")
     assert title is not None
-    due = _future_date(ctx, args.required_option("due", "when it is due"), "due date")
+    due_read = _future_date(ctx, args.required_option("due", "when it is due"), "due date")
+    due = due_read.day
     client = args.flag("client")
     project = ctx.the_project
     twin = await ctx.session.scalar(
@@ -83,7 +85,9 @@ async def milestone_add(ctx: CommandContext, args: Args) -> Message:
         )
     )
     kind = "client deliverable" if client else "milestone"
-    blocks: list[Text | Context] = [Text(f'Added {kind} {number} "{title}", due {due}.')]
+    blocks: list[Text | Context] = [
+        Text(f'Added {kind} {number} "{title}", due {due}.'), ctx.date_said(due_read, "due")
+    ]
     if project.due_date and due > project.due_date:
         blocks.append(Context(f"That is after the project's due date, {project.due_date}."))
     return ctx.say(*blocks)
@@ -99,9 +103,10 @@ async def milestone_add(ctx: CommandContext, args: Args) -> Message:
 async def milestone_due(ctx: CommandContext, args: Args) -> Message:
     milestone = await ctx.numbered(Milestone, args.number("milestone number"), "milestone")
     due = _future_date(ctx, _date_words(ctx, args, "new due date"), "due date")
-    old, milestone.due_date = milestone.due_date, due
+    old, milestone.due_date = milestone.due_date, due.day
     return ctx.say(
-        Text(f'Milestone {milestone.number} "{milestone.title}": due {due} (was {old}).')
+        Text(f'Milestone {milestone.number} "{milestone.title}": due {due.day} (was {old}).'),
+        ctx.date_said(due, "due"),
     )
 
 
@@ -270,7 +275,8 @@ async def task_add(ctx: CommandContext, args: Args) -> Message:
     assert title is not None
     mention = args.mention("the task's owner")
     assert mention is not None
-    due = _future_date(ctx, args.required_option("due", "when it is due"), "due date")
+    due_read = _future_date(ctx, args.required_option("due", "when it is due"), "due date")
+    due = due_read.day
     milestone_text = args.option("milestone")
     estimate_text = args.option("est")
     project = ctx.the_project
@@ -293,7 +299,8 @@ async def task_add(ctx: CommandContext, args: Args) -> Message:
     await ctx.session.flush()
     await _tell_owner(ctx, owner, task, "gave you")
     blocks: list[Text | Context] = [
-        Text(f"Task {task.number} added: {title} · {owner.display_name} · due {due}")
+        Text(f"Task {task.number} added: {title} · {owner.display_name} · due {due}"),
+        ctx.date_said(due_read, "due"),
     ]
     if milestone and due > milestone.due_date:
         blocks.append(
@@ -329,9 +336,12 @@ async def task_assign(ctx: CommandContext, args: Args) -> Message:
 async def task_due(ctx: CommandContext, args: Args) -> Message:
     task = await ctx.numbered(Task, args.number("task number"), "task")
     due = _future_date(ctx, _date_words(ctx, args, "new due date"), "due date")
-    old, task.due_date = task.due_date, due
+    old, task.due_date = task.due_date, due.day
     was = f" (was {old})" if old else ""
-    return ctx.say(Text(f"Task {task.number} ({task.title}) is due {due}{was}."))
+    return ctx.say(
+        Text(f"Task {task.number} ({task.title}) is due {due.day}{was}."),
+        ctx.date_said(due, "due"),
+    )
 
 
 async def _own_task(ctx: CommandContext, args: Args, doing: str) -> Task:
@@ -347,6 +357,7 @@ async def _own_task(ctx: CommandContext, args: Args, doing: str) -> Task:
 @command(
     "task done",
     usage="task done N",
+    aliases=("done", "finish", "finished", "complete"),
     summary="Mark a task done (your own, or any as PM)",
     area="plan",
     roles=TEAM,
@@ -404,7 +415,7 @@ def _due_window(ctx: CommandContext, text: str) -> tuple[date | None, date]:
     if key == "next-week":
         monday = today + timedelta(days=7 - today.weekday())
         return monday, monday + timedelta(days=6)
-    return None, parse_date(text, today)
+    return None, ctx.read_date(text).day
 
 
 async def _member_named(ctx: CommandContext, mention: Mention) -> Person:
@@ -460,6 +471,14 @@ async def _task_filters(ctx: CommandContext, args: Args) -> tuple[list[Any], str
     "tasks",
     reads_only=True,
     usage="tasks [mine|@who|overdue|blocked|done|all] [due:this-week|next-week|DATE]",
+    questions=(
+        ("what's overdue", "overdue"),
+        ("what is late", "overdue"),
+        ("what's due this week", "due:this-week"),
+        ("what's due next week", "due:next-week"),
+        ("what's blocked", "blocked"),
+        ("what are my tasks", "mine"),
+    ),
     summary="The task list, with overdue, due-soon, blocked and done marks",
     area="plan",
     roles=TEAM,

@@ -7,11 +7,11 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from bot.engine.context import CommandContext, projects_of
+from bot.engine.dates import date_in_words
 from bot.engine.parsing import (
     Args,
     parse_clock,
     parse_currency,
-    parse_date,
     parse_money,
     parse_timezone,
 )
@@ -45,7 +45,7 @@ async def project_new(ctx: CommandContext, args: Args) -> Message:
         budget = money.amount
     due = None
     if (due_text := args.option("due")) is not None:
-        due = parse_date(due_text, ctx.today)
+        due = ctx.read_date(due_text).day
         if due < ctx.today:
             raise ctx.fail(f"The due date {due} is in the past.")
     if ctx.request.actor.external:
@@ -233,11 +233,11 @@ async def project_set(ctx: CommandContext, args: Args) -> Message:
 
 
 def _set_due(ctx: CommandContext, project: Project, value: str) -> tuple[str, str]:
-    due = parse_date(value, ctx.today)
+    due = ctx.read_date(value).day
     if due < ctx.today:
         raise ctx.fail(f"The due date {due} is in the past.")
     project.due_date = due
-    return ("Due", due.isoformat())
+    return ("Due", f"{due.isoformat()} ({date_in_words(due)})")
 
 
 def _set_zone(ctx: CommandContext, project: Project, value: str) -> tuple[str, str]:

@@ -14,6 +14,12 @@ from bot.views.reports import build_report, build_status
     "status",
     cached=True,
     usage='status [project:"Name"]',
+    questions=(
+        ("how is {project} going", 'project:"{project}"'),
+        ("how are things", ""),
+        ("how is it going", ""),
+        ("how are we doing", ""),
+    ),
     summary="Health (green/amber/red and why), next milestones, blockers and (team) budget",
     area="reports",
     roles=EVERYONE,

@@ -13,7 +13,7 @@ from bot.messages import Context, Heading, Item, Items, Message, Text
 from storage.models import Person, Risk
 
 LEVEL_WORDS = {"low": 1, "l": 1, "1": 1, "medium": 2, "med": 2, "m": 2, "2": 2}
-LEVEL_WORDS |= {"high": 3, "h": 3, "3": 3}
+LEVEL_WORDS |= {"high": 3, "h": 3, "3": 3, "lo": 1, "hi": 3, "mid": 2}
 HIGH_SCORE = 6
 
 

@@ -176,6 +176,7 @@ async def team_remove(ctx: CommandContext, args: Args) -> Message:
     "team",
     reads_only=True,
     usage="team",
+    questions=(("who's on the team", ""), ("who is working on this", "")),
     summary="Who is on the project, with roles (and, for the team, rates and zones)",
     area="team",
     roles=EVERYONE,

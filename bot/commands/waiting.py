@@ -19,6 +19,7 @@ SOON = timedelta(days=2)
     "waiting",
     reads_only=True,
     usage="waiting",
+    questions=(("what's waiting for me", ""), ("what do I have", ""), ("what do I need to do", "")),
     summary="What waits for you across your projects: tasks due, approvals, requests",
     area="basics",
     roles=ANYONE,

@@ -12,9 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import local_date
 from bot.delivery import outbox
+from bot.domain.working_days import WorkCalendar
+from bot.engine.dates import DateRead, date_in_words, month_first, read_date
 from bot.engine.parsing import Mention
 from bot.errors import Refused, UserError
-from bot.messages import Audience, Block, Message, Visibility
+from bot.messages import Audience, Block, Context, Message, Visibility
 from bot.requests import Request
 from storage.models import (
     Acquaintance,
@@ -84,6 +86,28 @@ class CommandContext:
     @property
     def today(self) -> date:
         return local_date(self.now, self.zone)
+
+    def read_date(self, text: str) -> DateRead:
+        """A date as the asker typed it: their day, their locale, the project's working days."""
+        return read_date(
+            text, self.today, locale=self.request.actor.locale, add_working_days=self._add_working
+        )
+
+    def _add_working(self, start: date, days: int) -> date:
+        """`days` working days after `start` by the project's calendar (Mon-Fri without one)."""
+        project = self.project
+        if project is None:
+            return WorkCalendar().add(start, days)
+        years = range(start.year, start.year + 2)
+        return WorkCalendar.of(project.working_days, project.country, years).add(start, days)
+
+    def date_said(self, read: DateRead, what: str) -> Context:
+        """The small print that says a date just set in words, and how a numeric one was read."""
+        how = ""
+        if read.ambiguous:
+            order = "month/day" if month_first(self.request.actor.locale) else "day/month"
+            how = f" (read as {order} for your locale; write {read.day.isoformat()} to be sure)"
+        return Context(f"{what.capitalize()}: {date_in_words(read.day)}{how}.")
 
     @property
     def project_today(self) -> date:

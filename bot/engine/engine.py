@@ -21,14 +21,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock, utc_now
+from bot.engine import suggestions
 from bot.engine.audit import record_write
 from bot.engine.context import CommandContext, projects_of
 from bot.engine.identity import Identities
 from bot.engine.parsing import Args, check_line, tokenize
 from bot.engine.registry import CommandSpec, Registry
 from bot.engine.reply_cache import Generations, ReplyCache, tenant_key
+from bot.engine.understanding import Suggestion, answer_question, near_miss
 from bot.errors import Refused, UserError
-from bot.messages import Context, Message, Reply, Text
+from bot.messages import Actions, Button, Context, Message, Reply, Text
 from bot.metrics import UNKNOWN_COMMAND, Metrics
 from bot.requests import Request
 from storage.changes import take_revision, take_wrote
@@ -39,6 +41,15 @@ log = logging.getLogger("liaison.engine")
 
 # Words people put before a command out of habit: "pm status", "/pm status".
 PREFIXES = ("/pm", "pm", "liaison", "@liaison")
+MAX_BUTTON_VALUE = 1900  # Slack takes 2,000 characters in a button's value
+
+
+class Suggested(UserError):
+    """Not a command as typed, but close to one: the reply offers the corrected line."""
+
+    def __init__(self, message: str, suggestion: Suggestion) -> None:
+        super().__init__(message)
+        self.suggestion = suggestion
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +116,8 @@ class Engine:
                 cache_key, tenant, lambda: self._run(request, text, tenant)
             )
             return reply, "ok"
+        except Suggested as offer:
+            return await self._offer(request, offer), "user_error"
         except UserError as error:
             return Reply((error_message(error, request),), failed=True), "user_error"
         except Exception:
@@ -128,6 +141,19 @@ class Engine:
         if handled.changed:
             self.generations.changed(tenant)
         return handled.reply, not (handled.changed or handled.repeat)
+
+    async def _offer(self, request: Request, offer: Suggested) -> Reply:
+        """Did you mean the whole corrected line? A *Run it* button, or type `yes`."""
+        line = offer.suggestion.line
+        async with self.sessions() as session, session.begin():
+            await suggestions.remember(session, request, line, request.received_at or self.clock())
+        blocks: list[Text | Actions | Context] = [Text(f"{offer.message} Did you mean `{line}`?")]
+        if len(offer.suggestion.arguments) <= MAX_BUTTON_VALUE:
+            name, arguments = offer.suggestion.name, offer.suggestion.arguments
+            blocks.append(Actions((Button("Run it", name, arguments, "primary"),)))
+        blocks.append(Context("Type `yes` to run it, or `help` for the list of commands."))
+        message = Message(blocks=tuple(blocks), audience="client", visibility="ephemeral")
+        return Reply((message,), failed=True)
 
     def _cache_key(self, request: Request, text: str) -> Hashable | None:
         """The reply cache's key if this request may be answered from it. A platform's
@@ -166,6 +192,8 @@ class Engine:
             log.info("duplicate event %s ignored", request.event_id)
             return Handled(Reply(), repeat=True)
         take_wrote(session)  # remembering a delivery id changes nothing a command reads
+        if request.action is None and suggestions.is_yes(text):
+            text = await self._offered(session, request)
         spec, args = self._route(text)
         ctx = await self._context(session, request, spec, args)
         self._authorise(ctx, spec)
@@ -199,6 +227,15 @@ class Engine:
         )
         return inserted is not None
 
+    async def _offered(self, session: AsyncSession, request: Request) -> str:
+        """The line offered here lately, which a typed `yes` runs (the Run it button's form)."""
+        now = request.received_at or self.clock()
+        offered = await suggestions.take(session, request, now)
+        if offered is None:
+            raise UserError("There is nothing waiting for a yes here. Type `help` for the list.")
+        take_wrote(session)  # an offer taken is bookkeeping, like a delivery id
+        return offered
+
     def _route(self, text: str) -> tuple[CommandSpec, Args]:
         tokens = tokenize(text)
         words: list[str] = []
@@ -207,15 +244,20 @@ class Engine:
                 break
             words.append(token.value)
         spec, used = self.registry.find(words)
-        if spec is None:
-            # An action with an empty id and value (a forged or broken submit) has no words.
-            first = words[0] if words else (text.split() or [""])[0]
-            close = self.registry.names_like(" ".join(words[:2]) or first)
-            hint = f" Did you mean `{close[0]}`?" if close else ""
-            raise UserError(
-                f"I don't know the command `{first[:40]}`.{hint} Type `help` for the list."
-            )
-        return spec, Args(tokens[used:], usage=spec.usage)
+        if spec is not None:
+            return spec, Args(tokens[used:], usage=spec.usage)
+        question = answer_question(text, self.registry)
+        if question is not None:
+            spec = self.registry.get(question.name)
+            assert spec is not None
+            return spec, Args(tokenize(question.arguments), usage=spec.usage)
+        # An action with an empty id and value (a forged or broken submit) has no words.
+        first = words[0] if words else (text.split() or [""])[0]
+        unknown = f"I don't know the command `{first[:40]}`."
+        close = near_miss(text, self.registry)
+        if close is not None:
+            raise Suggested(unknown, close)
+        raise UserError(f"{unknown} Type `help` for the list.")
 
     async def _context(
         self, session: AsyncSession, request: Request, spec: CommandSpec, args: Args

@@ -30,6 +30,20 @@ SLACK_MENTION_SPAN_RE = re.compile(r"<@[A-Z0-9a-z_.:-]+(?:\|[^>\n]{0,80})?>(?=\s
 PLAIN_MENTION_RE = re.compile(r"^@([\w.\-]+)$")
 # An option value that begins a phrase of words ("due:in 3 days", "due:next tuesday").
 PHRASE_STARTS = {"in": 2, "next": 1}
+# Unquoted date phrases an option takes whole ("due:march 1", "due:end of month"): the
+# longest run of at most MAX_PHRASE_WORDS following words that still completes one of these.
+MAX_PHRASE_WORDS = 4
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]{0,6}"
+_DAY = r"\d{1,2}(?:st|nd|rd|th)?,?"
+_WEEKDAY = r"(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)[a-z]{0,6}"
+DATE_PHRASE_RE = re.compile(
+    rf"^(?:{_MONTH} {_DAY}(?: \d{{4}})?|{_DAY}(?: of)? {_MONTH}(?: \d{{4}})?"
+    rf"|(?:this|next) (?:{_WEEKDAY}|week|month)|end of (?:the )?(?:week|month|year)"
+    r"|in \d{1,3} (?:working |business |work )?(?:day|days|week|weeks|month|months))$"
+)
+# "budget:20000 USD", "budget:USD 20,000": an amount and its currency as the next word.
+AMOUNT_THEN_CODE_RE = re.compile(r"^[$\u20ac\u00a3\u00a5]?\d[\d,.]*[kKmM]? [A-Z]{3}$")
+CODE_THEN_AMOUNT_RE = re.compile(r"^[A-Z]{3} \d[\d,.]*[kKmM]?$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,9 +144,29 @@ def _join_phrases(tokens: list[Token]) -> list[Token]:
             if len(following) == extra and all(t.kind == "word" for t in following):
                 token.value = " ".join([token.value, *(t.value for t in following)])
                 i += extra
+        if token.kind == "option" and not token.quoted:
+            taken = _phrase_words(token.value, tokens[i + 1 : i + 1 + MAX_PHRASE_WORDS])
+            token.value = " ".join([token.value, *(t.value for t in tokens[i + 1 : i + 1 + taken])])
+            i += taken
         out.append(token)
         i += 1
     return out
+
+
+def _phrase_words(value: str, following: list[Token]) -> int:
+    """How many of the following words complete `value` into a date or an amount."""
+    words: list[str] = []
+    for token in following:
+        if token.kind != "word":
+            break
+        words.append(token.value)
+    for count in range(len(words), 0, -1):
+        phrase = " ".join([value, *words[:count]])
+        if DATE_PHRASE_RE.match(phrase.lower()) or (
+            count == 1 and (AMOUNT_THEN_CODE_RE.match(phrase) or CODE_THEN_AMOUNT_RE.match(phrase))
+        ):
+            return count
+    return 0
 
 
 @dataclass
@@ -392,15 +426,27 @@ def parse_money(text: str, *, allow_zero: bool = False) -> Money:
 
 # --- durations ---------------------------------------------------------------------------
 
-DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(mins|min|m|hrs|hr|h|d)")
+DURATION_PART = re.compile(
+    r"(\d+(?:\.\d+)?)(minutes|minute|mins|min|m|hours|hour|hrs|hr|h|days|day|d)"
+)
+# What people write instead of units: "1:30", "1h30", "half a day", "half an hour".
+DURATION_FORMS = (
+    (re.compile(r"^(\d{1,3}):([0-5]\d)$"), r"\1h\2m"),
+    (re.compile(r"^(\d{1,3})h([0-5]?\d)$"), r"\1h\2m"),
+    (re.compile(r"^(?:a)?half(?:an?)?(day|hour)$"), r"0.5\1"),
+)
 # `1h30m` is at most a few parts: longer text is no duration, and is refused unread.
 MAX_DURATION = 40
 MAX_HOURS = Decimal("200")
 
 
 def parse_duration(text: str, day_hours: Decimal = Decimal("8")) -> Decimal:
-    """`90m`, `1.5h`, `1h30m`, `2d` (a day is the project's working day): hours, as Decimal."""
+    """`90m`, `1.5h`, `1h30m`, `2d` (a day is the project's working day), and as people write
+    them: `90 minutes`, `1h30`, `1:30`, `half a day`, `2 days`: hours, as Decimal."""
     value = text.strip().lower().replace(" ", "")
+    if len(value) <= MAX_DURATION:
+        for form, canonical in DURATION_FORMS:
+            value = form.sub(canonical, value)
     parts = _duration_parts(value) if len(value) <= MAX_DURATION else None
     if not parts:
         raise UserError(f"I can't read `{text[:MAX_DURATION]}` as a duration. Try 90m, 1.5h or 2d.")
@@ -409,7 +455,7 @@ def parse_duration(text: str, day_hours: Decimal = Decimal("8")) -> Decimal:
         amount = Decimal(number)
         if unit.startswith("m"):
             hours += amount / 60
-        elif unit == "d":
+        elif unit.startswith("d"):
             hours += amount * day_hours
         else:
             hours += amount

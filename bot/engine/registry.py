@@ -36,6 +36,10 @@ class CommandSpec:
     # Reads only, and its reply depends on the stored data, the request and the day alone,
     # so an identical request may be answered from the engine's reply cache.
     cached: bool = False
+    # Other names for it ("done" for "task done") and questions people ask that it answers:
+    # (question, the arguments it runs with); `{project}` in a question is a project's name.
+    aliases: tuple[str, ...] = ()
+    questions: tuple[tuple[str, str], ...] = ()
 
     @property
     def words(self) -> tuple[str, ...]:
@@ -56,6 +60,8 @@ def command(
     hidden: bool = False,
     reads_only: bool = False,
     cached: bool = False,
+    aliases: Iterable[str] = (),
+    questions: Iterable[tuple[str, str]] = (),
 ) -> Callable[[Handler], Handler]:
     """Tag a handler as a command. Routing happens in the Registry, not here."""
 
@@ -71,6 +77,8 @@ def command(
             hidden=hidden,
             reads_only=reads_only or cached,
             cached=cached,
+            aliases=tuple(aliases),
+            questions=tuple(questions),
         )
         specs: list[CommandSpec] = getattr(handler, "__commands__", [])
         handler.__commands__ = [*specs, spec]  # type: ignore[attr-defined]
@@ -86,6 +94,15 @@ class Registry:
             if spec.words in self._by_words:
                 raise ValueError(f"command {spec.name!r} is registered twice")
             self._by_words[spec.words] = spec
+        # Other ways to say a name: aliases, and every `area verb` said verb first.
+        self._other_words: dict[tuple[str, ...], CommandSpec] = {}
+        for spec in self._by_words.values():
+            said = [tuple(a.split()) for a in spec.aliases]
+            if len(spec.words) == 2:
+                said.append(spec.words[::-1])
+            for words in said:
+                if words not in self._by_words:
+                    self._other_words.setdefault(words, spec)
 
     @classmethod
     def from_modules(cls, modules: Iterable[ModuleType]) -> Registry:
@@ -98,23 +115,29 @@ class Registry:
     def find(self, words: list[str]) -> tuple[CommandSpec | None, int]:
         """The longest registered name that starts `words`, and how many words it took."""
         lowered = [w.lower() for w in words]
-        for length in range(min(3, len(lowered)), 0, -1):
-            spec = self._by_words.get(tuple(lowered[:length]))
-            if spec:
-                return spec, length
+        for names in (self._by_words, self._other_words):
+            for length in range(min(3, len(lowered)), 0, -1):
+                spec = names.get(tuple(lowered[:length]))
+                if spec:
+                    return spec, length
         return None, 0
+
+    def group(self, word: str) -> list[CommandSpec]:
+        """The commands of one area word (`task`: task add, task done, ..., tasks)."""
+        stem = word.lower().removesuffix("s")
+        return [s for s in self.all() if s.words[0].removesuffix("s") == stem and not s.hidden]
+
+    def spoken_names(self) -> dict[str, CommandSpec]:
+        """Every name a command answers to, its own first: what a near miss is matched to."""
+        names = {" ".join(w): s for w, s in self._other_words.items() if not s.hidden}
+        names.update({s.name: s for s in self._by_words.values() if not s.hidden})
+        return names
 
     def get(self, name: str) -> CommandSpec | None:
         return self._by_words.get(tuple(name.lower().split()))
 
     def all(self) -> list[CommandSpec]:
         return sorted(self._by_words.values(), key=lambda s: (s.area, s.name))
-
-    def names_like(self, word: str) -> list[str]:
-        import difflib
-
-        names = [s.name for s in self._by_words.values() if not s.hidden]
-        return difflib.get_close_matches(word.lower(), names, n=3, cutoff=0.6)
 
     def as_dict(self) -> dict[str, Any]:
         return {s.name: s for s in self.all()}

@@ -70,8 +70,9 @@ class FakeUser:
     # Guests of the workspace: multi-channel (restricted) and single-channel (ultra).
     is_restricted: bool = False
     is_ultra_restricted: bool = False
+    locale: str = "en-US"
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self, *, include_locale: bool = False) -> dict[str, Any]:
         user: dict[str, Any] = {
             "id": self.id,
             "team_id": self.team_id,
@@ -84,6 +85,8 @@ class FakeUser:
         }
         if self.tz:
             user["tz"] = self.tz
+        if include_locale:  # users.info says the locale only when asked to
+            user["locale"] = self.locale
         if self.is_stranger:
             user["is_stranger"] = True
         if self.enterprise_id:
@@ -328,7 +331,8 @@ class FakeSlackApi:
         user = self.users.get(str(args.get("user")))
         if user is None:
             return {"ok": False, "error": "user_not_found"}
-        return {"user": user.as_json()}
+        asked = str(args.get("include_locale")).lower() in ("1", "true")
+        return {"user": user.as_json(include_locale=asked)}
 
     def _conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self.channels.get(str(args.get("channel")))

@@ -201,7 +201,7 @@ line = st.builds(
     any_text,
     word,
 )
-BOOKKEEPING = {"tenants", "people", "conversations", "processed_events"}
+BOOKKEEPING = {"tenants", "people", "conversations", "processed_events", "pending_suggestions"}
 FAILED = ("Usage:", " is for ", "There is no ", "I don't know", "Sorry", "please type it again")
 
 
