@@ -13,6 +13,7 @@ from bot.commands import (
     outbox_cmd,
     plan,
     projects,
+    pulse,
     reports,
     requests,
     risks,
@@ -36,4 +37,5 @@ ALL_MODULES: list[ModuleType] = [
     export,
     history,
     waiting,
+    pulse,
 ]

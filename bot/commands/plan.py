@@ -13,6 +13,7 @@ from bot.context import CommandContext
 from bot.domain.budget import format_hours
 from bot.messages import Actions, Button, Context, Heading, Item, Items, ItemStatus, Message, Text
 from bot.parsing import Args, Mention, parse_date, parse_duration
+from bot.pulse_asking import ask_after_signoff
 from bot.registry import EVERYONE, PM, TEAM, command
 from storage.models import Membership, Milestone, Person, Task
 
@@ -171,6 +172,8 @@ async def milestone_signoff(ctx: CommandContext, args: Args) -> Message:
         "team",
         Message((Text(f'{who} signed off milestone {milestone.number} "{milestone.title}".'),)),
     )
+    # The client just judged a deliverable: a good moment to ask how they feel overall.
+    await ask_after_signoff(ctx.session, ctx.the_project, ctx.now)
     return ctx.say(Text(f'Thank you: "{milestone.title}" is signed off by {who}.'))
 
 
