@@ -89,6 +89,8 @@ class Field:
     field_id: str
     label: str
     multiline: bool = True
+    # A choice among these values (a choice set in Teams, a select in a Slack modal).
+    choices: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +158,12 @@ def _block_to_dict(block: Block) -> dict[str, Any]:
         case Form(fields=fields, submit_label=label, action_id=action_id, value=value):
             data.update(
                 fields=[
-                    {"field_id": f.field_id, "label": f.label, "multiline": f.multiline}
+                    {
+                        "field_id": f.field_id,
+                        "label": f.label,
+                        "multiline": f.multiline,
+                        "choices": list(f.choices),
+                    }
                     for f in fields
                 ],
                 submit_label=label,
@@ -183,7 +190,10 @@ def _block_from_dict(data: dict[str, Any]) -> Block:
     if kind == "File":
         return File(data["name"], base64.b64decode(data["content"]), data["mime"])
     if kind == "Form":
-        fields = tuple(Field(**f) for f in data["fields"])
+        fields = tuple(
+            Field(f["field_id"], f["label"], f["multiline"], tuple(f.get("choices") or ()))
+            for f in data["fields"]
+        )
         return Form(fields, data["submit_label"], data["action_id"], data["value"])
     return _BLOCK_TYPES[kind](data["text"])
 
@@ -253,7 +263,10 @@ def render_text(
                 lines.append(content.decode("utf-8").rstrip("\n"))
                 lines.append(f"--- end of {name} ---")
             case Form(fields=fields, submit_label=label):
-                lines.extend(f"? {f.label}" for f in fields)
+                lines.extend(
+                    f"? {f.label}" + (f" [{'/'.join(f.choices)}]" if f.choices else "")
+                    for f in fields
+                )
                 button_number += 1
                 lines.append(f"[{button_number}] {label}")
             case Context(text=text):

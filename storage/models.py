@@ -524,3 +524,44 @@ class AuditEntry(Base):
     channel_id: Mapped[str | None] = mapped_column(String(128))
     command: Mapped[str] = mapped_column(String(64))
     line: Mapped[str] = mapped_column(Text)
+
+
+class PulseConfig(Base):
+    """A project's client satisfaction pulse; without a row it runs on the defaults once a
+    client side is linked (every 2 weeks on Thursday at the check-in time, and after each
+    client sign-off)."""
+
+    __tablename__ = "pulse_configs"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    every_weeks: Mapped[int] = mapped_column(Integer, default=2)
+    weekday: Mapped[int] = mapped_column(Integer, default=4)  # ISO weekday
+    after_signoff: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Pulse(Base):
+    """One pulse asked of the client side; answers count until the next one."""
+
+    __tablename__ = "pulses"
+    __table_args__ = (UniqueConstraint("project_id", "asked_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    asked_on: Mapped[date] = mapped_column(Date)
+    asked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PulseAnswer(Base):
+    """A client person's score (1-5) for one pulse, changeable until the next pulse."""
+
+    __tablename__ = "pulse_answers"
+    __table_args__ = (UniqueConstraint("pulse_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pulse_id: Mapped[int] = mapped_column(ForeignKey("pulses.id"), index=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    score: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -197,7 +197,10 @@ def _form_button(form: m.Form, number: int) -> Block:
         "a": form.action_id,
         "v": form.value,
         "s": form.submit_label,
-        "f": [[f.field_id, f.label, f.multiline] for f in form.fields],
+        "f": [
+            [f.field_id, f.label, f.multiline, *([list(f.choices)] if f.choices else [])]
+            for f in form.fields
+        ],
     }
     value = json.dumps(spec, separators=(",", ":"))
     if len(value) > BUTTON_VALUE:

@@ -38,16 +38,21 @@ def _metadata(data: dict[str, Any]) -> str:
     return text
 
 
+def _form_input(field: list[Any]) -> View:
+    """One neutral Field: a select when it offers choices, else a text input (optional
+    unless the only input)."""
+    field_id, label, multiline, *rest = field
+    choices = rest[0] if rest and isinstance(rest[0], list) else []
+    if choices:
+        options = [{"text": _plain(str(c), 75), "value": str(c)[:75]} for c in choices]
+        return _input(str(field_id), str(label), {"type": "static_select", "options": options})
+    element = {"type": "plain_text_input", "multiline": bool(multiline)}
+    return _input(str(field_id), str(label), element)
+
+
 def form_modal(spec: dict[str, Any], *, channel_id: str | None) -> View:
     """The modal behind a neutral Form's button (spec: a, v, s, f as render.py packs it)."""
-    blocks = [
-        _input(
-            str(field_id),
-            str(label),
-            {"type": "plain_text_input", "multiline": bool(multiline)},
-        )
-        for field_id, label, multiline in spec["f"]
-    ]
+    blocks = [_form_input(field) for field in spec["f"]]
     return {
         "type": "modal",
         "callback_id": FORM_CALLBACK,

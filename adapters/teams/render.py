@@ -135,18 +135,27 @@ def _actions(buttons: tuple[m.Button, ...]) -> Iterator[Element]:
         }
 
 
-def _form(form: m.Form) -> Element:
-    """Inputs and their submit button stay in one container: a card submits its own inputs."""
-    inputs = [
-        {
-            "type": "Input.Text",
+def _input(field: m.Field) -> Element:
+    if field.choices:
+        return {
+            "type": "Input.ChoiceSet",
             "id": FIELD_PREFIX + field.field_id,
             "label": field.label[:500],
-            "isMultiline": field.multiline,
-            "maxLength": 2000,
+            "style": "expanded",
+            "choices": [{"title": c, "value": c} for c in field.choices],
         }
-        for field in form.fields
-    ]
+    return {
+        "type": "Input.Text",
+        "id": FIELD_PREFIX + field.field_id,
+        "label": field.label[:500],
+        "isMultiline": field.multiline,
+        "maxLength": 2000,
+    }
+
+
+def _form(form: m.Form) -> Element:
+    """Inputs and their submit button stay in one container: a card submits its own inputs."""
+    inputs = [_input(field) for field in form.fields]
     submit = {
         "type": "ActionSet",
         "actions": [_submit(form.submit_label, form.action_id, form.value, "primary")],

@@ -1,5 +1,5 @@
 """Command handlers, one module per area; the composition root builds the registry from these.
-May import: the shared vocabulary, domain, engine, views, delivery."""
+May import: the shared vocabulary, domain, engine, views, delivery, schedule."""
 
 from types import ModuleType
 
@@ -14,6 +14,7 @@ from bot.commands import (
     outbox,
     plan,
     projects,
+    pulse,
     reports,
     requests,
     risks,
@@ -37,4 +38,5 @@ ALL_MODULES: list[ModuleType] = [
     export,
     history,
     waiting,
+    pulse,
 ]

@@ -12,9 +12,10 @@ from bot.commands.guards import team_side_only
 from bot.domain.budget import format_hours
 from bot.engine.context import CommandContext
 from bot.engine.dates import DateRead
-from bot.engine.parsing import Args, Mention, parse_duration
+from bot.engine.parsing import Args, Mention, parse_date, parse_duration
 from bot.engine.registry import EVERYONE, PM, TEAM, command
 from bot.messages import Actions, Button, Context, Heading, Item, Items, ItemStatus, Message, Text
+from bot.schedule.pulse import ask_after_signoff
 from storage.models import Membership, Milestone, Person, Task
 
 LIST_LIMIT = 50
@@ -176,6 +177,8 @@ async def milestone_signoff(ctx: CommandContext, args: Args) -> Message:
         "team",
         Message((Text(f'{who} signed off milestone {milestone.number} "{milestone.title}".'),)),
     )
+    # The client just judged a deliverable: a good moment to ask how they feel overall.
+    await ask_after_signoff(ctx.session, ctx.the_project, ctx.now)
     return ctx.say(Text(f'Thank you: "{milestone.title}" is signed off by {who}.'))
 
 

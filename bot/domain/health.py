@@ -19,6 +19,7 @@ from datetime import date
 from typing import Literal
 
 from bot.domain.budget import BudgetSummary, format_money
+from bot.domain.pulse import PulsePoint, health_level, health_text, latest_two
 from bot.domain.snapshot import (
     MilestoneFacts,
     ProjectSnapshot,
@@ -163,8 +164,19 @@ def assess(snapshot: ProjectSnapshot) -> Health:
             *budget_reasons(snapshot.budget),
             *risk_reasons(snapshot.risks),
             *request_reasons(snapshot.requests, today, snapshot.calendar, client=False),
+            *pulse_reasons(snapshot.pulse),
         ]
     )
+
+
+def pulse_reasons(points: Sequence[PulsePoint]) -> list[Reason]:
+    """Amber while the latest pulse's average is 3 or less, red while 2 or less (internal:
+    the client's view never reads the pulse)."""
+    latest, previous = latest_two(points)
+    level = health_level(latest)
+    if level is None or latest is None:
+        return []
+    return [Reason(level, health_text(latest, previous))]  # type: ignore[arg-type]
 
 
 def assess_for_client(snapshot: ProjectSnapshot) -> Health:

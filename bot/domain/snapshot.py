@@ -10,6 +10,7 @@ from datetime import date
 from decimal import Decimal
 
 from bot.domain.budget import BudgetSummary
+from bot.domain.pulse import PulsePoint
 from bot.domain.working_days import WorkCalendar
 
 LEVELS = {1: "low", 2: "medium", 3: "high"}
@@ -118,6 +119,7 @@ class ProjectSnapshot:
     changes: tuple[ChangeFacts, ...] = ()
     decisions: tuple[DecisionFacts, ...] = ()  # this week's
     budget: BudgetSummary | None = None  # internal loads only
+    pulse: tuple[PulsePoint, ...] = ()  # internal loads only: the last pulses, oldest first
 
 
 def client_part(snapshot: ProjectSnapshot) -> ProjectSnapshot:
@@ -128,5 +130,6 @@ def client_part(snapshot: ProjectSnapshot) -> ProjectSnapshot:
         attention=(),
         decisions=(),
         budget=None,
+        pulse=(),
         risks=tuple(r for r in snapshot.risks if r.client_visible),
     )

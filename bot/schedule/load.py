@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.budget import BudgetSummary
 from bot.domain.occurrences import OwnedTask, PromptSent
+from bot.domain.pulse import PulseCadence
 from bot.domain.schedule import (
     HuddleTimes,
     Member,
@@ -47,6 +48,7 @@ from storage.models import (
     OccurrenceClaim,
     Person,
     Project,
+    PulseConfig,
     Risk,
     Task,
     Tenant,
@@ -87,6 +89,19 @@ class Schedule:
     tenants: dict[int, str] = field(default_factory=dict)
     # (project, person): people the project's tenant met as its own, who may get its DMs
     insiders: set[tuple[int, int]] = field(default_factory=set)
+    # Pulse settings where a PM set them; a project without a row runs on the defaults.
+    pulse_configs: dict[int, PulseConfig] = field(default_factory=dict)
+
+    def pulse_cadence(self, project: Project) -> PulseCadence | None:
+        """When the client side is asked for a pulse; None when off or no client side."""
+        if (project.id, "client") not in self.links:
+            return None
+        config = self.pulse_configs.get(project.id)
+        if config is None:
+            return PulseCadence(anchor=project.start_date)
+        if not config.enabled:
+            return None
+        return PulseCadence(config.every_weeks, config.weekday, project.start_date)
 
     def times(self, project: Project) -> ProjectTimes:
         return ProjectTimes(
@@ -220,6 +235,12 @@ async def load_schedule(session: AsyncSession, window: Window) -> Schedule:
         budgets=await _load_budgets(session, projects, window),
         tenants=tenants,
         insiders=insiders,
+        pulse_configs={
+            c.project_id: c
+            for c in await session.scalars(
+                select(PulseConfig).where(PulseConfig.project_id.in_(active))
+            )
+        },
     )
 
 

@@ -13,7 +13,7 @@ from bot.delivery.vocabulary import Target
 from bot.domain.schedule import Occurrence, parse_key
 from bot.messages import Message
 from bot.schedule.load import Content, Schedule
-from bot.views import huddle_notes, notices
+from bot.views import huddle_notes, notices, pulse_notes
 from bot.views.reports import report_message
 from storage.models import Person, Project
 
@@ -33,6 +33,7 @@ class Outgoing:
 class Built:
     outgoing: list[Outgoing] = field(default_factory=list)
     alarms: list[tuple[int, str, str]] = field(default_factory=list)  # project, mark, budget
+    pulses: list[dict[str, object]] = field(default_factory=list)  # Pulse rows asked
 
 
 Builder = Callable[[Schedule, Content, Sequence[Occurrence]], Built]
@@ -211,6 +212,18 @@ def weekly_report(schedule: Schedule, content: Content, group: Sequence[Occurren
     return built
 
 
+def pulse(schedule: Schedule, content: Content, group: Sequence[Occurrence]) -> Built:
+    """The question to the client side, and the pulse its answers count for."""
+    o = group[0]
+    assert o.day is not None
+    target = side(schedule, o.project_id, "client")
+    if target is None:
+        return Built()
+    built = one(target, pulse_notes.question(schedule.projects[o.project_id].name, o.day), o)
+    built.pulses = [{"project_id": o.project_id, "asked_on": o.day, "asked_at": o.due_at}]
+    return built
+
+
 BUILDERS: dict[str, Builder] = {
     "checkin": checkin,
     "huddle-prompt": huddle_prompt,
@@ -221,6 +234,7 @@ BUILDERS: dict[str, Builder] = {
     "milestone-client": milestone,
     "budget": budget,
     "report": weekly_report,
+    "pulse": pulse,
 }
 
 

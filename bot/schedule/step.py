@@ -37,12 +37,13 @@ from bot.domain.occurrences import (
     milestone_notices,
     weekly_reports,
 )
+from bot.domain.pulse import pulses_due
 from bot.domain.schedule import Occurrence, Window
 from bot.messages import Message, message_to_dict
 from bot.schedule.load import Content, Schedule, load_content, load_reports, load_schedule
 from bot.schedule.posts import CONTENT_KINDS, Built, Outgoing, builder_for, group_key
 from storage.bulk import insert_many
-from storage.models import BudgetAlarm, Delivery, OccurrenceClaim, SerialisedJSON
+from storage.models import BudgetAlarm, Delivery, OccurrenceClaim, Pulse, SerialisedJSON
 
 log = logging.getLogger("liaison.due")
 ATTEMPTS = 4
@@ -113,6 +114,9 @@ def find_due(schedule: Schedule) -> list[Occurrence]:
         found += weekly_reports(times, window)
         found += deadline_reminders(times, schedule.owned_tasks(pid), window)
         found += milestone_notices(times, schedule.milestones_due(pid), window)
+        cadence = schedule.pulse_cadence(project)
+        if cadence is not None:
+            found += pulses_due(times, cadence, window)
         huddle = schedule.huddle_times(pid)
         if huddle is not None:
             members = schedule.members(pid)
@@ -179,6 +183,7 @@ class Plan:
     claims: list[dict[str, Any]] = field(default_factory=list)
     outgoing: list[Outgoing] = field(default_factory=list)
     alarms: list[dict[str, Any]] = field(default_factory=list)
+    pulses: list[dict[str, Any]] = field(default_factory=list)
     result: DueResult = field(default_factory=DueResult)
     # id(message) -> its dict; the messages live in `outgoing` as long as the plan does.
     _serialised: dict[int, SerialisedJSON] = field(default_factory=dict)
@@ -199,6 +204,7 @@ class Plan:
     def add(self, group: Sequence[Occurrence], built: Built) -> None:
         self.claim(group, "queued" if built.outgoing else "empty")
         self.outgoing += built.outgoing
+        self.pulses += built.pulses
         self.alarms += [
             {"project_id": pid, "threshold": mark, "budget": Decimal(amount), "raised_at": self.now}
             for pid, mark, amount in built.alarms
@@ -213,6 +219,9 @@ class Plan:
         if self.alarms:
             self.alarms.sort(key=lambda a: (a["project_id"], a["threshold"]))
             await insert_many(session, BudgetAlarm.__table__, self.alarms)
+        if self.pulses:
+            self.pulses.sort(key=lambda p: (p["project_id"], p["asked_on"]))
+            await insert_many(session, Pulse.__table__, self.pulses)
         if self.outgoing:
             await insert_many(session, Delivery.__table__, [self._row(o) for o in self.outgoing])
         threaded = [o for o in self.outgoing if o.replies]

@@ -33,8 +33,14 @@ from bot.views.drawing import (
     Point,
     burn_up_data,
     draw,
+    pulse_data,
     timeline_data,
 )
+from bot.domain.budget import BudgetSummary, cents
+from bot.domain.client_view import client_view
+from bot.domain.pulse import PulsePoint
+from bot.domain.snapshot import ProjectSnapshot
+from bot.messages import Audience, Chart, Image, Message
 from storage.models import Expense, Project, TimeEntry
 
 ZERO = Decimal("0.00")
@@ -201,6 +207,18 @@ def timeline_chart(
     return Chart("timeline", data, alt[:500], "milestones.png")
 
 
+def pulse_chart(points: Sequence[PulsePoint], project: str) -> Chart:
+    """Internal only: the averages of the last pulses."""
+    series = [(p.asked_on, float(p.average) if p.average is not None else None) for p in points]
+    alt = f"Client satisfaction of {project}, last pulses: " + "; ".join(
+        f"{p.asked_on.isoformat()} {p.average if p.average is not None else 'no answers'}"
+        for p in points
+    )
+    return Chart(
+        "pulse", pulse_data(series, f"{project}: client satisfaction"), alt[:500], "pulse.png"
+    )
+
+
 def budget_image(
     summary: BudgetSummary, daily: Iterable[tuple[date, Decimal]], start: date, project: str
 ) -> Image:
@@ -236,4 +254,6 @@ def report_charts(
         charts.append(burn_up_chart(snapshot.budget, daily, project.start_date, project.name))
     marks = timeline(snapshot.milestones, snapshot.today)
     charts.append(timeline_chart(marks, snapshot.today, snapshot.due_date, project.name))
+    if snapshot.pulse:
+        charts.append(pulse_chart(snapshot.pulse, project.name))
     return tuple(charts)

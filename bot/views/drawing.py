@@ -230,9 +230,34 @@ def _draw_timeline(data: dict[str, Any]) -> bytes:
     )
 
 
+def pulse_data(points: Sequence[tuple[date, float | None]], title: str) -> dict[str, Any]:
+    return {"title": title, "points": [[d.isoformat(), a] for d, a in points]}
+
+
+def _draw_pulse(data: dict[str, Any]) -> bytes:
+    """The client satisfaction trend: each pulse's average on a 1-5 scale."""
+    figure, axes = _figure(7, 3)
+    answered = [(date.fromisoformat(d), a) for d, a in data["points"] if a is not None]
+    axes.plot(
+        [d for d, _ in answered],
+        [a for _, a in answered],
+        marker="o",
+        color="#1565c0",
+        linewidth=2,
+    )
+    axes.axhline(3, color="#ef6c00", linestyle=":", linewidth=1)
+    axes.axhline(2, color="#c62828", linestyle=":", linewidth=1)
+    axes.set_ylim(0.5, 5.5)
+    axes.set_title(data["title"], fontsize=11, loc="left")
+    axes.grid(alpha=0.3)
+    _date_axis(axes)
+    return _png(figure)
+
+
 DRAWINGS: dict[str, Callable[[dict[str, Any]], bytes]] = {
     "burn-up": _draw_burn_up,
     "timeline": _draw_timeline,
+    "pulse": _draw_pulse,
 }
 # matplotlib is not thread-safe: one drawing at a time, whichever thread draws.
 _DRAWING = threading.Lock()

@@ -10,6 +10,7 @@ from bot.domain.client_view import ClientView, client_view, waiting_on_client
 from bot.domain.health import Health, assess, plural
 from bot.domain.snapshot import LEVELS, ChangeFacts, MilestoneFacts, ProjectSnapshot
 from bot.messages import Block, Context, Facts, Heading, Item, Items, ItemStatus, Message
+from bot.views.pulse_notes import pulse_trend_blocks
 
 UPCOMING = 3
 REPORT_RISKS = 5
@@ -149,6 +150,7 @@ def internal_report(snapshot: ProjectSnapshot) -> Message:
             empty="None recorded.",
         ),
     ]
+    blocks += pulse_trend_blocks(snapshot.pulse)
     blocks += budget_facts(snapshot.budget)
     return Message(tuple(blocks), audience="internal")
 

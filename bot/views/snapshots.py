@@ -33,6 +33,7 @@ from bot.domain.snapshot import (
 from bot.domain.working_days import WorkCalendar
 from bot.messages import Audience
 from bot.views.ledger import load_budgets
+from bot.views.pulse_data import load_pulse_trends
 from storage.models import (
     ChangeRequest,
     ClientRequest,
@@ -395,6 +396,8 @@ async def load_snapshots(
     changes = await load_changes(session, dates, zones)
     decisions = {} if client else await load_decisions(session, dates, zones)
     budgets = {} if client else await load_budgets(session, projects, today_by_project)
+    # The pulse is internal: a client load never reads it.
+    pulses = {} if client else await load_pulse_trends(session, [p.id for p in projects])
     snapshots = {}
     for project in projects:
         pid, today = project.id, today_by_project[project.id]
@@ -413,6 +416,7 @@ async def load_snapshots(
             changes=changes.get(pid, ()),
             decisions=decisions.get(pid, ()),
             budget=budgets.get(pid),
+            pulse=pulses.get(pid, ()),
         )
     return snapshots
 

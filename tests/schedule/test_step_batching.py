@@ -25,6 +25,8 @@ from storage.models import (
     OccurrenceClaim,
     Person,
     Project,
+    Pulse,
+    PulseConfig,
     Risk,
     Task,
     Tenant,
@@ -377,3 +379,46 @@ async def test_weekly_reports_for_1000_projects_run_as_many_statements_as_for_10
     check_reports(await written_reports(sessions), 1000)
     assert large == small
     assert small[0] <= 40
+
+
+# --- client pulses ------------------------------------------------------------------------
+
+
+async def pulse_on_tuesdays(
+    sessions: async_sessionmaker[AsyncSession], count: int, offset: int
+) -> None:
+    await link_client_sides(sessions, count, offset)
+    async with sessions() as session, session.begin():
+        await session.execute(
+            insert(PulseConfig.__table__),
+            [
+                {"project_id": p, "enabled": True, "every_weeks": 1, "weekday": 2}
+                for p in range(offset + 1, offset + count + 1)
+            ],
+        )
+
+
+async def asked_pulses(sessions: async_sessionmaker[AsyncSession]) -> tuple[int, int]:
+    async with sessions() as session:
+        pulses = await session.scalar(select(func.count(Pulse.id)))
+        questions = await session.scalar(
+            select(func.count(Delivery.id)).where(Delivery.occurrence_key.like("pulse:%"))
+        )
+    return pulses or 0, questions or 0
+
+
+async def test_pulses_for_1000_projects_run_as_many_statements_as_for_10(
+    sessions: async_sessionmaker[AsyncSession], statements: StatementCounter
+) -> None:
+    await populate(sessions, 10, 0)
+    await pulse_on_tuesdays(sessions, 10, 0)
+    small = await due_step_statements(sessions, statements)
+    assert await asked_pulses(sessions) == (10, 10)
+    await wipe_outcomes(sessions)
+    async with sessions() as session, session.begin():
+        await session.execute(Pulse.__table__.delete())
+    await populate(sessions, 990, 10)
+    await pulse_on_tuesdays(sessions, 990, 10)
+    large = await due_step_statements(sessions, statements)
+    assert await asked_pulses(sessions) == (1000, 1000)
+    assert large == small

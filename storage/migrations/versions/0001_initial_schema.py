@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-03 00:50:25.508650
+Create Date: 2026-12-03 00:52:22.337164
 """
 
 from collections.abc import Sequence
@@ -401,6 +401,33 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "pulse_configs",
+        sa.Column("project_id", sa.Integer(), nullable=False),
+        sa.Column("enabled", sa.Boolean(), nullable=False),
+        sa.Column("every_weeks", sa.Integer(), nullable=False),
+        sa.Column("weekday", sa.Integer(), nullable=False),
+        sa.Column("after_signoff", sa.Boolean(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["project_id"], ["projects.id"], name=op.f("fk_pulse_configs_project_id_projects")
+        ),
+        sa.PrimaryKeyConstraint("project_id", name=op.f("pk_pulse_configs")),
+    )
+    op.create_table(
+        "pulses",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("project_id", sa.Integer(), nullable=False),
+        sa.Column("asked_on", sa.Date(), nullable=False),
+        sa.Column("asked_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["project_id"], ["projects.id"], name=op.f("fk_pulses_project_id_projects")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_pulses")),
+        sa.UniqueConstraint("project_id", "asked_on", name=op.f("uq_pulses_project_id")),
+    )
+    with op.batch_alter_table("pulses", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_pulses_project_id"), ["project_id"], unique=False)
+
+    op.create_table(
         "risks",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("project_id", sa.Integer(), nullable=False),
@@ -424,6 +451,33 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("risks", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_risks_project_id"), ["project_id"], unique=False)
+
+    op.create_table(
+        "pulse_answers",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("pulse_id", sa.Integer(), nullable=False),
+        sa.Column("project_id", sa.Integer(), nullable=False),
+        sa.Column("person_id", sa.Integer(), nullable=False),
+        sa.Column("score", sa.Integer(), nullable=False),
+        sa.Column("comment", sa.Text(), nullable=True),
+        sa.Column("answered_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["person_id"], ["people.id"], name=op.f("fk_pulse_answers_person_id_people")
+        ),
+        sa.ForeignKeyConstraint(
+            ["project_id"], ["projects.id"], name=op.f("fk_pulse_answers_project_id_projects")
+        ),
+        sa.ForeignKeyConstraint(
+            ["pulse_id"], ["pulses.id"], name=op.f("fk_pulse_answers_pulse_id_pulses")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_pulse_answers")),
+        sa.UniqueConstraint("pulse_id", "person_id", name=op.f("uq_pulse_answers_pulse_id")),
+    )
+    with op.batch_alter_table("pulse_answers", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_pulse_answers_project_id"), ["project_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_pulse_answers_pulse_id"), ["pulse_id"], unique=False)
 
     op.create_table(
         "tasks",
@@ -664,10 +718,20 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_tasks_milestone_id"))
 
     op.drop_table("tasks")
+    with op.batch_alter_table("pulse_answers", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_pulse_answers_pulse_id"))
+        batch_op.drop_index(batch_op.f("ix_pulse_answers_project_id"))
+
+    op.drop_table("pulse_answers")
     with op.batch_alter_table("risks", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_risks_project_id"))
 
     op.drop_table("risks")
+    with op.batch_alter_table("pulses", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_pulses_project_id"))
+
+    op.drop_table("pulses")
+    op.drop_table("pulse_configs")
     with op.batch_alter_table("occurrence_claims", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_occurrence_claims_claimed_at"))
 
