@@ -41,5 +41,10 @@ class Runtime:
 def build_runtime(settings: Settings, *, clock: Clock = utc_now) -> Runtime:
     db = create_engine(settings.database_url)
     sessions = session_factory(db)
-    engine = Engine(sessions=sessions, clock=clock, reply_cache=settings.reply_cache)
+    engine = Engine(
+        sessions=sessions,
+        clock=clock,
+        reply_cache=settings.reply_cache,
+        public_url=settings.public_url,
+    )
     return Runtime(settings, db, sessions, engine)

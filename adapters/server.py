@@ -29,6 +29,12 @@ def create_app(runtime: Runtime) -> web.Application:
     app = web.Application(client_max_size=1024 * 1024, middlewares=[refuse_unusable_bodies])
     app[RUNTIME_KEY] = runtime
     app.router.add_get("/healthz", healthz)
+    # Calendar feeds and unsubscribe links answer whatever platforms are configured.
+    from adapters.email import mount_email
+    from adapters.feeds import mount_feeds
+
+    mount_feeds(app, runtime)
+    mount_email(runtime)
     app.on_startup.append(_listen_for_changes)
     _report_platforms(runtime)
     if runtime.settings.slack_enabled:

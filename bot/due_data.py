@@ -31,6 +31,7 @@ from bot.domain.schedule import (
 )
 from bot.domain.snapshot import ProjectSnapshot
 from bot.ledger import load_budgets
+from bot.mailing_list import report_recipients
 from bot.messages import Message
 from bot.snapshot_data import load_snapshots
 from storage.models import (
@@ -292,6 +293,7 @@ async def _load_budgets(
 class ReportData:
     snapshot: ProjectSnapshot  # the internal one; the client report reads its client part
     daily_spend: DailySpend  # for the burn-up chart
+    emails: list[str] = field(default_factory=list)  # addresses that get the client report
 
 
 @dataclass
@@ -347,7 +349,11 @@ async def load_reports(
     projects = [schedule.projects[pid] for pid in days]
     snapshots = await load_snapshots(session, projects, days)
     spend = await load_daily_spends(session, list(days))
-    return {pid: ReportData(snapshot, spend.get(pid, [])) for pid, snapshot in snapshots.items()}
+    emails = await report_recipients(session, list(days))
+    return {
+        pid: ReportData(snapshot, spend.get(pid, []), emails.get(pid, []))
+        for pid, snapshot in snapshots.items()
+    }
 
 
 async def _grouped(session: AsyncSession, query) -> dict[int, list]:  # noqa: ANN001

@@ -61,8 +61,11 @@ class Engine:
         modules: Iterable[ModuleType] | None = None,
         generations: Generations | None = None,
         reply_cache: bool = True,
+        public_url: str | None = None,
     ) -> None:
         self.sessions = sessions
+        # Where Liaison is reached from outside (LIAISON_PUBLIC_URL): calendar feed links.
+        self.public_url = public_url
         self.registry = registry or Registry.from_modules(modules or default_command_modules())
         self.clock = clock
         # Until told otherwise (a PostgreSQL listener: adapters.runtime), only a SQLite
@@ -222,6 +225,7 @@ class Engine:
             request_registry=self.registry,
             fields=dict(request.action.fields) if request.action else {},
             took_revision=took,
+            public_url=self.public_url,
         )
         project_name = args.option("project")
         await self._find_project(ctx, project_name, required=spec.needs_project)

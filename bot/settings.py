@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     playground: str | None = Field(None, alias="LIAISON_PLAYGROUND")
     # Answer repeated read-only commands from memory while nothing changed (bot/reply_cache).
     reply_cache: bool = Field(True, alias="LIAISON_REPLY_CACHE")
+    # Email through the outbox (adapters/email): smtp://user:pass@host:587 (STARTTLS),
+    # smtps://user:pass@host:465 (implicit TLS) or smtp://host:25 (plain, a local relay).
+    smtp_url: str | None = Field(None, alias="LIAISON_SMTP_URL")
+    mail_from: str | None = Field(None, alias="LIAISON_MAIL_FROM")
 
     slack_signing_secret: str | None = Field(None, alias="SLACK_SIGNING_SECRET")
     slack_bot_token: str | None = Field(None, alias="SLACK_BOT_TOKEN")

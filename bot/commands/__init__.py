@@ -4,8 +4,10 @@ from types import ModuleType
 
 from bot.commands import (
     budget,
+    calendar,
     changes,
     decisions,
+    email,
     export,
     help,
     huddle,
@@ -34,4 +36,6 @@ ALL_MODULES: list[ModuleType] = [
     outbox_cmd,
     export,
     waiting,
+    calendar,
+    email,
 ]
