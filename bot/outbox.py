@@ -158,6 +158,15 @@ async def deliver_pending(
     return await worker.run_once()
 
 
+def unlinked_place(target_kind: str, channel_id: str) -> str:
+    """How to name a place that is not a project's linked channel."""
+    if target_kind == "dm":
+        return "a direct message"
+    if target_kind == "email":
+        return f"{channel_id} by email"
+    return f"channel {channel_id}"
+
+
 def person_target(person: Person, conversation: Conversation | None) -> Target | None:
     """Where a direct message to `person` goes: their known DM conversation; on Slack
     their user id (chat.postMessage opens the DM); in the console their name."""

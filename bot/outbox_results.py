@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import local_date
 from bot.notices import unreachable_notice
-from bot.outbox import DeliveryError, Sent, Target, enqueue, person_target
+from bot.outbox import DeliveryError, Sent, Target, enqueue, person_target, unlinked_place
 from storage.models import ChannelLink, Conversation, Delivery, Membership, OccurrenceClaim, Person
 from storage.upsert import insert_ignore
 
@@ -138,8 +138,8 @@ async def _unreachable(session: AsyncSession, job: Job, reason: str, now: dateti
 
 
 async def _describe(session: AsyncSession, job: Job) -> str:
-    if job.target.kind == "dm":
-        return "a direct message"
+    if job.target.kind in ("dm", "email"):
+        return unlinked_place(job.target.kind, job.target.channel_id)
     link = await session.scalar(
         select(ChannelLink).where(
             ChannelLink.platform == job.target.platform,
@@ -147,7 +147,7 @@ async def _describe(session: AsyncSession, job: Job) -> str:
         )
     )
     if link is None:
-        return f"channel {job.target.channel_id}"
+        return unlinked_place(job.target.kind, job.target.channel_id)
     return f"the {link.side} side #{link.name or link.channel_id}"
 
 

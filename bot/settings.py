@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     # smtps://user:pass@host:465 (implicit TLS) or smtp://host:25 (plain, a local relay).
     smtp_url: str | None = Field(None, alias="LIAISON_SMTP_URL")
     mail_from: str | None = Field(None, alias="LIAISON_MAIL_FROM")
+    # PEM certificates to trust for the SMTP server instead of the system's (a private CA).
+    smtp_ca_file: str | None = Field(None, alias="LIAISON_SMTP_CA_FILE")
 
     slack_signing_secret: str | None = Field(None, alias="SLACK_SIGNING_SECRET")
     slack_bot_token: str | None = Field(None, alias="SLACK_BOT_TOKEN")

@@ -70,13 +70,14 @@ class EmailDeliverer:
         mail_from: str,
         public_url: str,
         sessions: async_sessionmaker[AsyncSession],
-        tls_context: ssl.SSLContext | None = None,
+        ca_file: str | None = None,
     ) -> None:
         self.server = parse_smtp_url(smtp_url)
         self.mail_from = mail_from
         self.public_url = public_url.rstrip("/")
         self.sessions = sessions
-        self.tls_context = tls_context
+        # A relay with a private CA: trust its certificates instead of the system's.
+        self.tls_context = ssl.create_default_context(cafile=ca_file) if ca_file else None
 
     async def deliver(
         self, target: Target, message: Message, *, thread_id: str | None = None

@@ -9,6 +9,7 @@ from bot.context import CommandContext
 from bot.messages import Context, Facts, Heading, Item, Items, Message, Text
 from bot.messages import message_from_dict as to_message
 from bot.notices import day_label
+from bot.outbox import unlinked_place
 from bot.parsing import Args
 from bot.registry import PM, command
 from storage.models import ChannelLink, Delivery
@@ -80,7 +81,7 @@ async def _places(ctx: CommandContext) -> dict[tuple[str, str], str]:
 def _describe(row: Delivery, places: dict[tuple[str, str], str], ctx: CommandContext) -> str:
     where = places.get((row.platform, row.channel_id))
     if where is None:
-        where = "a direct message" if row.target_kind == "dm" else f"channel {row.channel_id}"
+        where = unlinked_place(row.target_kind, row.channel_id)
     first = to_message(row.message).plain_text().split("\n", 1)[0].strip("*_ ")[:80]
     when = day_label(row.created_at.date())
     tries = f"{row.attempts} attempt" + ("s" if row.attempts != 1 else "")
