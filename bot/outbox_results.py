@@ -132,7 +132,7 @@ async def _unreachable(session: AsyncSession, job: Job, reason: str, now: dateti
         tenant=notice_to.tenant,
         channel_id=notice_to.channel_id,
         target_kind=notice_to.kind,
-        message=unreachable_notice(where, reason),
+        message=unreachable_notice(where, reason, email=target.kind == "email"),
         now=now,
     )
 
