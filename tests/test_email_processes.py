@@ -13,9 +13,9 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.access_tokens import new_token
-from storage.models import Delivery, EmailRecipient, OccurrenceClaim, Project, Tenant
+from storage.models import Delivery, EmailRecipient, OccurrenceClaim
 from tests.fakes.smtp_server import SmtpRecorder
-from tests.processes import LiaisonProcess
+from tests.processes import LiaisonProcess, insert_projects
 from tests.system_cluster import until
 from tests.system_world import MARKERS
 
@@ -91,31 +91,17 @@ async def add_projects_reporting_now(sessions: async_sessionmaker[AsyncSession])
     due = now - timedelta(minutes=1)
     created = now - timedelta(days=30)
     async with sessions() as session, session.begin():
-        await session.execute(
-            insert(Tenant.__table__),
-            [{"id": 1, "platform": "slack", "external_id": "T0001", "created_at": created}],
-        )
-        await session.execute(
-            insert(Project.__table__),
+        await insert_projects(
+            session,
+            created,
             [
                 {
                     "id": p,
-                    "tenant_id": 1,
-                    "name": f"Project {p}",
-                    "client_name": "Client",
-                    "timezone": "UTC",
-                    "currency": "USD",
                     "budget": 48765,
                     "start_date": due.date() - timedelta(days=28),
-                    "working_days": "1,2,3,4,5,6,7",
-                    "day_hours": 8,
                     "checkin_time": "03:00" if due.hour != 3 else "04:00",
-                    "checkin_all_clear": True,
                     "report_weekday": due.isoweekday(),
                     "report_time": due.strftime("%H:%M"),
-                    "budget_thresholds": "50,75,90,100",
-                    "archived": False,
-                    "created_at": created,
                 }
                 for p in range(1, PROJECTS + 1)
             ],
