@@ -318,10 +318,11 @@ class Milestone(Base):
     signed_off_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     signed_off_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    # Bumped by every UPDATE: calendar feeds publish it as SEQUENCE and LAST-MODIFIED, so
-    # subscribed calendars move an edited event instead of keeping the old one.
+    # Bumped by every UPDATE (qualified: an UPDATE ... FROM may name both tables): calendar
+    # feeds publish it as SEQUENCE, with `updated_at` as LAST-MODIFIED, so subscribed
+    # calendars move an edited event instead of keeping the old one.
     edits: Mapped[int] = mapped_column(
-        Integer, default=0, server_default="0", onupdate=literal_column("edits") + 1
+        Integer, default=0, server_default="0", onupdate=literal_column("milestones.edits") + 1
     )
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), onupdate=_utc_now)
 
@@ -344,10 +345,11 @@ class Task(Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # Bumped by every UPDATE: calendar feeds publish it as SEQUENCE and LAST-MODIFIED, so
-    # subscribed calendars move an edited event instead of keeping the old one.
+    # Bumped by every UPDATE (qualified: an UPDATE ... FROM may name both tables): calendar
+    # feeds publish it as SEQUENCE, with `updated_at` as LAST-MODIFIED, so subscribed
+    # calendars move an edited event instead of keeping the old one.
     edits: Mapped[int] = mapped_column(
-        Integer, default=0, server_default="0", onupdate=literal_column("edits") + 1
+        Integer, default=0, server_default="0", onupdate=literal_column("tasks.edits") + 1
     )
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), onupdate=_utc_now)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from bot.access_tokens import new_token
 from bot.due import run_due
 from bot.outbox import deliver_pending
 from storage.models import Delivery, EmailRecipient
@@ -194,3 +195,21 @@ async def test_a_refused_address_fails_for_good_and_the_pm_is_told(
         assert CAROL in told and "550" in told and "`email remove`" in told, told
         out = await world.bot.say("ann", "outbox failed")
         assert f"to {CAROL} by email" in out and "550" in out, out
+
+
+async def test_unknown_and_malformed_unsubscribe_tokens_get_a_bare_404(
+    db_url: str, tmp_path: Path
+) -> None:
+    async with mail_world(db_url, tmp_path) as (world, _):
+        await project_with_list(world)
+        async with world.runtime.sessions() as session:
+            token = await session.scalar(
+                select(EmailRecipient.token).where(EmailRecipient.address == CAROL)
+            )
+        assert token is not None
+        probes = [new_token().token, token[:-1] + ("A" if token[-1] != "A" else "B"), "1", "%00"]
+        for probe in probes:
+            for method in ("GET", "POST"):
+                link = f"{PUBLIC_URL}/unsubscribe/{probe}"
+                assert (await world.open(link, method=method))[:2] == (404, b""), probe
+        assert await count(world.bot, EmailRecipient) == 2
