@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from icalendar import Calendar, Event, Timezone
-from sqlalchemy import and_, false, literal, null, select, union_all
+from sqlalchemy import false, literal, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.access_tokens import digest_of, same_token, well_formed
@@ -145,7 +145,7 @@ def _events_query(opened: OpenedFeed):  # noqa: ANN202 (a SQLAlchemy compound se
     if feed.kind == "mine":
         tasks = tasks.where(Task.owner_id == feed.person_id, Project.archived.is_(false()))
         return tasks
-    return union_all(milestones, tasks.where(and_(Task.project_id == feed.project_id)))
+    return union_all(milestones, tasks.where(Task.project_id == feed.project_id))
 
 
 def _event(

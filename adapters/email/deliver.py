@@ -87,10 +87,8 @@ class EmailDeliverer:
             raise DeliveryError("refused: an internal message addressed to email", permanent=True)
         token = await self._unsubscribe_token(target)
         if token is None:
-            log.info(
-                "not emailing %s: it left the list of project %s", target.channel_id, target.tenant
-            )
-            return Sent(None)
+            # Unsubscribed (or removed) after this row was queued: it is not sent.
+            raise DeliveryError("unsubscribed before it was sent", permanent=True)
         envelope = Envelope(
             self.mail_from, target.channel_id, f"{self.public_url}/unsubscribe/{token}"
         )
