@@ -101,7 +101,9 @@ async def calendar_reset(ctx: CommandContext, args: Args) -> Message:
         raise ctx.refuse("Only the project's PM can reset the client calendar link.")
     if kind == "team":
         if ctx.role not in ("pm", "member"):
-            raise ctx.refuse(f"`calendar reset` is for the team of {ctx.the_project.name}.")
+            raise ctx.refuse(
+                f"Only the team of {ctx.the_project.name} can reset its calendar link."
+            )
         team_side_only(ctx, "Team calendars")
     feed = await _feed(ctx, kind, rotate=True)
     reply = _link_reply(ctx, feed, "A new link; the old one no longer works")
