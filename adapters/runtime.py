@@ -57,5 +57,6 @@ def build_runtime(settings: Settings, *, clock: Clock = utc_now) -> Runtime:
         clock=clock,
         reply_cache=settings.reply_cache,
         metrics=Metrics(),
+        public_url=settings.public_url,
     )
     return Runtime(settings, db, sessions, engine, secrets)

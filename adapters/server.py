@@ -35,6 +35,12 @@ def create_app(runtime: Runtime) -> web.Application:
     from adapters.legal_pages import mount_legal_pages
 
     mount_legal_pages(app, runtime.settings)
+    # Calendar feeds and unsubscribe links answer whatever platforms are configured.
+    from adapters.email import mount_email
+    from adapters.feeds import mount_feeds
+
+    mount_feeds(app, runtime)
+    mount_email(runtime)
     app.on_startup.append(_listen_for_changes)
     _report_platforms(runtime)
     if runtime.settings.slack_enabled:

@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     # Who runs this installation, named on /privacy and /terms.
     operator_name: str | None = Field(None, alias="LIAISON_OPERATOR_NAME")
     operator_contact: str | None = Field(None, alias="LIAISON_OPERATOR_CONTACT")
+    # Email through the outbox (adapters/email): smtp://user:pass@host:587 (STARTTLS),
+    # smtps://user:pass@host:465 (implicit TLS) or smtp://host:25 (plain, a local relay).
+    smtp_url: str | None = Field(None, alias="LIAISON_SMTP_URL")
+    mail_from: str | None = Field(None, alias="LIAISON_MAIL_FROM")
+    # PEM certificates to trust for the SMTP server instead of the system's (a private CA).
+    smtp_ca_file: str | None = Field(None, alias="LIAISON_SMTP_CA_FILE")
 
     slack_signing_secret: str | None = Field(None, alias="SLACK_SIGNING_SECRET")
     slack_bot_token: str | None = Field(None, alias="SLACK_BOT_TOKEN")

@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    literal_column,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -83,6 +84,10 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 _MISSING = object()
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,6 +352,13 @@ class Milestone(Base):
     signed_off_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     signed_off_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Bumped by every UPDATE (qualified: an UPDATE ... FROM may name both tables): calendar
+    # feeds publish it as SEQUENCE, with `updated_at` as LAST-MODIFIED, so subscribed
+    # calendars move an edited event instead of keeping the old one.
+    edits: Mapped[int] = mapped_column(
+        Integer, default=0, server_default="0", onupdate=literal_column("milestones.edits") + 1
+    )
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), onupdate=_utc_now)
 
 
 class Task(Base):
@@ -367,6 +379,13 @@ class Task(Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Bumped by every UPDATE (qualified: an UPDATE ... FROM may name both tables): calendar
+    # feeds publish it as SEQUENCE, with `updated_at` as LAST-MODIFIED, so subscribed
+    # calendars move an edited event instead of keeping the old one.
+    edits: Mapped[int] = mapped_column(
+        Integer, default=0, server_default="0", onupdate=literal_column("tasks.edits") + 1
+    )
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), onupdate=_utc_now)
 
 
 class Expense(Base):
@@ -565,3 +584,36 @@ class PulseAnswer(Base):
     score: Mapped[int] = mapped_column(Integer)
     comment: Mapped[str | None] = mapped_column(Text)
     answered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+class CalendarFeed(Base):
+    """A calendar subscription: `LIAISON_PUBLIC_URL/calendar/<token>.ics`. `scope` says whose
+    feed it is (`team:project=7`, `client:project=7`, `mine:person=3`); rotating the token
+    replaces the row's token, so the old URL stops answering at once. Feeds are found by
+    the SHA-256 of their token (see bot.domain.access_tokens)."""
+
+    __tablename__ = "calendar_feeds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(8))  # team | client | mine
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"), index=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
+    token: Mapped[str] = mapped_column(String(64))
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class EmailRecipient(Base):
+    """An address on a project's mailing list and what it asked for (`report`, `agenda`,
+    `minutes`). Its token makes the one-click unsubscribe link of every email to it."""
+
+    __tablename__ = "email_recipients"
+    __table_args__ = (UniqueConstraint("project_id", "address"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    address: Mapped[str] = mapped_column(String(320))
+    wants: Mapped[str] = mapped_column(String(40), default="report")
+    token: Mapped[str] = mapped_column(String(64))
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

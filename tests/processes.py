@@ -10,9 +10,15 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import aiohttp
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Project, Tenant
 
 LIAISON = Path(sys.executable).with_name("liaison")
 # The suite's own LIAISON_SECRET_KEY (a Fernet key made for tests, sealing nothing real).
@@ -157,3 +163,32 @@ class LiaisonProcess(ServerProcess):
         self.stop()
         self.start()
         return self
+
+
+async def insert_projects(
+    session: AsyncSession, created: datetime, projects: list[dict[str, Any]]
+) -> None:
+    """Tenant 1 (a Slack workspace) and its projects `Project <id>` in UTC, working every
+    day, each row its own changes to these settings (an `id` at least)."""
+    await session.execute(
+        insert(Tenant.__table__),
+        [{"id": 1, "platform": "slack", "external_id": "T0001", "created_at": created}],
+    )
+    defaults = {
+        "tenant_id": 1,
+        "client_name": "Client",
+        "timezone": "UTC",
+        "currency": "USD",
+        "start_date": created.date(),
+        "working_days": "1,2,3,4,5,6,7",
+        "day_hours": 8,
+        "checkin_time": "09:00",
+        "checkin_all_clear": True,
+        "report_weekday": 5,
+        "report_time": "15:00",
+        "budget_thresholds": "50,75,90,100",
+        "archived": False,
+        "created_at": created,
+    }
+    rows = [{**defaults, "name": f"Project {p['id']}", **p} for p in projects]
+    await session.execute(insert(Project.__table__), rows)

@@ -5,8 +5,10 @@ from types import ModuleType
 
 from bot.commands import (
     budget,
+    calendar,
     changes,
     decisions,
+    email,
     export,
     help,
     history,
@@ -39,4 +41,6 @@ ALL_MODULES: list[ModuleType] = [
     history,
     waiting,
     pulse,
+    calendar,
+    email,
 ]

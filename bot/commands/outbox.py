@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select, update
 
 from bot.commands.guards import team_side_only
+from bot.delivery.outbox import unlinked_place
 from bot.engine.context import CommandContext
 from bot.engine.parsing import Args
 from bot.engine.registry import PM, command
@@ -80,7 +81,7 @@ async def _places(ctx: CommandContext) -> dict[tuple[str, str], str]:
 def _describe(row: Delivery, places: dict[tuple[str, str], str], ctx: CommandContext) -> str:
     where = places.get((row.platform, row.channel_id))
     if where is None:
-        where = "a direct message" if row.target_kind == "dm" else f"channel {row.channel_id}"
+        where = unlinked_place(row.target_kind, row.channel_id)
     first = to_message(row.message).plain_text().split("\n", 1)[0].strip("*_ ")[:80]
     when = day_label(row.created_at.date())
     tries = f"{row.attempts} attempt" + ("s" if row.attempts != 1 else "")

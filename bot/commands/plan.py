@@ -12,7 +12,7 @@ from bot.commands.guards import team_side_only
 from bot.domain.budget import format_hours
 from bot.engine.context import CommandContext
 from bot.engine.dates import DateRead
-from bot.engine.parsing import Args, Mention, parse_date, parse_duration
+from bot.engine.parsing import Args, Mention, parse_duration
 from bot.engine.registry import EVERYONE, PM, TEAM, command
 from bot.messages import Actions, Button, Context, Heading, Item, Items, ItemStatus, Message, Text
 from bot.schedule.pulse import ask_after_signoff

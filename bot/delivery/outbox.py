@@ -91,6 +91,15 @@ def enqueue(
     return delivery
 
 
+def unlinked_place(target_kind: str, channel_id: str) -> str:
+    """How to name a place that is not a project's linked channel."""
+    if target_kind == "dm":
+        return "a direct message"
+    if target_kind == "email":
+        return f"{channel_id} by email"
+    return f"channel {channel_id}"
+
+
 def person_target(person: Person, conversation: Conversation | None, tenant: str) -> Target | None:
     """Where a direct message to `person` about a project of `tenant` (its platform id)
     goes: their known DM conversation there; on Slack their user id with that tenant's

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import local_date
-from bot.delivery.outbox import enqueue, person_target
+from bot.delivery.outbox import enqueue, person_target, unlinked_place
 from bot.delivery.vocabulary import DeliveryError, Job, Sent, Target, Worker
 from bot.views.notices import unreachable_notice
 from storage.models import (
@@ -138,14 +138,14 @@ async def _unreachable(session: AsyncSession, job: Job, reason: str, now: dateti
         tenant=notice_to.tenant,
         channel_id=notice_to.channel_id,
         target_kind=notice_to.kind,
-        message=unreachable_notice(where, reason),
+        message=unreachable_notice(where, reason, email=target.kind == "email"),
         now=now,
     )
 
 
 async def _describe(session: AsyncSession, job: Job) -> str:
-    if job.target.kind == "dm":
-        return "a direct message"
+    if job.target.kind in ("dm", "email"):
+        return unlinked_place(job.target.kind, job.target.channel_id)
     link = await session.scalar(
         select(ChannelLink).where(
             ChannelLink.platform == job.target.platform,
@@ -153,7 +153,7 @@ async def _describe(session: AsyncSession, job: Job) -> str:
         )
     )
     if link is None:
-        return f"channel {job.target.channel_id}"
+        return unlinked_place(job.target.kind, job.target.channel_id)
     return f"the {link.side} side #{link.name or link.channel_id}"
 
 

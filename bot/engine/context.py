@@ -49,6 +49,8 @@ class CommandContext:
     # The channel is read by a client whichever project a command names: a client side
     # (of this or another project) or a channel shared with another organisation.
     client_place: bool = False
+    # LIAISON_PUBLIC_URL, for links that open outside the chat (calendar feeds).
+    public_url: str | None = None
 
     # --- who and where ----------------------------------------------------------------
 

@@ -69,9 +69,12 @@ class Engine:
         generations: Generations | None = None,
         reply_cache: bool = True,
         metrics: Metrics | None = None,
+        public_url: str | None = None,
     ) -> None:
         self.sessions = sessions
         self.metrics = metrics or Metrics()
+        # Where Liaison is reached from outside (LIAISON_PUBLIC_URL): calendar feed links.
+        self.public_url = public_url
         # The command modules come from the composition root (`bot.commands.ALL_MODULES`):
         # the engine knows no command by name.
         self.registry = Registry.from_modules(modules)
@@ -287,6 +290,7 @@ class Engine:
             request_registry=self.registry,
             fields=dict(request.action.fields) if request.action else {},
             took_revision=took,
+            public_url=self.public_url,
         )
         project_name = args.option("project")
         await self._find_project(ctx, project_name, required=spec.needs_project)

@@ -17,6 +17,7 @@ from functools import cached_property
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.delivery.mailing_list import report_recipients
 from bot.domain.budget import BudgetSummary
 from bot.domain.occurrences import OwnedTask, PromptSent
 from bot.domain.pulse import PulseCadence
@@ -349,6 +350,7 @@ async def _load_budgets(
 class ReportData:
     snapshot: ProjectSnapshot  # the internal one; the client report reads its client part
     daily_spend: DailySpend  # for the burn-up chart
+    emails: list[str] = field(default_factory=list)  # addresses that get the client report
 
 
 @dataclass
@@ -404,7 +406,11 @@ async def load_reports(
     projects = [schedule.projects[pid] for pid in days]
     snapshots = await load_snapshots(session, projects, days)
     spend = await load_daily_spends(session, list(days))
-    return {pid: ReportData(snapshot, spend.get(pid, [])) for pid, snapshot in snapshots.items()}
+    emails = await report_recipients(session, list(days))
+    return {
+        pid: ReportData(snapshot, spend.get(pid, []), emails.get(pid, []))
+        for pid, snapshot in snapshots.items()
+    }
 
 
 async def _grouped(session: AsyncSession, query) -> dict[int, list]:  # noqa: ANN001

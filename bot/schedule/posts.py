@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from bot.delivery.mailing_list import email_target, weekly_email
 from bot.delivery.outbox import person_target
 from bot.delivery.vocabulary import Target
 from bot.domain.schedule import Occurrence, parse_key
@@ -209,6 +210,15 @@ def weekly_report(schedule: Schedule, content: Content, group: Sequence[Occurren
         if target is not None:
             message = report_message(project, data.snapshot, audience, data.daily_spend)
             built.outgoing.append(Outgoing(target, message, o.key, o.project_id))
+    if data.emails:
+        # By email only ever the client report, whatever else the project has.
+        client = report_message(project, data.snapshot, "client", data.daily_spend)
+        assert o.day is not None
+        emailed = weekly_email(project, client, o.day)
+        for address in data.emails:
+            built.outgoing.append(
+                Outgoing(email_target(o.project_id, address), emailed, o.key, o.project_id)
+            )
     return built
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.budget import BudgetSummary, cents
 from bot.domain.client_view import client_view
+from bot.domain.pulse import PulsePoint
 from bot.domain.snapshot import ProjectSnapshot
 from bot.messages import Audience, Chart, Image, Message
 from bot.views.drawing import (
@@ -36,11 +37,6 @@ from bot.views.drawing import (
     pulse_data,
     timeline_data,
 )
-from bot.domain.budget import BudgetSummary, cents
-from bot.domain.client_view import client_view
-from bot.domain.pulse import PulsePoint
-from bot.domain.snapshot import ProjectSnapshot
-from bot.messages import Audience, Chart, Image, Message
 from storage.models import Expense, Project, TimeEntry
 
 ZERO = Decimal("0.00")

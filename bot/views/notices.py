@@ -191,15 +191,20 @@ def budget_warning(project: Project, marks: Sequence[str], budget: BudgetSummary
     )
 
 
-def unreachable_notice(where: str, reason: str) -> Message:
+def unreachable_notice(where: str, reason: str, *, email: bool = False) -> Message:
+    if email:
+        heading, fix = (
+            "An email address refused my email",
+            "Check the address with the client, then `email remove` it or `email add` the "
+            "right one; `outbox failed` lists what did not go out.",
+        )
+    else:
+        heading, fix = (
+            "I can no longer post there",
+            "Add me back to that conversation (or link another channel with "
+            "`project link`); `outbox failed` lists what did not go out.",
+        )
     return Message(
-        blocks=(
-            Heading("I can no longer post there"),
-            Text(f"Posting to {where} failed: {reason}."),
-            Context(
-                "Add me back to that conversation (or link another channel with "
-                "`project link`); `outbox failed` lists what did not go out."
-            ),
-        ),
+        blocks=(Heading(heading), Text(f"Posting to {where} failed: {reason}."), Context(fix)),
         audience="internal",
     )

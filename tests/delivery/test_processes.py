@@ -18,9 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.delivery.outbox import enqueue
 from bot.messages import Message, Text
-from storage.models import ChannelLink, Delivery, OccurrenceClaim, Project, Tenant
+from storage.models import ChannelLink, Delivery, OccurrenceClaim
 from tests.fakes.slack_api import FakeSlackApi
-from tests.processes import LiaisonProcess
+from tests.processes import LiaisonProcess, insert_projects
 
 pytestmark = pytest.mark.slow
 
@@ -179,31 +179,11 @@ async def add_projects_due_now(sessions: async_sessionmaker[AsyncSession], count
     checkin = (now - timedelta(minutes=1)).strftime("%H:%M")
     created = now - timedelta(days=30)
     async with sessions() as session, session.begin():
-        await session.execute(
-            insert(Tenant.__table__),
-            [{"id": 1, "platform": "slack", "external_id": "T0001", "created_at": created}],
-        )
-        await session.execute(
-            insert(Project.__table__),
+        await insert_projects(
+            session,
+            created,
             [
-                {
-                    "id": p,
-                    "tenant_id": 1,
-                    "name": f"Project {p}",
-                    "client_name": "Client",
-                    "timezone": "UTC",
-                    "currency": "USD",
-                    "start_date": date(2026, 1, 1),
-                    "working_days": "1,2,3,4,5,6,7",
-                    "day_hours": 8,
-                    "checkin_time": checkin,
-                    "checkin_all_clear": True,
-                    "report_weekday": 5,
-                    "report_time": "15:00",
-                    "budget_thresholds": "50,75,90,100",
-                    "archived": False,
-                    "created_at": created,
-                }
+                {"id": p, "start_date": date(2026, 1, 1), "checkin_time": checkin}
                 for p in range(1, count + 1)
             ],
         )

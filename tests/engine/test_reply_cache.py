@@ -107,7 +107,7 @@ READ_ONLY_LINES = (
     "help", "help task add", "waiting", "budget", "decisions", "export tasks", "export time",
     "export spend", "export risks", "milestones", "tasks", "tasks mine", "tasks @bob",
     "tasks overdue", "tasks blocked", "tasks done", "tasks all", "tasks due:this-week",
-    "outbox", "outbox failed", "projects", "report", "report client", "report internal",
+    "outbox", "outbox failed", "emails", "projects", "report", "report client", "report internal",
     "status", "requests", "requests open", "risks", "risks all", "changes", "team",
 )  # fmt: skip
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-03 00:52:22.337164
+Create Date: 2026-12-03 00:57:03.250728
 """
 
 from collections.abc import Sequence
@@ -189,6 +189,34 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "calendar_feeds",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("scope", sa.String(length=64), nullable=False),
+        sa.Column("kind", sa.String(length=8), nullable=False),
+        sa.Column("project_id", sa.Integer(), nullable=True),
+        sa.Column("person_id", sa.Integer(), nullable=True),
+        sa.Column("token", sa.String(length=64), nullable=False),
+        sa.Column("token_digest", sa.String(length=64), nullable=False),
+        sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["person_id"], ["people.id"], name=op.f("fk_calendar_feeds_person_id_people")
+        ),
+        sa.ForeignKeyConstraint(
+            ["project_id"], ["projects.id"], name=op.f("fk_calendar_feeds_project_id_projects")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_calendar_feeds")),
+        sa.UniqueConstraint("scope", name=op.f("uq_calendar_feeds_scope")),
+        sa.UniqueConstraint("token_digest", name=op.f("uq_calendar_feeds_token_digest")),
+    )
+    with op.batch_alter_table("calendar_feeds", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_calendar_feeds_person_id"), ["person_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_calendar_feeds_project_id"), ["project_id"], unique=False
+        )
+
+    op.create_table(
         "channel_links",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("project_id", sa.Integer(), nullable=False),
@@ -274,6 +302,31 @@ def upgrade() -> None:
             unique=False,
             sqlite_where=sa.text("thread_of IS NOT NULL"),
             postgresql_where=sa.text("thread_of IS NOT NULL"),
+        )
+
+    op.create_table(
+        "email_recipients",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("project_id", sa.Integer(), nullable=False),
+        sa.Column("address", sa.String(length=320), nullable=False),
+        sa.Column("wants", sa.String(length=40), nullable=False),
+        sa.Column("token", sa.String(length=64), nullable=False),
+        sa.Column("token_digest", sa.String(length=64), nullable=False),
+        sa.Column("added_by_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["added_by_id"], ["people.id"], name=op.f("fk_email_recipients_added_by_id_people")
+        ),
+        sa.ForeignKeyConstraint(
+            ["project_id"], ["projects.id"], name=op.f("fk_email_recipients_project_id_projects")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_email_recipients")),
+        sa.UniqueConstraint("project_id", "address", name=op.f("uq_email_recipients_project_id")),
+        sa.UniqueConstraint("token_digest", name=op.f("uq_email_recipients_token_digest")),
+    )
+    with op.batch_alter_table("email_recipients", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_email_recipients_project_id"), ["project_id"], unique=False
         )
 
     op.create_table(
@@ -369,6 +422,8 @@ def upgrade() -> None:
         sa.Column("signed_off_by_id", sa.Integer(), nullable=True),
         sa.Column("signed_off_at", storage.models.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("edits", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("updated_at", storage.models.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["project_id"], ["projects.id"], name=op.f("fk_milestones_project_id_projects")
         ),
@@ -494,6 +549,8 @@ def upgrade() -> None:
         sa.Column("created_by_id", sa.Integer(), nullable=True),
         sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
         sa.Column("done_at", storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("edits", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("updated_at", storage.models.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["created_by_id"], ["people.id"], name=op.f("fk_tasks_created_by_id_people")
         ),
@@ -754,6 +811,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_expenses_project_id"))
 
     op.drop_table("expenses")
+    with op.batch_alter_table("email_recipients", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_email_recipients_project_id"))
+
+    op.drop_table("email_recipients")
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.drop_index(
             "ix_deliveries_thread_of",
@@ -773,6 +834,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_channel_links_project_id"))
 
     op.drop_table("channel_links")
+    with op.batch_alter_table("calendar_feeds", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_calendar_feeds_project_id"))
+        batch_op.drop_index(batch_op.f("ix_calendar_feeds_person_id"))
+
+    op.drop_table("calendar_feeds")
     with op.batch_alter_table("budget_alarms", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_budget_alarms_project_id"))
 
