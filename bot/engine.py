@@ -25,6 +25,7 @@ from bot.clock import Clock, utc_now
 from bot.context import CommandContext, projects_of
 from bot.errors import Refused, UserError
 from bot.identity import Identities
+from bot.in_flight import InFlight
 from bot.messages import Context, Message, Reply, Text
 from bot.metrics import UNKNOWN_COMMAND, Metrics
 from bot.parsing import Args, check_line, tokenize
@@ -76,12 +77,15 @@ class Engine:
         self.replies = ReplyCache(self.generations, on_hit=self.metrics.reply_cache_hits.inc)
         self.reply_cache = reply_cache
         self.identities = Identities()
+        # Requests being handled now: a graceful shutdown waits for them (adapters.serve).
+        self.in_flight = InFlight()
 
     async def handle(self, request: Request) -> Reply:
         started = time.perf_counter()
         name, outcome = UNKNOWN_COMMAND, "failure"
         try:
-            reply, outcome = await self._handle(request)
+            async with self.in_flight.track():
+                reply, outcome = await self._handle(request)
             name = self._command_name(request)
             return reply
         finally:
@@ -186,7 +190,7 @@ class Engine:
         if take_wrote(session):
             if spec.reads_only:
                 raise RuntimeError(f"`{spec.name}` is registered as read-only but wrote")
-            record_write(ctx, spec.name, text)
+            record_write(ctx, spec.name, ctx.audit_line or text)
         reply = result if isinstance(result, Reply) else Reply.of(result)
         self._check_audience(ctx, reply)
         return Handled(reply, changed=ctx.took_revision)
