@@ -46,6 +46,9 @@ class CommandContext:
     # The channel is read by a client whichever project a command names: a client side
     # (of this or another project) or a channel shared with another organisation.
     client_place: bool = False
+    # What the audit trail records for this command instead of its line (bot.audit): a
+    # line that names someone being erased must not outlive the erasure.
+    audit_line: str | None = None
 
     # --- who and where ----------------------------------------------------------------
 

@@ -7,6 +7,7 @@ from bot.commands import (
     changes,
     decisions,
     export,
+    forget,
     help,
     history,
     huddle,
@@ -35,5 +36,6 @@ ALL_MODULES: list[ModuleType] = [
     outbox_cmd,
     export,
     history,
+    forget,
     waiting,
 ]
