@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import io
+import zipfile
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -82,6 +84,17 @@ class File:
     name: str
     content: bytes
     mime: str = "text/csv"
+
+    def as_texts(self) -> list[tuple[str, str]]:
+        """(name, text) of each file inside, for places that show files as text (the
+        console, Teams): a zip's members one by one, else the file itself."""
+        if self.mime != "application/zip":
+            return [(self.name, self.content.decode("utf-8", errors="replace"))]
+        with zipfile.ZipFile(io.BytesIO(self.content)) as archive:
+            return [
+                (name, archive.read(name).decode("utf-8", errors="replace"))
+                for name in archive.namelist()
+            ]
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,10 +51,11 @@ def render_text(
                 lines.append(f"(image: {alt}{' -> ' + path if path else ''})")
             case m.Chart(alt=alt):  # not drawn yet: an outbox row, as `outbox failed` lists it
                 lines.append(f"(image: {alt})")
-            case m.File(name=name, content=content):
-                lines.append(f"--- {name} ---")
-                lines.append(content.decode("utf-8").rstrip("\n"))
-                lines.append(f"--- end of {name} ---")
+            case m.File():
+                for name, text in block.as_texts():
+                    lines.append(f"--- {name} ---")
+                    lines.append(text.rstrip("\n"))
+                    lines.append(f"--- end of {name} ---")
             case m.Form(fields=fields, submit_label=label):
                 lines.extend(f"? {f.label}" for f in fields)
                 button_number += 1
