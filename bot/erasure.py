@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,7 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import TypeDecorator
 
-from storage.models import AuditEntry, Base, Conversation, Delivery, HuddleAnswer, Person
+from storage.models import AuditEntry, Base, Conversation, Delivery, HuddleAnswer, Person, Project
 from storage.slack_tables import slack_metadata
 
 PSEUDONYM_PREFIX = "Forgotten person"
@@ -79,12 +79,12 @@ def new_pseudonym() -> tuple[str, str]:
 async def erase_person(session: AsyncSession, person: Person, scope: Scope) -> Erased:
     name, external_id = new_pseudonym()
     answers = await _delete_answer_texts(session, person, scope)
-    rows = len(answers)
-    rows += await _delete_direct_conversations(session, person, scope)
-    replace = _replacer(person, name, answers)
-    needles = _needles([person.display_name, person.external_id, *answers])
+    channels = await _delete_direct_conversations(session, person, scope)
+    rows = len(answers) + len(channels)
+    rewriter = _rewriter(person, name, external_id, answers, channels)
+    needles = _needles([person.display_name, person.external_id, *answers, *channels])
     for table in _tables(scope):
-        rows += await _scrub_table(session, table, scope, needles, replace)
+        rows += await _scrub_table(session, table, scope, needles, rewriter)
     person.display_name = name
     person.external_id = external_id
     person.timezone = None
@@ -128,7 +128,7 @@ async def _delete_direct_conversations(session: AsyncSession, person: Person, sc
         query = query.where(Conversation.tenant.in_(scope.tenant_external_ids))
     conversations = list((await session.scalars(query)).all())
     if not conversations:
-        return 0
+        return []
     to_them = or_(
         *(
             and_(Delivery.platform == c.platform, Delivery.channel_id == c.channel_id)
@@ -139,33 +139,90 @@ async def _delete_direct_conversations(session: AsyncSession, person: Person, sc
     await session.execute(
         update(Delivery).where(Delivery.thread_of.in_(ids)).values(thread_of=None)
     )
-    removed = await session.execute(delete(Delivery).where(Delivery.id.in_(ids)))
+    await session.execute(delete(Delivery).where(Delivery.id.in_(ids)))
     await session.execute(
         delete(Conversation).where(Conversation.id.in_([c.id for c in conversations]))
     )
-    return len(conversations) + (removed.rowcount or 0)
+    return [c.channel_id for c in conversations]
 
 
 # --- what is rewritten ------------------------------------------------------------------
 
+# Columns that identify rather than say something: never changed word by word (a display
+# name equal to a channel id must not break another project's deliveries); a channel id
+# only where it is one of the person's direct conversations, a `*user_id` where it is
+# their platform id.
+IDENTIFIER_COLUMNS = frozenset(
+    {"channel_id", "occurrence_key", "event_id", "key", "platform_message_id"}
+)
+# JSON keys whose values are structure (a message's block types, a reference's ids), left
+# alone but for an exact match of the person's id.
+STRUCTURAL_KEYS = frozenset(
+    {"type", "status", "audience", "visibility", "action_id", "style", "kind", "mime",
+     "field_id", "png", "content", "id", "serviceUrl", "channelId", "conversationType",
+     "tenantId", "aadObjectId", "role", "locale"}
+)  # fmt: skip
+# Where a JSON document (a Teams conversation reference) holds a person's platform id.
+USER_ID_KEYS = frozenset({"id", "aadObjectId"})
+# Shorter names ("Al") are replaced only where they are the whole value or an @-mention:
+# as a word in free text they would change unrelated words.
+MIN_NAME_REPLACED = 3
+FREE_TEXT_LENGTH = 200  # a String this long holds names and titles, not codes
 
-def _replacer(person: Person, name: str, answers: list[str]) -> Callable[[str], str]:
-    """Text with the person's mentions, name and id replaced, and their answers erased."""
-    mention = re.compile(rf"<@{re.escape(person.external_id)}(?:\|[^>]*)?>")
-    words = [w for w in {person.display_name, person.external_id} if w]
-    named = re.compile(
-        r"(?<!\w)(?:"
-        + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
-        + r")(?!\w)",
-        re.IGNORECASE,
-    )
 
-    def replace(text: str) -> str:
-        for answer in answers:
+@dataclass(frozen=True, slots=True)
+class Rewriter:
+    """How one person's traces are rewritten: whole values, free text, JSON documents."""
+
+    user_id: tuple[str, str]  # their platform id -> the pseudonym's
+    channels: dict[str, str]  # their direct conversations -> a pseudonym's
+    whole_name: tuple[str, str]  # their display name as a whole value -> the pseudonym
+    mention: re.Pattern[str]
+    named: re.Pattern[str] | None
+    pseudonym: str
+    answers: tuple[str, ...]
+
+    def free_text(self, text: str) -> str:
+        for whole, replacement in (self.user_id, self.whole_name):
+            if text == whole:
+                return replacement
+        for answer in self.answers:
             text = text.replace(answer, ERASED_TEXT)
-        return named.sub(name, mention.sub(f"@{name}", text))
+        text = self.mention.sub(f"@{self.pseudonym}", text)
+        return self.named.sub(self.pseudonym, text) if self.named else text
 
-    return replace
+    def document(self, value: Any, key: str | None = None) -> Any:
+        if isinstance(value, str):
+            if key in USER_ID_KEYS:
+                return self.user(value)
+            return value if key in STRUCTURAL_KEYS else self.free_text(value)
+        if isinstance(value, list):
+            return [self.document(v, key) for v in value]
+        if isinstance(value, dict):
+            return {k: self.document(v, k) for k, v in value.items()}
+        return value
+
+    def user(self, value: str) -> str:
+        return self.user_id[1] if value == self.user_id[0] else value
+
+    def channel(self, value: str) -> str:
+        return self.channels.get(value, value)
+
+
+def _rewriter(
+    person: Person, name: str, external_id: str, answers: list[str], channels: list[str]
+) -> Rewriter:
+    words = {w for w in (person.display_name, person.external_id) if len(w) >= MIN_NAME_REPLACED}
+    pattern = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    return Rewriter(
+        user_id=(person.external_id, external_id),
+        channels=dict.fromkeys(channels, f"dm:{external_id}"),
+        whole_name=(person.display_name, name),
+        mention=re.compile(rf"<@{re.escape(person.external_id)}(?:\|[^>]*)?>"),
+        named=re.compile(rf"(?<!\w)(?:{pattern})(?!\w)", re.IGNORECASE) if pattern else None,
+        pseudonym=name,
+        answers=tuple(answers),
+    )
 
 
 def _needles(values: Iterable[str]) -> list[str]:
@@ -186,13 +243,23 @@ def _tables(scope: Scope) -> list[Table]:
 
 
 def _kind(column: Any) -> str | None:
+    """How a column is rewritten: json, free (text people wrote), channel or user (an
+    identifier, only as a whole value), or None: left alone."""
     kind = column.type
     if isinstance(kind, TypeDecorator):
         kind = kind.impl_instance
     if isinstance(kind, JSON):
         return "json"
-    if isinstance(kind, String):  # Text is a String
-        return "text"
+    if not isinstance(kind, String):
+        return None
+    if column.name == "channel_id":
+        return "channel"
+    if column.name.endswith("user_id"):
+        return "user"
+    if column.name in IDENTIFIER_COLUMNS:
+        return None
+    if isinstance(kind, Text) or (kind.length or 0) >= FREE_TEXT_LENGTH:
+        return "free"
     return None
 
 
@@ -202,6 +269,8 @@ def _in_scope(table: Table, scope: Scope) -> ColumnElement[bool]:
     if scope.everything:
         return true()
     columns = table.c
+    if table.name == Project.__tablename__ and scope.project_ids is not None:
+        return columns.id.in_(scope.project_ids)
     of_tenant: ColumnElement[bool] | None = None
     if "tenant_id" in columns and scope.tenant_ids is not None:
         of_tenant = columns.tenant_id.in_(scope.tenant_ids)
@@ -216,15 +285,12 @@ def _in_scope(table: Table, scope: Scope) -> ColumnElement[bool]:
 
 
 async def _scrub_table(
-    session: AsyncSession,
-    table: Table,
-    scope: Scope,
-    needles: list[str],
-    replace: Callable[[str], str],
+    session: AsyncSession, table: Table, scope: Scope, needles: list[str], rewriter: Rewriter
 ) -> int:
-    columns = [c for c in table.columns if _kind(c) and not c.primary_key]
-    if not columns or not needles:
+    kinds = {c.name: kind for c in table.columns if not c.primary_key and (kind := _kind(c))}
+    if not kinds or not needles:
         return 0
+    columns = [table.c[name] for name in kinds]
     mentions = or_(
         *(
             func.lower(cast(c, Text)).contains(needle, autoescape=True)
@@ -234,12 +300,13 @@ async def _scrub_table(
     )
     keys = list(table.primary_key.columns)
     query = select(*keys, *columns).where(_in_scope(table, scope), mentions)
-    rows = (await session.execute(query)).all()
     changed = 0
-    for row in rows:
+    for row in (await session.execute(query)).all():
         values = row._mapping
         new = {
-            c.name: _rewrite(values[c.name], replace) for c in columns if values[c.name] is not None
+            name: _rewrite(kind, values[name], rewriter)
+            for name, kind in kinds.items()
+            if values[name] is not None
         }
         new = {k: v for k, v in new.items() if v != values[k]}
         if new:
@@ -249,11 +316,11 @@ async def _scrub_table(
     return changed
 
 
-def _rewrite(value: Any, replace: Callable[[str], str]) -> Any:
-    if isinstance(value, str):
-        return replace(value)
-    if isinstance(value, list):
-        return [_rewrite(v, replace) for v in value]
-    if isinstance(value, dict):
-        return {replace(k): _rewrite(v, replace) for k, v in value.items()}
-    return value
+def _rewrite(kind: str, value: Any, rewriter: Rewriter) -> Any:
+    if kind == "json":
+        return rewriter.document(value)
+    if kind == "channel":
+        return rewriter.channel(value)
+    if kind == "user":
+        return rewriter.user(value)
+    return rewriter.free_text(value)

@@ -138,3 +138,44 @@ async def test_a_client_only_on_the_pms_project_can_be_forgotten(
     await client_says(bot, 'request "carol needs the logo files"')
     assert "Forgotten" in await bot.say("ann", "forget @carol")
     assert "carol" not in (await dump_all_tables(db)).lower()
+
+
+async def test_a_pms_erasure_changes_nothing_outside_the_projects_they_lead(
+    bot: Harness, db: AsyncEngine
+) -> None:
+    await bobs_traces(bot)
+    await bot.say("dave", 'project new "Beta" client:"Beta Inc"', channel="beta")
+    await bot.say(
+        "dave", 'task add "Ask bob for the old files" @dave due:2026-12-09', channel="beta"
+    )
+    assert "Forgotten" in await bot.say("ann", "forget @bob")
+    beta = await row(bot, Task, title="Ask bob for the old files")
+    assert beta is not None  # dave's project is dave's: only the operator reaches it
+
+
+async def test_a_name_that_is_also_a_word_of_the_structure_breaks_nothing(
+    bot: Harness, db: AsyncEngine
+) -> None:
+    """Someone called "team" (the console's team channel id) or "Text" (a block type)."""
+    await kickoff(bot)
+    for name in ("team", "Text"):
+        await bot.say("ann", f"team add @{name} role:member")
+    await bot.say("ann", 'task add "Brief the team on the Text styles" @team due:2026-12-04')
+    for name in ("team", "Text"):
+        assert "Forgotten" in await bot.say("ann", f"forget @{name}")
+    status = await bot.say("ann", "status")  # the team channel still works
+    assert "Acme Site" in status
+    async with bot.sessions() as session, session.begin():
+        project = await session.scalar(select(Project))
+        enqueue(
+            session,
+            project_id=project.id,
+            platform="console",
+            tenant="local",
+            channel_id="acme-shared",
+            target_kind="channel",
+            message=Message(blocks=(Text("still a Text block"),), audience="client"),
+            now=bot.clock(),
+        )
+    assert await bot.deliver() == 1  # the outbox still reads its messages
+    assert "still a Text block" in bot.take_posts()
