@@ -182,3 +182,26 @@ async def test_a_name_that_is_also_a_word_of_the_structure_breaks_nothing(
     assert link is not None and link.channel_id == "team"
     assert await bot.deliver() == 1  # the outbox still reads its message
     assert "still delivered" in bot.take_posts()
+
+
+async def test_slack_mentions_and_ids_are_erased_too(bot: Harness, db: AsyncEngine) -> None:
+    """Slack lines carry `<@U0BOB|bob>`: the id and the name it was typed with go too."""
+    ann = Actor("slack", "T0ACME", "U0ANN", "Ann")
+    bob = Actor("slack", "T0ACME", "U0BOB", "Bob Builder")
+    team = Place("slack", "T0ACME", "C0TEAM")
+
+    async def says(actor: Actor, line: str) -> str:
+        reply = str(await bot.engine.handle(Request(actor, team, line)))
+        assert "Usage" not in reply, reply
+        return reply
+
+    await says(ann, 'project new "Acme Site" client:"Acme Corp"')
+    await says(ann, "team add <@U0BOB|bob> role:member")
+    await says(bob, "help")
+    await says(ann, 'task add "Pair with Bob Builder" <@U0BOB|bob> due:2026-12-04')
+    await says(bob, "log 1h task:1")
+    before = await dump_all_tables(db)
+    assert "U0BOB" in before and "Bob Builder" in before
+    assert "Forgotten" in await says(ann, "forget <@U0BOB|bob>")
+    dump = await dump_all_tables(db)
+    assert "U0BOB" not in dump and traces_of_bob(dump) == []
