@@ -97,6 +97,13 @@ async def must(client: SlackClient, user: SlackUser, line: str, channel: str) ->
     return reply.text
 
 
+async def start_project(client: SlackClient) -> None:
+    """Acme Site, with its team and client channels, its own posts kept from falling due."""
+    await must(client, ANN, 'project new "Acme Site" client:"Acme"', TEAM_CHANNEL)
+    await must(client, ANN, quiet_schedule(datetime.now(UTC)), TEAM_CHANNEL)
+    await must(client, ANN, "project link client", SHARED_CHANNEL)
+
+
 async def queue_posts(
     sessions: async_sessionmaker[AsyncSession], count: int, channels: int
 ) -> None:

@@ -37,7 +37,13 @@ async def bobs_traces(bot: Harness) -> None:
         "ann", 'risk add "bob may be away in January" likelihood:low impact:low owner:@bob'
     )
     assert "Usage" not in out, out
-    # A digest of his answer waiting in the outbox (JSON), as the huddle's would be.
+    # A digest of his answer in the outbox (JSON), as the huddle's would be.
+    await queue(bot, "team", Message(blocks=(Text(f"Bob: {ANSWER} / none"),)))
+    await bot.deliver()
+
+
+async def queue(bot: Harness, channel: str, message: Message) -> None:
+    """An outbox row for the project's `channel`, written directly (left pending)."""
     async with bot.sessions() as session, session.begin():
         project = await session.scalar(select(Project))
         enqueue(
@@ -45,12 +51,11 @@ async def bobs_traces(bot: Harness) -> None:
             project_id=project.id,
             platform="console",
             tenant="local",
-            channel_id="team",
+            channel_id=channel,
             target_kind="channel",
-            message=Message(blocks=(Text(f"Bob: {ANSWER} / none"),)),
+            message=message,
             now=bot.clock(),
         )
-    await bot.deliver()
 
 
 def traces_of_bob(dump: str) -> list[str]:
@@ -162,18 +167,7 @@ async def test_a_name_that_is_also_a_word_of_the_structure_breaks_nothing(
     await kickoff(bot)
     for name in ("team", "Text"):
         await bot.say("ann", f"team add @{name} role:member")
-    async with bot.sessions() as session, session.begin():
-        project = await session.scalar(select(Project))
-        enqueue(
-            session,
-            project_id=project.id,
-            platform="console",
-            tenant="local",
-            channel_id="acme-shared",
-            target_kind="channel",
-            message=Message(blocks=(Text("still delivered"),), audience="client"),
-            now=bot.clock(),
-        )
+    await queue(bot, "acme-shared", Message(blocks=(Text("still delivered"),), audience="client"))
     for name in ("team", "Text"):  # through the engine alone: the row stays pending
         forget = Request(Actor("console", "local", "ann", "ann"), ann_in_team, f"forget @{name}")
         reply = await bot.engine.handle(forget)

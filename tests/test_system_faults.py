@@ -7,7 +7,6 @@ and a row recorded as sent is never posted again."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
@@ -18,17 +17,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from storage.models import ChangeRequest, Delivery, Task
 from tests.system_cluster import (
     ANN,
-    SHARED_CHANNEL,
     TEAM_CHANNEL,
     Burst,
     SlowSlackApi,
     add_people,
     client_of,
     liaison,
-    must,
     open_deliveries,
     queue_posts,
-    quiet_schedule,
+    start_project,
     statuses,
     until,
 )
@@ -51,9 +48,7 @@ async def test_a_process_killed_in_a_burst_of_commands_and_deliveries_loses_noth
         try:
             await first.wait_ready()
             client = client_of(first, http, api)
-            await must(client, ANN, 'project new "Acme Site" client:"Acme"', TEAM_CHANNEL)
-            await must(client, ANN, quiet_schedule(datetime.now(UTC)), TEAM_CHANNEL)
-            await must(client, ANN, "project link client", SHARED_CHANNEL)
+            await start_project(client)
             await queue_posts(sessions, ROWS, CHANNELS)
             lines = [
                 f'task add "Burst task #{n}#" <@U0ANN|ann> due:2027-01-15' for n in range(TASKS)

@@ -10,7 +10,6 @@ import asyncio
 import signal
 import time
 from collections import Counter
-from datetime import UTC, datetime
 
 import aiohttp
 import pytest
@@ -20,17 +19,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from storage.models import Task
 from tests.system_cluster import (
     ANN,
-    SHARED_CHANNEL,
     TEAM_CHANNEL,
     Burst,
     SlowSlackApi,
     add_people,
     client_of,
     liaison,
-    must,
     open_deliveries,
     queue_posts,
-    quiet_schedule,
+    start_project,
     statuses,
     until,
 )
@@ -53,9 +50,7 @@ async def test_sigterm_mid_burst_finishes_in_flight_work_hands_over_and_exits_0(
         try:
             await first.wait_ready()
             client = client_of(first, http, api)
-            await must(client, ANN, 'project new "Acme Site" client:"Acme"', TEAM_CHANNEL)
-            await must(client, ANN, quiet_schedule(datetime.now(UTC)), TEAM_CHANNEL)
-            await must(client, ANN, "project link client", SHARED_CHANNEL)
+            await start_project(client)
             await queue_posts(sessions, ROWS, CHANNELS)
             lines = [
                 f'task add "Burst task #{n}#" <@U0ANN|ann> due:2027-01-15' for n in range(TASKS)
