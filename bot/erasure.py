@@ -119,8 +119,11 @@ async def _delete_answer_texts(session: AsyncSession, person: Person, scope: Sco
     return sorted({t for t in texts if len(t) >= MIN_ANSWER_ERASED}, key=len, reverse=True)
 
 
-async def _delete_direct_conversations(session: AsyncSession, person: Person, scope: Scope) -> int:
-    """Their DMs are contact details: the conversation and what went (or was to go) there."""
+async def _delete_direct_conversations(
+    session: AsyncSession, person: Person, scope: Scope
+) -> list[str]:
+    """Their DMs are contact details: the conversation and what went (or was to go) there.
+    Returns the conversations' ids, to replace where they were recorded."""
     query = select(Conversation).where(
         Conversation.person_id == person.id, Conversation.kind == "dm"
     )
