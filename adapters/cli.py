@@ -95,6 +95,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     doctor.set_defaults(run=_doctor)
 
+    forget = commands.add_parser(
+        "forget",
+        help="erase a person: a pseudonym for their name and contact details everywhere, "
+        "their huddle answers' text deleted, their numbers kept",
+    )
+    forget.add_argument("--platform", required=True, choices=["slack", "teams", "console"])
+    forget.add_argument("--user", required=True, help="their platform id, like U0123ABC")
+    forget.set_defaults(run=_forget)
+
     demo = commands.add_parser("demo", help="create a sample client project for the playground")
     demo.add_argument("--verbose", action="store_true", help="print every command and reply")
     demo.set_defaults(run=_demo)
@@ -161,6 +170,23 @@ async def _with_engine(settings: Settings, work: Callable[[AsyncEngine], Awaitab
         return await work(db)
     finally:
         await db.dispose()
+
+
+def _forget(settings: Settings, options: argparse.Namespace) -> int:
+    from adapters.forget import forget_person
+    from storage.db import session_factory
+
+    async def forget(db: AsyncEngine) -> int:
+        erased = await forget_person(
+            session_factory(db), options.platform, options.user, datetime.now(UTC)
+        )
+        if erased is None:
+            print(f"liaison forget: no {options.platform} user with that id", file=sys.stderr)
+            return 1
+        print(f"forgotten: now {erased.pseudonym!r} everywhere ({erased.rows} rows changed)")
+        return 0
+
+    return asyncio.run(_with_engine(settings, forget))
 
 
 def _demo(settings: Settings, options: argparse.Namespace) -> int:

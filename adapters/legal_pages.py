@@ -27,7 +27,15 @@ encrypted.</li>
 </ul>
 <h2>Where, and for how long</h2>
 <p>In the database of this installation, operated by {operator}, for as long as the project
-exists. To have your data corrected or erased, ask the operator.</p>
+exists. To have your data corrected or erased, ask the project's PM or the operator.</p>
+<h2>Erasure</h2>
+<p>A project's PM can erase someone who is only on the projects they lead with
+<code>forget @person</code>; the operator can erase anyone with <code>liaison forget</code>.
+Erasing replaces the person's name and contact details with a pseudonym everywhere Liaison
+stores them, including the audit trail, deletes their direct conversations with Liaison and
+the text of their huddle answers, and keeps only the numbers (time logged, tasks done),
+attributed to the pseudonym. The audit trail records that an erasure happened, not what was
+erased.</p>
 <p>Liaison sends nothing to anyone but the Slack or Teams conversations it is used in.</p>
 """
 

@@ -1,4 +1,6 @@
-"""Run the service until interrupted."""
+"""Run the service until SIGTERM or SIGINT, then stop gracefully: accept no new
+connection, let the requests in flight finish (up to SHUTDOWN_SECONDS), record the posts on
+the wire and give the outbox rows this process took back to the others, then exit 0."""
 
 from __future__ import annotations
 
@@ -17,12 +19,14 @@ from bot.schedule.scheduler import Scheduler
 from bot.settings import Settings
 
 log = logging.getLogger("liaison.serve")
+# What a platform or an orchestrator waits for: Kubernetes sends SIGKILL 30 s after SIGTERM.
+SHUTDOWN_SECONDS = 20.0
 
 
 async def serve(settings: Settings) -> None:
     runtime = build_runtime(settings)
     app = create_app(runtime)
-    runner = web.AppRunner(app, access_log=None)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_SECONDS)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
     await site.start()
@@ -37,11 +41,41 @@ async def serve(settings: Settings) -> None:
     try:
         await stop.wait()
     finally:
-        log.info("shutting down")
-        if scheduler is not None:
+        await shut_down(runner, runtime, scheduler)
+
+
+async def shut_down(runner: web.AppRunner, runtime: Runtime, scheduler: Scheduler | None) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + SHUTDOWN_SECONDS
+    log.info("shutting down: accepting nothing new, finishing what is in flight")
+    for site in list(runner.sites):
+        await site.stop()  # the listening socket closes: new connections are refused
+    if runner.server is not None:
+        # Open keep-alive connections take no further request: each closes once its
+        # request in flight is answered.
+        runner.server.pre_shutdown()
+    left = deadline - loop.time()
+    await asyncio.gather(_finish_requests(runtime, left), _stop_scheduler(scheduler, left))
+    await runner.cleanup()
+    await runtime.close()
+    log.info("stopped")
+
+
+async def _finish_requests(runtime: Runtime, seconds: float) -> None:
+    in_flight = runtime.engine.in_flight
+    if not await in_flight.finished(seconds):
+        log.warning("shutdown: %s requests still running after %ss", in_flight.count, seconds)
+
+
+async def _stop_scheduler(scheduler: Scheduler | None, seconds: float) -> None:
+    """Posts on the wire are recorded and the rows taken but not started given back."""
+    if scheduler is None:
+        return
+    try:
+        async with asyncio.timeout(seconds):
             await scheduler.stop()
-        await runner.cleanup()
-        await runtime.close()
+    except TimeoutError:
+        log.warning("shutdown: the scheduler did not stop within %ss", seconds)
 
 
 def start_scheduler(runtime: Runtime) -> Scheduler | None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import io
+import zipfile
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -82,6 +84,17 @@ class File:
     name: str
     content: bytes
     mime: str = "text/csv"
+
+    def as_texts(self) -> list[tuple[str, str]]:
+        """(name, text) of each file inside, for places that show files as text (the
+        console, Teams): a zip's members one by one, else the file itself."""
+        if self.mime != "application/zip":
+            return [(self.name, self.content.decode("utf-8", errors="replace"))]
+        with zipfile.ZipFile(io.BytesIO(self.content)) as archive:
+            return [
+                (name, archive.read(name).decode("utf-8", errors="replace"))
+                for name in archive.namelist()
+            ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,10 +271,11 @@ def render_text(
                 lines.append(f"(image: {alt}{' -> ' + path if path else ''})")
             case Chart(alt=alt):  # not drawn yet: an outbox row, as `outbox failed` lists it
                 lines.append(f"(image: {alt})")
-            case File(name=name, content=content):
-                lines.append(f"--- {name} ---")
-                lines.append(content.decode("utf-8").rstrip("\n"))
-                lines.append(f"--- end of {name} ---")
+            case File():
+                for name, text in block.as_texts():
+                    lines.append(f"--- {name} ---")
+                    lines.append(text.rstrip("\n"))
+                    lines.append(f"--- end of {name} ---")
             case Form(fields=fields, submit_label=label):
                 lines.extend(
                     f"? {f.label}" + (f" [{'/'.join(f.choices)}]" if f.choices else "")

@@ -153,6 +153,12 @@ class SlackBridge:
     async def on_command(
         self, ack: Any, body: Body, context: AsyncBoltContext, respond: Respond
     ) -> None:
+        async with self.engine.in_flight.track():  # a shutdown waits for the answer too
+            await self._on_command(ack, body, context, respond)
+
+    async def _on_command(
+        self, ack: Any, body: Body, context: AsyncBoltContext, respond: Respond
+    ) -> None:
         text = extract.extract_command_text(body)
         event_id = extract.extract_event_id(body)
         work = self.run(body, context, text=text, event_id=event_id, reply_inline=True)
@@ -184,8 +190,10 @@ class SlackBridge:
 
     async def on_mention(self, body: Body, context: AsyncBoltContext) -> None:
         text = extract.extract_event_text(body, context.bot_user_id)
-        reply = await self.run(body, context, text=text, event_id=extract.extract_event_id(body))
-        await self._destination(body, context).send(plan(reply))
+        event_id = extract.extract_event_id(body)
+        async with self.engine.in_flight.track():  # a shutdown waits for the answer too
+            reply = await self.run(body, context, text=text, event_id=event_id)
+            await self._destination(body, context).send(plan(reply))
 
     async def on_message(self, body: Body, context: AsyncBoltContext) -> None:
         event = body.get("event") or {}

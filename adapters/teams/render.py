@@ -176,9 +176,9 @@ def _image(image: m.Image) -> Iterator[Element]:
 
 def _file(file: m.File) -> Iterator[Element]:
     # Bots cannot attach files in channels without Graph; show the content as text instead.
-    yield from _text_blocks(f"\U0001f4ce {file.name}", weight="Bolder")
-    content = file.content.decode("utf-8", errors="replace").rstrip("\n")
-    yield from _text_blocks(content, fontType="Monospace", spacing="Small")
+    for name, text in file.as_texts():
+        yield from _text_blocks(f"\U0001f4ce {name}", weight="Bolder")
+        yield from _text_blocks(text.rstrip("\n"), fontType="Monospace", spacing="Small")
 
 
 def elements_of(block: m.Block) -> Iterator[Element]:

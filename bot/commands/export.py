@@ -1,10 +1,12 @@
-"""CSV exports of tasks, time, spend and risks. Internal data: never for a client."""
+"""CSV exports of tasks, time, spend, risks and history, one at a time or all in one zip.
+Internal data: never for a client."""
 
 from __future__ import annotations
 
 import csv
 import io
 import re
+import zipfile
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -127,22 +129,55 @@ EXPORTS = {
 }
 
 
+ALL = "all"
+
+
+def _zip(files: dict[str, bytes], when: tuple[int, int, int, int, int, int]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in files.items():
+            archive.writestr(zipfile.ZipInfo(name, date_time=when), content)
+    return buffer.getvalue()
+
+
+async def _export_all(ctx: CommandContext, slug: str) -> Message:
+    """Every CSV in one zip, for the PM (it holds the history)."""
+    if not ctx.is_pm:
+        raise ctx.refuse("Exporting everything is for the project's PM.")
+    day = ctx.project_today.isoformat()
+    files: dict[str, bytes] = {}
+    for what, rows_of in EXPORTS.items():
+        header, rows = await rows_of(ctx)
+        files[f"{slug}-{what}-{day}.csv"] = to_csv(header, rows)
+    when = ctx.now.timetuple()[:6]
+    content = _zip(files, (max(1980, when[0]), *when[1:]))  # a zip's dates start in 1980
+    return ctx.whisper(
+        Text(f"Everything of {ctx.the_project.name}: {len(files)} CSV files in one zip."),
+        File(f"{slug}-{ALL}-{day}.zip", content, mime="application/zip"),
+    )
+
+
 @command(
     "export",
     reads_only=True,
-    usage="export tasks|time|spend|risks|history",
-    summary="A CSV file of the project's tasks, time entries, spend, risks or history (PM)",
+    usage="export tasks|time|spend|risks|history|all",
+    summary="A CSV file of the project's tasks, time entries, spend, risks or history, "
+    "or all of them in one zip (PM)",
     area="export",
     roles=TEAM,
 )
 async def export(ctx: CommandContext, args: Args) -> Message:
-    what = (args.word("what to export: tasks, time, spend, risks or history") or "").lower()
-    if what not in EXPORTS:
-        raise ctx.fail(f"I can export tasks, time, spend, risks or history, not `{what[:40]}`.")
+    what = (args.word("what to export: tasks, time, spend, risks, history or all") or "").lower()
+    if what not in EXPORTS and what != ALL:
+        raise ctx.fail(
+            f"I can export tasks, time, spend, risks, history or all, not `{what[:40]}`."
+        )
     team_side_only(ctx, "Exports")
-    header, rows = await EXPORTS[what](ctx)
     project = ctx.the_project
     slug = re.sub(r"[^a-z0-9]+", "-", project.name.lower()).strip("-") or "project"
+    if what == ALL:
+        return await _export_all(ctx, slug)
+    header, rows = await EXPORTS[what](ctx)
     name = f"{slug}-{what}-{ctx.project_today.isoformat()}.csv"
     return ctx.whisper(
         Text(f"{what.capitalize()} of {project.name}: {len(rows)} rows."),

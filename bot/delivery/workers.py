@@ -56,11 +56,16 @@ class OutboxWorker:
     concurrency: int = 16
     metrics: Metrics = field(default_factory=Metrics)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    # Set when the process shuts down: posts on the wire finish and are recorded, nothing
+    # new starts, and rows taken but not started are given back due now, so another
+    # process takes them at once instead of when their lease runs out.
+    _stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     def wake(self) -> None:
         self._wake.set()
 
     async def run_forever(self, stop: asyncio.Event, *, poll: float = 1.0) -> None:
+        self._stopping = stop
         while not stop.is_set():
             try:
                 await self.run_once()
@@ -76,6 +81,8 @@ class OutboxWorker:
         """Deliver batches until nothing is due; how many rows were sent."""
         sent = 0
         for _ in range(1000):
+            if self._stopping.is_set():
+                break
             jobs, parents = await self._take()
             if not jobs:
                 break
@@ -203,6 +210,9 @@ class OutboxWorker:
             await self.pacer.wait(
                 (job.target.platform, job.target.channel_id), self._rate(job.target.platform)
             )
+            if self._stopping.is_set():
+                await release(self.sessions, queue[index:], self.clock())
+                break
             seconds = (job.lease_until - self.clock()).total_seconds() * 0.9
             if seconds <= 0:
                 # Too late to start within the lease: give it back for the next round.

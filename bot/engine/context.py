@@ -51,6 +51,9 @@ class CommandContext:
     client_place: bool = False
     # LIAISON_PUBLIC_URL, for links that open outside the chat (calendar feeds).
     public_url: str | None = None
+    # What the audit trail records for this command instead of its line (bot.engine.audit): a
+    # line that names someone being erased must not outlive the erasure.
+    audit_line: str | None = None
 
     # --- who and where ----------------------------------------------------------------
 

@@ -25,6 +25,7 @@ from bot.engine import suggestions
 from bot.engine.audit import record_write
 from bot.engine.context import CommandContext, projects_of
 from bot.engine.identity import Identities
+from bot.engine.in_flight import InFlight
 from bot.engine.parsing import Args, check_line, tokenize
 from bot.engine.registry import CommandSpec, Registry
 from bot.engine.reply_cache import Generations, ReplyCache, tenant_key
@@ -85,12 +86,15 @@ class Engine:
         self.replies = ReplyCache(self.generations, on_hit=self.metrics.reply_cache_hits.inc)
         self.reply_cache = reply_cache
         self.identities = Identities()
+        # Requests being handled now: a graceful shutdown waits for them (adapters.serve).
+        self.in_flight = InFlight()
 
     async def handle(self, request: Request) -> Reply:
         started = time.perf_counter()
         name, outcome = UNKNOWN_COMMAND, "failure"
         try:
-            reply, outcome = await self._handle(request)
+            async with self.in_flight.track():
+                reply, outcome = await self._handle(request)
             name = self._command_name(request)
             return reply
         finally:
@@ -212,7 +216,7 @@ class Engine:
         if take_wrote(session):
             if spec.reads_only:
                 raise RuntimeError(f"`{spec.name}` is registered as read-only but wrote")
-            record_write(ctx, spec.name, text)
+            record_write(ctx, spec.name, ctx.audit_line or text)
         reply = result if isinstance(result, Reply) else Reply.of(result)
         self._check_audience(ctx, reply)
         return Handled(reply, changed=ctx.took_revision)

@@ -125,6 +125,9 @@ class Scheduler:
         return moment.timestamp() % self.interval.total_seconds()
 
     async def stop(self) -> None:
+        """Stop without losing anything: a running due-step commits or rolls back, posts on
+        the wire are recorded, and delivery rows taken but not started are given back."""
+        self._stop.set()  # first: the worker starts nothing new while the step finishes
         if self._aps is not None:
             # Pause first: APScheduler's shutdown cancels a running job, and a step cut off
             # mid-statement would only be rolled back and logged as a failure.
@@ -133,7 +136,6 @@ class Scheduler:
                 await asyncio.wait([self._ticking])  # let a running step commit or roll back
             self._aps.shutdown(wait=False)
             self._aps = None
-        self._stop.set()
         if self._delivering is not None:
             await self._delivering
             self._delivering = None

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import zipfile
 from decimal import Decimal
 
 import pytest
 
+from adapters.teams.render import elements_of
 from bot.commands.export import safe_cell
 from bot.messages import File
 from bot.requests import Actor, Place, Request
@@ -158,3 +161,33 @@ async def test_bad_export_input(bot: Harness) -> None:
     ]:
         out = await bot.say("ann", line)
         assert message in out and "Usage: export tasks|time|spend|risks" in out
+
+
+async def test_export_all_is_one_zip_of_every_csv_for_the_pm(bot: Harness) -> None:
+    await _project(bot)
+    name, content = await export_bytes(bot, "all")
+    assert name == "acme-site-all-2026-12-01.zip"
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        inside = {member: archive.read(member) for member in archive.namelist()}
+    kinds = ["tasks", "time", "spend", "risks", "history"]
+    assert sorted(inside) == sorted(f"acme-site-{k}-2026-12-01.csv" for k in kinds)
+    for kind in kinds:  # the same files as one at a time
+        assert inside[f"acme-site-{kind}-2026-12-01.csv"] == (await export_bytes(bot, kind))[1]
+    # Shown as text where files are not attached: the console, Teams.
+    shown = await bot.say("ann", "export all")
+    assert "--- acme-site-risks-2026-12-01.csv ---" in shown and "Vendor late" in shown
+    zip_file = File(name, content, mime="application/zip")
+    card_text = json.dumps(list(elements_of(zip_file)))
+    assert "acme-site-spend-2026-12-01.csv" in card_text and "Stock photos" in card_text
+
+
+async def test_export_all_is_for_the_pm_only_and_never_where_a_client_reads(
+    bot: Harness,
+) -> None:
+    await _project(bot)
+    for refused in (
+        await bot.say("bob", "export all"),
+        await client_says(bot, "export all"),
+        await bot.say("ann", "export all", channel=CLIENT),
+    ):
+        assert ".zip" not in refused and "1234" not in refused

@@ -22,6 +22,8 @@ async def test_the_pages_say_what_is_stored_and_who_operates_it(db_url: str) -> 
             assert stored in page
         assert "Acme Agency &lt;script&gt;" in page and "<script>" not in page
         assert "privacy@acme.example" in page
+        for erasure in ("<code>forget @person</code>", "<code>liaison forget</code>", "pseudonym"):
+            assert erasure in page
         assert "default-src 'none'" in privacy.headers["Content-Security-Policy"]
         terms = await world.http.get("/terms")
         assert terms.status == 200 and "Acme Agency" in await terms.text()
