@@ -206,7 +206,7 @@ async def log_time(ctx: CommandContext, args: Args) -> Message:
 
 @command(
     "budget",
-    reads_only=True,
+    cached="project",
     usage="budget",
     questions=(
         ("how's the budget", ""),
