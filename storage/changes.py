@@ -1,25 +1,31 @@
 """Knowing that data changed: which sessions wrote, and the tenant's revision.
 
 A session's `info["wrote"]` turns true at its first INSERT, UPDATE or DELETE, whether it
-came from the unit of work or from a Core statement run through the session. Taking a
-tenant's next revision is a writer's turn (a row lock on PostgreSQL, the write lock on
-SQLite); on PostgreSQL it also announces the change, on commit, to every process
-listening on CHANGES_CHANNEL (see storage.listen)."""
+came from the unit of work or from a Core statement run through the session; alongside,
+it records which projects' content those writes changed, when it can tell (see
+`touched_projects`). Taking a tenant's next revision is a writer's turn (a row lock on
+PostgreSQL, the write lock on SQLite); on PostgreSQL `announce` tells every process
+listening on CHANGES_CHANNEL (see storage.listen) what changed, on commit."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import event, func, select, update
+from sqlalchemy import event, func, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session
 
-from storage.models import Tenant
+from storage.models import ChannelLink, Membership, Project, Tenant
 
 CHANGES_CHANNEL = "liaison_changes"
 WROTE = "wrote"
+TOUCHED = "touched"  # the project ids written since the last take_wrote, or ANYTHING
+ANYTHING = "anything"
 ON_COMMIT = "on_commit"
+# Rows with a project_id that decide which project a place or a person is about, or who
+# may read what: a change to them is a change to the whole tenant, not to one project.
+WHO_AND_WHERE = (Membership, ChannelLink)
 
 
 class TrackedSession(Session):
@@ -32,10 +38,52 @@ def _flushing(session: Session, _context: Any, _instances: Any) -> None:
         session.info[WROTE] = True
 
 
+@event.listens_for(TrackedSession, "after_flush")
+def _flushed(session: Session, _context: Any) -> None:
+    # After the flush, new rows have their ids; new, dirty and deleted still list what
+    # this flush wrote, with each attribute's history.
+    written = [*session.new, *session.deleted]
+    written += [o for o in session.dirty if session.is_modified(o)]
+    for instance in written:
+        _touch(session, _project_of(session, instance))
+
+
 @event.listens_for(TrackedSession, "do_orm_execute")
 def _executing(state: ORMExecuteState) -> None:
     if state.is_insert or state.is_update or state.is_delete:
         state.session.info[WROTE] = True
+        _touch(state.session, None)  # a Core statement may reach any row: can't tell
+
+
+def _project_of(session: Session, instance: object) -> int | None:
+    """The one project whose content `instance` is, or None when its change may matter
+    to more than one (a new or deleted project, who is on a project, a person)."""
+    if isinstance(instance, Project):
+        return None if instance in session.new or instance in session.deleted else instance.id
+    if isinstance(instance, WHO_AND_WHERE):
+        return None
+    project_id = getattr(instance, "project_id", None)
+    if not isinstance(project_id, int):
+        return None
+    moved = inspect(instance).attrs.project_id.history.deleted  # type: ignore[union-attr]
+    return None if moved else project_id
+
+
+def _touch(session: Session, project_id: int | None) -> None:
+    touched = session.info.setdefault(TOUCHED, set())
+    if touched == ANYTHING:
+        return
+    if project_id is None:
+        session.info[TOUCHED] = ANYTHING
+    else:
+        touched.add(project_id)
+
+
+def touched_projects(session: AsyncSession) -> frozenset[int] | None:
+    """The projects whose content the session wrote since the last take_wrote, or None
+    when a write may matter beyond them (to the whole tenant)."""
+    touched = session.info.get(TOUCHED, set())
+    return None if touched == ANYTHING else frozenset(touched)
 
 
 @event.listens_for(TrackedSession, "after_commit")
@@ -56,14 +104,19 @@ def on_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
 
 def take_wrote(session: AsyncSession) -> bool:
     """Whether the session wrote since the last call (and start counting afresh)."""
+    session.info.pop(TOUCHED, None)
     return bool(session.info.pop(WROTE, False))
 
 
-async def take_revision(session: AsyncSession, tenant_id: int, announce: str) -> None:
-    """Count a change to the tenant's data, waiting for the tenant's other writers first;
-    on PostgreSQL, tell the other processes `announce` when this transaction commits."""
+async def take_revision(session: AsyncSession, tenant_id: int) -> None:
+    """Count a change to the tenant's data, waiting for the tenant's other writers first."""
     await session.execute(
         update(Tenant).where(Tenant.id == tenant_id).values(revision=Tenant.revision + 1)
     )
+
+
+async def announce(session: AsyncSession, notice: str) -> None:
+    """On PostgreSQL, tell the other processes `notice` when this transaction commits
+    (never if it rolls back)."""
     if session.get_bind().dialect.name == "postgresql":
-        await session.execute(select(func.pg_notify(CHANGES_CHANNEL, announce)))
+        await session.execute(select(func.pg_notify(CHANGES_CHANNEL, notice)))

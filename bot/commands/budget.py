@@ -11,8 +11,9 @@ from bot.engine.context import CommandContext
 from bot.engine.parsing import Args, Money, parse_currency, parse_duration, parse_money
 from bot.engine.registry import PM, TEAM, command
 from bot.errors import UserError
-from bot.messages import Context, Facts, Heading, Image, Message, Text
-from bot.views.charts import budget_image, load_daily_spend
+from bot.messages import Chart, Context, Facts, Heading, Message, Text
+from bot.views.charts import burn_up_chart, load_daily_spend
+from bot.views.drawing import draw_charts
 from bot.views.ledger import load_budget
 from storage.models import Expense, Task, TimeEntry
 
@@ -206,7 +207,7 @@ async def log_time(ctx: CommandContext, args: Args) -> Message:
 
 @command(
     "budget",
-    reads_only=True,
+    cached="project",
     usage="budget",
     questions=(
         ("how's the budget", ""),
@@ -222,10 +223,10 @@ async def budget(ctx: CommandContext, args: Args) -> Message:
     project = ctx.the_project
     summary = await load_budget(ctx.session, project, ctx.project_today)
     daily = await load_daily_spend(ctx.session, project.id)
-    blocks: list[Heading | Facts | Text | Context | Image] = [
+    blocks: list[Heading | Facts | Text | Context | Chart] = [
         Heading(f"Budget of {project.name}"),
         Facts(tuple(_headline(summary))),
-        budget_image(summary, daily, project.start_date, project.name),
+        burn_up_chart(summary, daily, project.start_date, project.name),
     ]
     if summary.by_category:
         blocks += [Heading("Spend by category"), Facts(_by_category(summary))]
@@ -233,7 +234,8 @@ async def budget(ctx: CommandContext, args: Args) -> Message:
         blocks += [Heading("Time by person"), Facts(_by_person(summary))]
     if summary.budget is None:
         blocks.append(Context("No budget set yet: `budget set 50,000`."))
-    return ctx.say(*blocks)
+    # Drawn in a worker thread, once per change of what it shows (bot.views.drawing).
+    return await draw_charts(ctx.say(*blocks))
 
 
 def _headline(s: BudgetSummary) -> list[tuple[str, str]]:

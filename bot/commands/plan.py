@@ -472,7 +472,7 @@ async def _task_filters(ctx: CommandContext, args: Args) -> tuple[list[Any], str
 
 @command(
     "tasks",
-    reads_only=True,
+    cached="project",
     usage="tasks [mine|@who|overdue|blocked|done|all] [due:this-week|next-week|DATE]",
     questions=(
         ("what's overdue", "overdue"),

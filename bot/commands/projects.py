@@ -327,7 +327,7 @@ def _set_days(ctx: CommandContext, project: Project, value: str) -> tuple[str, s
 
 @command(
     "projects",
-    reads_only=True,
+    cached=True,
     usage="projects",
     summary="The projects you are on",
     area="projects",

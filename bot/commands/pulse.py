@@ -14,7 +14,8 @@ from bot.engine.parsing import WEEKDAYS, Args
 from bot.engine.registry import EVERYONE, PM, command
 from bot.messages import Block, Context, Facts, Heading, Message, Text
 from bot.schedule.pulse import ask_pulse, config_of, current_pulse
-from bot.views.charts import draw, pulse_chart
+from bot.views.charts import pulse_chart
+from bot.views.drawing import draw_charts
 from bot.views.pulse_data import load_pulse_trends
 from bot.views.pulse_notes import alert, own_answers, team_view, thanks
 from storage.models import Membership, OccurrenceClaim, Person, Pulse, PulseAnswer
@@ -113,8 +114,8 @@ async def _show(ctx: CommandContext) -> Message:
         project.name, points, await _response_rate(ctx), await _latest_comments(ctx)
     )
     if points:
-        blocks.append(draw(pulse_chart(points, project.name)))
-    return ctx.whisper(*blocks)
+        blocks.append(pulse_chart(points, project.name))
+    return await draw_charts(ctx.whisper(*blocks))
 
 
 async def _response_rate(ctx: CommandContext) -> tuple[int, int]:

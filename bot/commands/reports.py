@@ -12,7 +12,7 @@ from bot.views.reports import build_report, build_status
 
 @command(
     "status",
-    cached=True,
+    cached="project",
     usage='status [project:"Name"]',
     questions=(
         ("how is {project} going", 'project:"{project}"'),

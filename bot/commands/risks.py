@@ -138,7 +138,7 @@ async def risk_close(ctx: CommandContext, args: Args) -> Message:
 
 @command(
     "risks",
-    reads_only=True,
+    cached="project",
     usage="risks [all]",
     summary="The open risks, highest likelihood x impact first (clients: the shared ones)",
     area="risks",

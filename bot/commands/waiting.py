@@ -17,7 +17,7 @@ SOON = timedelta(days=2)
 
 @command(
     "waiting",
-    reads_only=True,
+    cached=True,
     usage="waiting",
     questions=(("what's waiting for me", ""), ("what do I have", ""), ("what do I need to do", "")),
     summary="What waits for you across your projects: tasks due, approvals, requests",

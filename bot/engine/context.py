@@ -46,6 +46,8 @@ class CommandContext:
     fields: dict[str, str] = field(default_factory=dict)
     # This command took the tenant's next revision: its commit changes the tenant's data.
     took_revision: bool = False
+    # Identity (the asker's person or conversation row) was written: a tenant-wide change.
+    identity_written: bool = False
     # The channel is read by a client whichever project a command names: a client side
     # (of this or another project) or a channel shared with another organisation.
     client_place: bool = False

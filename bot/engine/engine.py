@@ -5,8 +5,9 @@ correlation id, rolled back, and answered with a short apology carrying that id.
 
 A command that writes first takes its tenant's next revision (storage.changes): writers
 of one tenant take turns, and this and every other process learn that the tenant's data
-changed. Read-only commands take no turn; a `cached` one may be answered from the reply
-cache (bot.engine.reply_cache) while its tenant's data is unchanged."""
+changed: the projects it wrote to, or the tenant as a whole when a write may matter
+beyond them. Read-only commands take no turn; a `cached` one may be answered from the
+reply cache (bot.engine.reply_cache) while what it read is unchanged."""
 
 from __future__ import annotations
 
@@ -28,13 +29,13 @@ from bot.engine.identity import Identities
 from bot.engine.in_flight import InFlight
 from bot.engine.parsing import Args, check_line, tokenize
 from bot.engine.registry import CommandSpec, Registry
-from bot.engine.reply_cache import Generations, ReplyCache, tenant_key
+from bot.engine.reply_cache import Generations, Keep, ReplyCache, tenant_key
 from bot.engine.understanding import Suggestion, answer_question, near_miss
 from bot.errors import Refused, UserError
 from bot.messages import Actions, Button, Context, Message, Reply, Text
 from bot.metrics import UNKNOWN_COMMAND, Metrics
 from bot.requests import Request
-from storage.changes import take_revision, take_wrote
+from storage.changes import announce, take_revision, take_wrote, touched_projects
 from storage.models import ChannelLink, Membership, ProcessedEvent, Project
 from storage.upsert import insert_ignore
 
@@ -57,7 +58,11 @@ class Suggested(UserError):
 class Handled:
     reply: Reply
     changed: bool = False  # the tenant's data changed
+    # What changed: these projects' content, or (None) anything in the tenant.
+    projects: frozenset[int] | None = None
     repeat: bool = False  # a platform's retry of a delivery already handled
+    # What a read-only reply was read from (see reply_cache.Keep).
+    read: Keep = True
 
 
 class Engine:
@@ -140,14 +145,14 @@ class Engine:
             )
             return Reply((sorry,), failed=True), "failure"
 
-    async def _run(self, request: Request, text: str, tenant: str) -> tuple[Reply, bool]:
-        """The reply, in one transaction, and whether it may be kept for a repeat (it
-        changed nothing and was no platform retry's)."""
+    async def _run(self, request: Request, text: str, tenant: str) -> tuple[Reply, Keep]:
+        """The reply, in one transaction, and what it was read from if it may be kept for
+        a repeat (False if it changed data or was a platform retry's)."""
         async with self.sessions() as session, session.begin():
             handled = await self._handle_in_transaction(session, request, text)
         if handled.changed:
-            self.generations.changed(tenant)
-        return handled.reply, not (handled.changed or handled.repeat)
+            self.generations.changed(tenant, handled.projects)
+        return handled.reply, False if handled.changed or handled.repeat else handled.read
 
     async def _offer(self, request: Request, offer: Suggested) -> Reply:
         """Did you mean the whole corrected line? A *Run it* button, or type `yes`."""
@@ -213,13 +218,33 @@ class Engine:
                 error.usage = spec.usage
             raise
         await session.flush()  # changed attributes become statements now, or never seen
+        projects = touched_projects(session)
         if take_wrote(session):
             if spec.reads_only:
                 raise RuntimeError(f"`{spec.name}` is registered as read-only but wrote")
-            record_write(ctx, spec.name, ctx.audit_line or text)
+            record_write(ctx, spec.name, ctx.audit_line or text)  # about ctx.project, or the tenant
+            projects = _with(projects, ctx.project)
         reply = result if isinstance(result, Reply) else Reply.of(result)
         self._check_audience(ctx, reply)
-        return Handled(reply, changed=ctx.took_revision)
+        if ctx.took_revision:
+            if ctx.identity_written:
+                projects = None  # a person's name or zone shows in every project
+            tenant = tenant_key(ctx.tenant.platform, ctx.tenant.external_id)
+            await announce(session, self.generations.notice(tenant, projects))
+            return Handled(reply, changed=True, projects=projects)
+        read = await self._read_from(ctx, spec) if spec.cached else True
+        return Handled(reply, read=read)
+
+    async def _read_from(self, ctx: CommandContext, spec: CommandSpec) -> frozenset[int]:
+        """The projects a cached reply was read from: its own, or for a reply about no one
+        project (`waiting`, `projects`), every project the asker is on. Which projects
+        those are changes only with the tenant as a whole (storage.changes)."""
+        if spec.cached == "project" and ctx.project is not None:
+            return frozenset({ctx.project.id})
+        mine = await ctx.session.scalars(
+            select(Membership.project_id).where(Membership.person_id == ctx.me.id)
+        )
+        return frozenset(mine)
 
     async def _first_delivery(self, session: AsyncSession, request: Request) -> bool:
         inserted = await insert_ignore(
@@ -271,16 +296,15 @@ class Engine:
     ) -> CommandContext:
         now = request.received_at or self.clock()
         tenant = await self.identities.tenant(session, request, now)
-        announce = self.generations.notice(tenant_key(tenant.platform, tenant.external_id))
         took = not spec.reads_only or self.identities.would_write(request)
         if took:
             # Before any other write: one lock order for every command (no deadlock), and
             # this command's reads and numbering come after the last writer's.
-            await take_revision(session, tenant.id, announce)
+            await take_revision(session, tenant.id)
         me, person_written = await self.identities.person(session, request, tenant, now)
         conversation_written = await self.identities.conversation(session, request, me, now)
         if (person_written or conversation_written) and not took:
-            await take_revision(session, tenant.id, announce)  # a remembered row was gone
+            await take_revision(session, tenant.id)  # a remembered row was gone
             took = True
         await session.flush()  # a time zone learnt just now is identity's write too
         take_wrote(session)  # what identity wrote is counted by the revision taken
@@ -294,6 +318,7 @@ class Engine:
             request_registry=self.registry,
             fields=dict(request.action.fields) if request.action else {},
             took_revision=took,
+            identity_written=person_written or conversation_written,
             public_url=self.public_url,
         )
         project_name = args.option("project")
@@ -375,6 +400,13 @@ class Engine:
             leaked = [m for m in reply.messages if m.audience != "client"]
             if leaked:
                 raise RuntimeError("an internal message was addressed to a client audience")
+
+
+def _with(projects: frozenset[int] | None, project: Project | None) -> frozenset[int] | None:
+    """`projects` and `project`; None (anything) stays None, and so does no project."""
+    if projects is None or project is None:
+        return None
+    return projects | {project.id}
 
 
 def _owned_by_one_process(sessions: async_sessionmaker[AsyncSession]) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from bot.engine.context import CommandContext
@@ -34,8 +34,10 @@ class CommandSpec:
     # Changes nothing: runs without taking the tenant's write turn (see Engine).
     reads_only: bool = False
     # Reads only, and its reply depends on the stored data, the request and the day alone,
-    # so an identical request may be answered from the engine's reply cache.
-    cached: bool = False
+    # so an identical request may be answered from the engine's reply cache: "project"
+    # when it reads only its own project's content, True when it may read any project
+    # the asker is on (then a write to any of them makes it compute again).
+    cached: bool | Literal["project"] = False
     # Other names for it ("done" for "task done") and questions people ask that it answers:
     # (question, the arguments it runs with); `{project}` in a question is a project's name.
     aliases: tuple[str, ...] = ()
@@ -59,7 +61,7 @@ def command(
     needs_project: bool = True,
     hidden: bool = False,
     reads_only: bool = False,
-    cached: bool = False,
+    cached: bool | Literal["project"] = False,
     aliases: Iterable[str] = (),
     questions: Iterable[tuple[str, str]] = (),
 ) -> Callable[[Handler], Handler]:
@@ -75,7 +77,7 @@ def command(
             needs_project=needs_project,
             handler=handler,
             hidden=hidden,
-            reads_only=reads_only or cached,
+            reads_only=reads_only or bool(cached),
             cached=cached,
             aliases=tuple(aliases),
             questions=tuple(questions),

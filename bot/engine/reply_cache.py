@@ -3,8 +3,10 @@
 A command registered with `cached=True` depends only on the stored data, the request and
 the day. Its reply is kept under the whole request (text, who, where) and the UTC quarter
 hour: every time zone's offset is a whole number of quarter hours, so within one every
-local date is fixed. A kept reply is used only while its tenant's data is unchanged:
-`Generations` counts the changes this process made or heard about (storage.listen).
+local date is fixed. A kept reply is used only while what it was read from is unchanged:
+its project (or each of the asker's projects, for a reply that spans them) and whatever
+matters to the whole tenant (people, who is on which project, which channel is whose).
+`Generations` numbers the changes this process made or heard about (storage.listen).
 
 What is known about changes can lag only where nothing tells us about them: a write from
 outside Liaison's engine, or from another process on SQLite (one process owns an SQLite
@@ -29,7 +31,13 @@ MAX_AGE_SECONDS = 10.0
 MAX_ENTRIES = 10_000
 QUARTER_HOUR = 15 * 60
 
+# (epoch, changes heard): taken before reading, it tells which changes a reply may miss.
 Generation = tuple[int, int]
+# What a reply was read from, which decides the changes that make it stale: False, keep it
+# not at all; True, any change to its tenant; a set of project ids, a change to one of
+# those projects or to the tenant as a whole (its people, who is on which project, where).
+Keep = bool | frozenset[int]
+ANY_PROJECT = "*"  # in a notice: a change that may matter to the whole tenant
 
 
 def tenant_key(platform: str, tenant: str) -> str:
@@ -38,7 +46,10 @@ def tenant_key(platform: str, tenant: str) -> str:
 
 
 class Generations:
-    """How often each tenant's data changed, as far as this process knows.
+    """Which data changed when, as far as this process knows: each change it made or heard
+    of gets the next number, and each tenant, tenant's projects and project remembers the
+    number of its last change. A reply read after number N is current while nothing it
+    was read from changed after N.
 
     `trusted` is false while changes may go unheard (a PostgreSQL listener not connected);
     then nothing may be answered from what was kept."""
@@ -46,29 +57,63 @@ class Generations:
     def __init__(self, *, trusted: bool = True) -> None:
         self.trusted = trusted
         self._epoch = 0
-        self._counts: dict[str, int] = {}
+        self._heard = 0
+        self._last: dict[str, int] = {}
         # Names this process in its notices, so that it does not count its own twice.
         self.origin = uuid.uuid4().hex[:12]
 
-    def notice(self, tenant: str) -> str:
-        """What to tell the other processes when `tenant`'s data changed."""
-        return f"{self.origin} {tenant}"
+    def notice(self, tenant: str, projects: frozenset[int] | None = None) -> str:
+        """What to tell the other processes when `tenant`'s data changed: the content of
+        `projects` only, or (None) anything."""
+        return f"{self.origin} {tenant} {_scopes(projects)}"
 
     def heard(self, notice: str) -> None:
         """Another process says a tenant's data changed."""
-        origin, _, tenant = notice.partition(" ")
-        if origin != self.origin:
-            self.changed(tenant)
+        origin, _, rest = notice.partition(" ")
+        if origin == self.origin:
+            return
+        tenant, _, scopes = rest.rpartition(" ")
+        if not tenant:  # a notice that names no projects: the tenant as a whole
+            tenant, scopes = scopes, ANY_PROJECT
+        self.changed(tenant, _projects(scopes))
 
     def of(self, tenant: str) -> Generation:
-        return self._epoch, self._counts.get(tenant, 0)
+        """Changes (of any kind) to `tenant` as far as known: equal twice, none in between."""
+        return self._epoch, self._last.get(_anything_in(tenant), 0)
 
-    def changed(self, tenant: str) -> None:
-        self._counts[tenant] = self._counts.get(tenant, 0) + 1
+    def now(self) -> Generation:
+        """The changes known so far: take it before reading what a reply shows."""
+        return self._epoch, self._heard
+
+    def unchanged(self, since: Generation, tenant: str, keep: Keep) -> bool:
+        """Whether nothing a reply about `keep` in `tenant` was read from changed after `since`."""
+        epoch, heard = since
+        if epoch != self._epoch or keep is False:
+            return False
+        whole = [_anything_in(tenant)]
+        scopes = whole if keep is True else [tenant, *(_project(p) for p in keep)]
+        return all(self._last.get(scope, 0) <= heard for scope in scopes)
+
+    def changed(self, tenant: str, projects: frozenset[int] | None = None) -> None:
+        """`tenant`'s data changed: the content of `projects` only, or (None) anything."""
+        self._heard += 1
+        projects = projects or None  # a change to no project in particular: anything
+        self._last[_anything_in(tenant)] = self._heard
+        # Project ids are the database's own, unique across tenants: a project linked into
+        # another tenant's channel is the same project there.
+        for scope in [tenant] if projects is None else map(_project, projects):
+            self._last[scope] = self._heard
+        if len(self._last) > MAX_ENTRIES:
+            self._forget()  # rather than grow without end
 
     def lost_track(self) -> None:
         self.trusted = False
+        self._forget()
+
+    def _forget(self) -> None:
+        """Start afresh: nothing kept before counts as current."""
         self._epoch += 1
+        self._last.clear()
 
     def listen(self, database_url: str) -> ChangeListener:
         """Hear the other processes' changes on PostgreSQL: a started listener that
@@ -85,11 +130,35 @@ class Generations:
 
     def back_on_track(self) -> None:
         # Whatever was kept before is from a time when changes may have gone unheard.
-        self._epoch += 1
+        self._forget()
         self.trusted = True
 
 
-Compute = Callable[[], Awaitable[tuple[Reply, bool]]]
+def _anything_in(tenant: str) -> str:
+    return f"{tenant} {ANY_PROJECT}"
+
+
+def _project(project_id: int) -> str:
+    return f"project {project_id}"
+
+
+def _scopes(projects: frozenset[int] | None) -> str:
+    # A notice is at most 8,000 bytes: many projects at once count as the whole tenant.
+    if projects is None or not projects or len(projects) > 100:
+        return ANY_PROJECT
+    return ",".join(map(str, sorted(projects)))
+
+
+def _projects(scopes: str) -> frozenset[int] | None:
+    if scopes == ANY_PROJECT:
+        return None
+    try:
+        return frozenset(int(p) for p in scopes.split(","))
+    except ValueError:  # not ours to read: count it as anything
+        return None
+
+
+Compute = Callable[[], Awaitable[tuple[Reply, Keep]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,12 +166,14 @@ class _Flight:
     """A reply being computed, from data as of `generation`, that others may wait for."""
 
     generation: Generation
-    done: asyncio.Future[tuple[Reply, bool]]
+    done: asyncio.Future[tuple[Reply, Keep]]
 
 
 @dataclass(frozen=True, slots=True)
 class _Kept:
     reply: Reply
+    tenant: str
+    keep: Keep  # what it was read from
     generation: Generation
     kept_at: float
 
@@ -125,18 +196,20 @@ class ReplyCache:
 
     async def answer(self, key: Hashable, tenant: str, compute: Compute) -> Reply:
         """The kept reply; else the one being computed for the same request from the same
-        data (a burst of identical requests computes once); else `compute()`'s, kept if
-        it says so (it changed no data, say)."""
+        data (a burst of identical requests computes once); else `compute()`'s, kept as
+        it says (what it was read from; not at all if it changed data, say)."""
         kept = self.get(key, tenant)
         if kept is not None:
             self.on_hit()
             return kept
-        generation = self.generations.of(tenant)  # before reading: see put
+        generation = self.generations.now()  # before reading: see put
         flight = self._flights.get(key)
-        if flight is not None and flight.generation == generation:
+        # What the flight reads is known when it is done: until then any change to the
+        # tenant since it started may be one it missed.
+        if flight is not None and self.generations.unchanged(flight.generation, tenant, True):
             try:
                 reply, keep = await asyncio.shield(flight.done)
-                if keep:
+                if keep is not False:
                     self.on_hit()
                     return reply
                 # That reply was for its own request only (a platform's retry, say).
@@ -161,8 +234,8 @@ class ReplyCache:
         finally:
             if self._flights.get(key) is flight:
                 del self._flights[key]
-        if keep:
-            self.put(key, generation, reply)
+        if keep is not False:
+            self.put(key, generation, reply, tenant, keep)
         flight.done.set_result((reply, keep))
         return reply
 
@@ -176,18 +249,20 @@ class ReplyCache:
         if kept is None:
             return None
         fresh = time.monotonic() - kept.kept_at < self.max_age
-        if not (
-            fresh and self.generations.trusted and kept.generation == self.generations.of(tenant)
-        ):
+        current = self.generations.unchanged(kept.generation, kept.tenant, kept.keep)
+        if not (fresh and self.generations.trusted and current and kept.tenant == tenant):
             del self._kept[key]
             return None
         return kept.reply
 
-    def put(self, key: Hashable, generation: Generation, reply: Reply) -> None:
-        """Keep `reply`, computed from data as of `generation` (taken before reading)."""
-        if not self.generations.trusted:
+    def put(
+        self, key: Hashable, generation: Generation, reply: Reply, tenant: str, keep: Keep = True
+    ) -> None:
+        """Keep `reply`, computed from data as of `generation` (taken before reading)
+        about what `keep` says."""
+        if not self.generations.trusted or keep is False:
             return
-        self._kept[key] = _Kept(reply, generation, time.monotonic())
+        self._kept[key] = _Kept(reply, tenant, keep, generation, time.monotonic())
         self._kept.move_to_end(key)
         while len(self._kept) > self.max_entries:
             self._kept.popitem(last=False)

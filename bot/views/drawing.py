@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
@@ -261,12 +263,48 @@ DRAWINGS: dict[str, Callable[[dict[str, Any]], bytes]] = {
 }
 # matplotlib is not thread-safe: one drawing at a time, whichever thread draws.
 _DRAWING = threading.Lock()
+KEPT_DRAWINGS = 512  # about 30 KB each
+
+
+class Drawn:
+    """The PNGs drawn lately, each under everything it was drawn from: the kind and the
+    chart's data (the project's name and figures as of a day, and only what its audience
+    may see). A chart is drawn again only when that changes; an equal key is the same
+    picture, so nothing is shared that would not have been drawn the same."""
+
+    def __init__(self, size: int = KEPT_DRAWINGS) -> None:
+        self.size = size
+        self.drawings = 0  # how many were drawn, rather than found
+        self._pngs: OrderedDict[tuple[str, str], bytes] = OrderedDict()
+
+    def png(self, chart: Chart) -> bytes:
+        key = (chart.kind, json.dumps(chart.data, sort_keys=True))
+        with _DRAWING:
+            png = self._pngs.get(key)
+            if png is None:
+                png = DRAWINGS[chart.kind](chart.data)
+                self.drawings += 1
+                self._pngs[key] = png
+                if len(self._pngs) > self.size:
+                    self._pngs.popitem(last=False)
+            self._pngs.move_to_end(key)
+        return png
+
+
+DRAWN = Drawn()
 
 
 def draw(chart: Chart) -> Image:
-    with _DRAWING:
-        png = DRAWINGS[chart.kind](chart.data)
-    return Image(png, chart.alt, chart.name)
+    return Image(DRAWN.png(chart), chart.alt, chart.name)
+
+
+def load_matplotlib() -> None:
+    """Import what drawing needs now (start-up), not during a first chart's request:
+    importing matplotlib takes most of a second."""
+    from matplotlib.backends import backend_agg  # noqa: F401
+    from matplotlib.dates import AutoDateLocator  # noqa: F401
+    from matplotlib.figure import Figure  # noqa: F401
+    from matplotlib.ticker import StrMethodFormatter  # noqa: F401
 
 
 async def draw_charts(message: Message) -> Message:

@@ -8,11 +8,13 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, insert, select
 
+from bot.views import drawing
 from bot.views.ledger import load_budget
 from storage.models import Expense, Person, Project, Task, TimeEntry
 from tests.commands.test_team import dump, start
 from tests.conftest import StatementCounter
 from tests.harness import Harness
+from tests.project_setup import kickoff
 
 D = Decimal
 
@@ -225,6 +227,7 @@ async def test_budget_and_tasks_run_a_fixed_number_of_statements(
     bot: Harness, statements: StatementCounter
 ) -> None:
     await start(bot)
+    bot.engine.reply_cache = False  # rows are added directly below: what computing costs
     await bot.say("ann", "team add @bob @cat rate:120/h")
     await _bulk_ledger(bot, tasks=5, entries=10, first=1)
     counts = {}
@@ -252,3 +255,43 @@ async def test_a_lower_case_word_after_the_amount_is_not_a_currency(bot: Harness
     assert "Spent USD 100.00 on top hats (general)" in out
     out = await bot.say("ann", 'spend usd 20.50 "Cables" hardware')
     assert "Spent USD 20.50 on Cables (hardware)" in out
+
+
+# --- a chart is drawn once per change of what it shows ------------------------------------
+
+
+@pytest.fixture
+def drawn(monkeypatch: pytest.MonkeyPatch) -> drawing.Drawn:
+    """A fresh store of drawn charts, so that counts start at nothing."""
+    fresh = drawing.Drawn()
+    monkeypatch.setattr(drawing, "DRAWN", fresh)
+    return fresh
+
+
+async def test_the_same_budget_twice_draws_once_and_a_change_draws_again(
+    bot: Harness, drawn: drawing.Drawn
+) -> None:
+    await kickoff(bot)
+    bot.engine.reply_cache = False  # every request computes: only the drawing is kept
+    await bot.say("ann", "spend 120 Fonts")
+    await bot.say("ann", "budget")
+    await bot.say("ann", "budget")
+    assert drawn.drawings == 1
+    await bot.say("ann", "spend 80 Hosting")
+    await bot.say("ann", "budget")
+    assert drawn.drawings == 2
+    bot.clock.advance(days=1)  # the same figures on another day: today moves on the chart
+    await bot.say("ann", "budget")
+    assert drawn.drawings == 3
+
+
+async def test_a_drawing_is_not_shared_across_projects(
+    bot: Harness, drawn: drawing.Drawn
+) -> None:
+    await kickoff(bot)
+    await bot.say(
+        "ann", 'project new "Beta App" client:"Acme Corp" budget:50k due:2027-03-01', channel="beta"
+    )
+    await bot.say("ann", "budget")
+    await bot.say("ann", "budget", channel="beta")  # the same figures, another project
+    assert drawn.drawings == 2

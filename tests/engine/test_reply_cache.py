@@ -108,7 +108,7 @@ READ_ONLY_LINES = (
     "export spend", "export risks", "milestones", "tasks", "tasks mine", "tasks @bob",
     "tasks overdue", "tasks blocked", "tasks done", "tasks all", "tasks due:this-week",
     "outbox", "outbox failed", "emails", "projects", "report", "report client", "report internal",
-    "status", "requests", "requests open", "risks", "risks all", "changes", "team",
+    "status", "requests", "requests open", "risks", "risks all", "changes", "team", "history",
 )  # fmt: skip
 
 
@@ -406,3 +406,115 @@ def sync(condition: Callable[[], bool]) -> Callable[[], Awaitable[bool]]:
         return condition()
 
     return check
+
+
+# --- per project: a write to one project keeps what was kept about another ---------------
+
+BETA = 'project new "Beta App" client:"Beta Inc" budget:20k due:2027-03-01'
+
+
+def cache_hits(bot: Harness) -> float:
+    return bot.engine.metrics.reply_cache_hits._value.get()
+
+
+def ann_in(channel: str, line: str) -> Request:
+    ann = Speaker("ann")
+    return Request(actor=ann.actor(), place=place_for(ann, channel), text=line)
+
+
+async def statements_for(bot: Harness, statements: StatementCounter, request: Request) -> int:
+    statements.reset()
+    reply = await bot.engine.handle(request)
+    assert reply.messages and not reply.failed, reply
+    return statements.count
+
+
+@sqlite_only
+async def test_a_write_to_one_project_keeps_another_projects_cached_replies(
+    bot: Harness, statements: StatementCounter
+) -> None:
+    await kickoff(bot)
+    await bot.say("ann", BETA, channel="beta")
+    beta_reads = [ann_in("beta", line) for line in ("status", "tasks", "risks", "budget")]
+    for request in beta_reads:
+        await bot.engine.handle(request)
+    await bot.engine.handle(ann_says("status"))
+    hits = cache_hits(bot)
+    await bot.say("ann", 'task add "Wireframes" @bob due:2026-12-10')  # Acme's
+    await bot.say("ann", "log 2h Wireframes")
+    assert [await statements_for(bot, statements, r) for r in beta_reads] == [0, 0, 0, 0]
+    assert cache_hits(bot) == hits + 4
+    assert await statements_for(bot, statements, ann_says("status")) > 0
+
+
+@sqlite_only
+async def test_a_reply_across_projects_computes_again_after_a_write_to_any_of_them(
+    bot: Harness, statements: StatementCounter
+) -> None:
+    await kickoff(bot)
+    await bot.say("ann", BETA, channel="beta")
+    await bot.say("dave", 'project new "Gamma" client:"Gamma Ltd" budget:5k', channel="gamma")
+    await bot.say("ann", 'task add "Store listing" @ann due:2026-12-03', channel="beta")
+    across = [ann_in("beta", "waiting"), ann_in("beta", "projects")]
+    for request in across:
+        await bot.engine.handle(request)
+    await bot.say("dave", 'task add "Logo" due:2026-12-03', channel="gamma")  # not ann's
+    assert [await statements_for(bot, statements, r) for r in across] == [0, 0]
+    await bot.say("ann", 'task add "Sitemap" @ann due:2026-12-02')  # Acme's, not Beta's
+    assert all([await statements_for(bot, statements, r) > 0 for r in across])
+    assert "Sitemap" in await bot.say("ann", "waiting", channel="beta")
+
+
+@sqlite_only
+async def test_a_change_to_who_is_on_a_project_reaches_every_reply_of_the_tenant(
+    bot: Harness, statements: StatementCounter
+) -> None:
+    await kickoff(bot)
+    await bot.say("ann", BETA, channel="beta")
+    await bot.engine.handle(ann_in("beta", "status"))
+    await bot.say("ann", "team add @erin role:member")  # Acme's team: who is on what
+    assert await statements_for(bot, statements, ann_in("beta", "status")) > 0
+    assert "Beta App" in await bot.say("ann", "projects", channel="beta")
+
+
+def test_a_notice_says_which_projects_changed() -> None:
+    speaker, hearer = Generations(), Generations()
+    before = hearer.now()
+    hearer.heard(speaker.notice("slack:T1", frozenset({7})))
+    assert hearer.unchanged(before, "slack:T1", frozenset({8}))
+    assert not hearer.unchanged(before, "slack:T1", frozenset({7, 8}))
+    assert not hearer.unchanged(before, "slack:T1", True)
+    assert hearer.unchanged(before, "slack:T2", True)
+    hearer.heard(f"{speaker.origin}x slack:T1")  # an older process's: the whole tenant
+    assert not hearer.unchanged(before, "slack:T1", frozenset({8}))
+
+
+@postgres_only
+async def test_another_process_write_keeps_another_projects_cached_status(
+    db_url: str, bot: Harness
+) -> None:
+    await kickoff(bot)
+    await bot.say("ann", BETA, channel="beta")
+    engine_a, listener_a = await listening_engine(db_url, bot.clock)
+    engine_b, listener_b = await listening_engine(db_url, bot.clock)
+    try:
+        await engine_a.handle(ann_says("help"))  # the first sight of ann writes her
+        for line in ("status", "status"):
+            await engine_b.handle(ann_in("beta", line))
+            await engine_b.handle(ann_says(line))
+        kept = engine_b.generations.of("console:local")
+        await engine_a.handle(ann_says('task add "Wireframes" @bob due:2026-12-10'))
+        changed = sync(lambda: engine_b.generations.of("console:local") != kept)
+        await until(changed, 10, "the notice, sent on commit")
+        now = bot.clock()
+        assert engine_b.replies.get(
+            engine_b.replies.key("status", ann_in("beta", "status"), now), "console:local"
+        )
+        assert not engine_b.replies.get(
+            engine_b.replies.key("status", ann_says("status"), now), "console:local"
+        )
+    finally:
+        for listener in (listener_a, listener_b):
+            await listener.stop()
+        for engine in (engine_a, engine_b):
+            await engine.sessions.kw["bind"].dispose()
