@@ -109,6 +109,7 @@ READ_ONLY_LINES = (
     "tasks overdue", "tasks blocked", "tasks done", "tasks all", "tasks due:this-week",
     "outbox", "outbox failed", "projects", "report", "report client", "report internal",
     "status", "requests", "requests open", "risks", "risks all", "changes", "team",
+    "history", "history days:3660 @bob", "export history",
 )  # fmt: skip
 
 
