@@ -39,9 +39,7 @@ BOT_TOKEN = "xoxb-system-test-token-5150"
 # Identity bookkeeping a well-formed request may upsert before any rule runs (who spoke,
 # where, in which tenant, which event): not business data. `acquaintances` is the tenant's
 # side of `people` (it holds what was `Person.external`).
-BOOKKEEPING = frozenset(
-    {"tenants", "people", "acquaintances", "conversations", "processed_events"}
-)
+BOOKKEEPING = frozenset({"tenants", "people", "acquaintances", "conversations", "processed_events"})
 _keys = itertools.count(1)
 
 
