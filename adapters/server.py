@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from aiohttp import web
@@ -9,6 +10,7 @@ from sqlalchemy import text
 
 from adapters.bodies import refuse_unusable_bodies
 from adapters.runtime import Runtime
+from bot.views.drawing import prepare_drawing
 
 log = logging.getLogger("liaison.server")
 RUNTIME_KEY = web.AppKey("runtime", Runtime)
@@ -42,6 +44,7 @@ def create_app(runtime: Runtime) -> web.Application:
     mount_feeds(app, runtime)
     mount_email(runtime)
     app.on_startup.append(_listen_for_changes)
+    app.on_startup.append(_prepare_drawing)
     _report_platforms(runtime)
     if runtime.settings.slack_enabled:
         from adapters.slack.app import mount_slack
@@ -58,6 +61,11 @@ def create_app(runtime: Runtime) -> web.Application:
 
 async def _listen_for_changes(app: web.Application) -> None:
     app[RUNTIME_KEY].listen_for_changes()
+
+
+async def _prepare_drawing(app: web.Application) -> None:
+    # In a worker thread, so that start-up's other work goes on meanwhile.
+    await asyncio.to_thread(prepare_drawing)
 
 
 def _report_platforms(runtime: Runtime) -> None:

@@ -8,6 +8,7 @@ and timestamp (401 otherwise) before anything of ours runs."""
 from __future__ import annotations
 
 import logging
+import time
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
@@ -18,7 +19,7 @@ from adapters.slack import PLATFORM
 from adapters.slack.clients import ClientSource, Installations, SingleWorkspace, web_client
 from adapters.slack.deliver import SlackDeliverer
 from adapters.slack.identity import Directory
-from adapters.slack.listeners import FAST_REPLY_SECONDS, SlackBridge
+from adapters.slack.listeners import FAST_REPLY_SECONDS, RECEIVED_AT, SlackBridge
 from adapters.slack.oauth import INSTALL_PATH, REDIRECT_PATH, installation_store, oauth_settings
 from bot.settings import Settings
 
@@ -70,7 +71,10 @@ def mount_slack(
     app[BOLT_KEY] = bolt
 
     async def events(request: web.Request) -> web.Response:
-        return await to_aiohttp_response(await bolt.async_dispatch(await to_bolt_request(request)))
+        received_at = time.monotonic()
+        bolt_request = await to_bolt_request(request)
+        bolt_request.context[RECEIVED_AT] = received_at
+        return await to_aiohttp_response(await bolt.async_dispatch(bolt_request))
 
     app.router.add_post(EVENTS_PATH, events)
     flow = bolt.oauth_flow

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from collections.abc import Awaitable
 from typing import Any
 
@@ -33,6 +34,9 @@ log = logging.getLogger("liaison.slack")
 
 # Slack wants an answer within 3 seconds; a reply ready by then goes in the acknowledgement.
 FAST_REPLY_SECONDS = 2.0
+# The context key holding when the request reached us (time.monotonic()): the 3 seconds
+# run from then, through Bolt's own middleware (authorization may call Slack or the database).
+RECEIVED_AT = "liaison_received_at"
 # The Home tab: (command that must exist, what to run as the user).
 HOME_SECTIONS = (("tasks", "tasks mine"), ("projects", "projects"), ("waiting", "waiting"))
 
@@ -163,7 +167,7 @@ class SlackBridge:
         event_id = extract.extract_event_id(body)
         work = self.run(body, context, text=text, event_id=event_id, reply_inline=True)
         where = self._destination(body, context, respond=respond)
-        reply, task = await self._within_deadline(work)
+        reply, task = await self._within_deadline(work, context)
         if reply is None:
             # Slow: acknowledge now (Slack shows nothing), answer through response_url.
             await ack()
@@ -178,12 +182,16 @@ class SlackBridge:
         await where.send(planned, skip=1)
 
     async def _within_deadline(
-        self, work: Awaitable[Reply]
+        self, work: Awaitable[Reply], context: AsyncBoltContext
     ) -> tuple[Reply | None, asyncio.Future[Reply]]:
-        """The reply if it is ready within `fast_reply` seconds (else None), and the task
-        that goes on computing it."""
+        """The reply if it is ready within `fast_reply` seconds of the request's arrival
+        (else None), and the task that goes on computing it."""
+        budget = self.fast_reply
+        received_at = context.get(RECEIVED_AT)
+        if isinstance(received_at, float):
+            budget -= time.monotonic() - received_at
         task = asyncio.ensure_future(work)
-        done, _ = await asyncio.wait({task}, timeout=self.fast_reply)
+        done, _ = await asyncio.wait({task}, timeout=max(budget, 0.0))
         return (task.result() if done else None), task
 
     # --- mentions and direct messages -------------------------------------------------
@@ -261,7 +269,7 @@ class SlackBridge:
         work = self.run(
             body, context, channel_id=channel_id, event_id=extract.extract_event_id(body), **what
         )
-        reply, task = await self._within_deadline(work)
+        reply, task = await self._within_deadline(work, context)
         if reply is None:
             await ack()
             reply = await task

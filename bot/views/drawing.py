@@ -294,6 +294,25 @@ class Drawn:
 DRAWN = Drawn()
 
 
+_prepared = False
+
+
+def prepare_drawing() -> None:
+    """Import matplotlib and load its fonts once, at start-up. The first drawing otherwise
+    pays for both (seconds on a busy machine) while a Slack command waits for its 3-second
+    acknowledgement; and an import in a worker thread holds module locks the event loop
+    may need meanwhile."""
+    global _prepared
+    with _DRAWING:
+        if _prepared:
+            return
+        today = date(2026, 1, 1)
+        spent = (Point(today, Decimal(1)),)
+        draw_burn_up(BurnUp("USD", spent, spent, spent, None, today, today), "warm-up")
+        draw_timeline((MilestoneMark("warm-up", today, "upcoming", False),), today, None, "")
+        _prepared = True
+
+
 def draw(chart: Chart) -> Image:
     return Image(DRAWN.png(chart), chart.alt, chart.name)
 

@@ -108,7 +108,8 @@ READ_ONLY_LINES = (
     "export spend", "export risks", "milestones", "tasks", "tasks mine", "tasks @bob",
     "tasks overdue", "tasks blocked", "tasks done", "tasks all", "tasks due:this-week",
     "outbox", "outbox failed", "emails", "projects", "report", "report client", "report internal",
-    "status", "requests", "requests open", "risks", "risks all", "changes", "team", "history",
+    "status", "requests", "requests open", "risks", "risks all", "changes", "team",
+    "history", "history days:3660 @bob", "export history",
 )  # fmt: skip
 
 

@@ -113,6 +113,8 @@ class FakeSlackApi:
     users: dict[str, FakeUser] = field(default_factory=dict)
     channels: dict[str, FakeChannel] = field(default_factory=dict)
     uploads: dict[str, bytes] = field(default_factory=dict)
+    # Seconds a method takes to answer, by method name (Slack on a slow day).
+    delays: dict[str, float] = field(default_factory=dict)
     _failures: list[Failure] = field(default_factory=list)
     _runner: web.AppRunner | None = None
     _port: int = 0
@@ -243,6 +245,7 @@ class FakeSlackApi:
         auth = request.headers.get("Authorization", "")
         token = auth.removeprefix("Bearer ") if auth else args.get("token")
         await self._record(Call(method, args, token, body))
+        await asyncio.sleep(self.delays.get(method, 0))
         failure = self._take_failure(method)
         if failure is not None:
             return _failed(request, failure)

@@ -8,12 +8,18 @@ import os
 import subprocess
 
 from tests.harness import Harness
-from tests.processes import LIAISON, ROOT, clean_environment
+from tests.processes import LIAISON, ROOT, TEST_SECRET_KEY, clean_environment
 from tests.project_setup import kickoff
 
 
 def run_due(db_url: str, at: str) -> subprocess.CompletedProcess[str]:
-    env = {**clean_environment(), "LIAISON_DATABASE_URL": db_url, "LIAISON_SCHEDULER": "off"}
+    env = {
+        **clean_environment(),
+        "LIAISON_DATABASE_URL": db_url,
+        "LIAISON_SCHEDULER": "off",
+        # The same key as the suite's own process: on PostgreSQL every process shares one.
+        "LIAISON_SECRET_KEY": TEST_SECRET_KEY,
+    }
     return subprocess.run(
         [str(LIAISON), "run-due", "--at", at],
         capture_output=True,

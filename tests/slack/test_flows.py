@@ -12,8 +12,9 @@ from bot.engine.context import CommandContext
 from bot.engine.parsing import Args
 from bot.engine.registry import ANYONE, command
 from bot.messages import Field, File, Form, Image, Message, Text
+from tests.fakes.slack_api import FakeSlackApi
 from tests.fakes.slack_events import fixture
-from tests.fakes.slack_world import SlackWorld, slack_world
+from tests.fakes.slack_world import SlackWorld, populate, slack_world
 
 gate = types.SimpleNamespace(event=None)
 
@@ -102,6 +103,25 @@ async def test_a_slow_command_is_acknowledged_then_answered_by_response_url(
         assert answer.args["response_type"] == "ephemeral"
         assert answer.args["text"] == "Here is the slow report."
         assert answer.args["blocks"][0]["text"]["text"] == "Here is the slow report."
+
+
+def slow_authorization(api: FakeSlackApi) -> None:
+    populate(api)
+    api.delays["auth.test"] = 0.6  # Bolt's authorization meets Slack before our listener runs
+
+
+async def test_the_reply_deadline_counts_from_the_requests_arrival(db_url: str) -> None:
+    """Slack's 3 seconds start when the request arrives: time spent before our listener
+    runs comes out of them, so a reply that is not ready by then is acknowledged empty and
+    answered through the response_url."""
+    async with slack_world(
+        db_url, modules=[EXTRA], fast_reply=0.5, configure=slow_authorization
+    ) as world:
+        url = world.api.response_url("first")
+        ack = await world.command("help", response_url=url, follow=False)
+        assert ack == {}
+        (answer,) = await world.api.wait_for("response_url")
+        assert answer.args["key"] == "first" and answer.args["blocks"]
 
 
 async def test_a_form_opens_as_a_modal_and_its_submission_runs_the_action(

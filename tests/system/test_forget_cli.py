@@ -12,10 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.requests import Actor, Place, Request
 from storage.models import AuditEntry, Tenant
+from tests.commands.test_erasure import ANSWER, bobs_traces, traces_of_bob
 from tests.harness import Harness
 from tests.processes import LIAISON, ROOT, clean_environment
 from tests.table_dump import dump_all_tables
-from tests.test_erasure import ANSWER, bobs_traces, traces_of_bob
 
 
 def forget(db_url: str, platform: str, user: str) -> subprocess.CompletedProcess[str]:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.runtime import build_runtime
 from adapters.server import create_app
 from bot.settings import load_settings
+from bot.views import drawing
 from storage.models import Base
 from storage.slack_tables import slack_metadata
 
@@ -64,6 +66,18 @@ async def test_healthz_reports_the_database(db_url: str) -> None:
         response = await client.get("/healthz")
         assert response.status == 200
         assert (await response.json())["database"] == "ok"
+    await runtime.close()
+
+
+async def test_the_server_prepares_chart_drawing_before_serving(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """matplotlib's import and font loading happen at start-up, not during the first
+    chart a Slack command draws while its 3-second acknowledgement runs."""
+    monkeypatch.setattr(drawing, "_prepared", False)
+    runtime = build_runtime(load_settings(LIAISON_DATABASE_URL=db_url))
+    async with TestClient(TestServer(create_app(runtime))):
+        assert drawing._prepared
     await runtime.close()
 
 

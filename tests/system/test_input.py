@@ -16,15 +16,13 @@ import aiohttp
 import pytest
 
 from tests.fakes.slack_api import FakeSlackApi
-from tests.served_app import ServedApp
+from tests.served_app import BOOKKEEPING, ServedApp
 from tests.slack_requests import SlackUser, event_callback, slash_command
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
 LIMIT = 1024 * 1024
 USER = SlackUser("U0ANN", "T0001", "Ann")
-# Bookkeeping that a well-formed but odd request may legitimately upsert.
-BOOKKEEPING = {"tenants", "people", "conversations", "processed_events"}
 DEMO = "/playground/api/demo"
 
 BODIES: list[tuple[str, str | None, bytes]] = [

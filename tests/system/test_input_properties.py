@@ -19,7 +19,7 @@ from adapters.slack.views import FORM_CALLBACK
 from adapters.teams import inbound as teams
 from bot.requests import Request
 from storage.models import Risk
-from tests.served_app import ServedApp
+from tests.served_app import BOOKKEEPING, ServedApp
 from tests.system_world import ANN, BOB, CAROL, SHARED_CHANNEL, TEAM_CHANNEL, project_world
 
 # Any text, surrogates included (they arrive through JSON escapes), and the odd characters
@@ -113,7 +113,7 @@ def test_slack_extractors_read_any_documented_payload(payload: dict, bot_user: s
             result = extract(payload.get("view") or {})
         else:
             result = extract(payload)
-        assert result is None or isinstance(result, str | dict | slack.Action), extract
+        assert result is None or isinstance(result, bool | str | dict | slack.Action), extract
     assert isinstance(slack.extract_event_text(payload, bot_user), str)
     assert isinstance(slack.extract_command_text(payload), str)
 
@@ -201,7 +201,6 @@ line = st.builds(
     any_text,
     word,
 )
-BOOKKEEPING = {"tenants", "people", "conversations", "processed_events", "pending_suggestions"}
 FAILED = ("Usage:", " is for ", "There is no ", "I don't know", "Sorry", "please type it again")
 
 
