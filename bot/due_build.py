@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 
 from bot import huddle_notes, notices
 from bot.domain.schedule import Occurrence, parse_key
@@ -16,7 +16,7 @@ from bot.outbox import Target, person_target
 from bot.report_data import report_message
 from storage.models import Person, Project
 
-CONTENT_KINDS = ("checkin", "huddle-digest", "huddle-reminder")
+CONTENT_KINDS = ("checkin", "huddle-prompt", "huddle-digest", "huddle-reminder")
 
 
 @dataclass
@@ -98,6 +98,11 @@ def huddle_prompt(schedule: Schedule, content: Content, group: Sequence[Occurren
     closes = schedule.window.now + timedelta(minutes=config.window_minutes)
     questions = huddle_notes.questions_of(config.questions)
     tz = person_zone(schedule, person, project)
+    previous = _previous_answer(content, o.project_id, person.id, o.day)
+    initial = huddle_notes.prefill_from_yesterday(questions, previous)
+    if initial:  # pre-filled: this person's own prompt
+        message = huddle_notes.prompt(project, o.day, questions, closes, tz, initial)
+        return one(dm(schedule, person, o.project_id), message, o)
     key = ("huddle-prompt", project.id, o.day, tz)
     message = content.shared.get(key)
     if message is None:
@@ -105,10 +110,21 @@ def huddle_prompt(schedule: Schedule, content: Content, group: Sequence[Occurren
     return one(dm(schedule, person, o.project_id), message, o)
 
 
+def _previous_answer(content: Content, project_id: int, person_id: int, day: date) -> list[str]:
+    """The person's latest answers before `day` (answers are loaded oldest first)."""
+    found: list[str] = []
+    for answer in content.answers.get(project_id, []):
+        if answer.person_id == person_id and answer.huddle_date < day and not answer.skipped:
+            found = list(answer.answers)
+    return found
+
+
 def huddle_reminder(schedule: Schedule, content: Content, group: Sequence[Occurrence]) -> Built:
     o = group[0]
     assert o.day is not None and o.person_id is not None
-    answered = any(
+    if o.person_id in schedule.optional.get(o.project_id, ()):
+        return Built()  # optional people are asked once
+    answered = any(  # an answer or a skip
         a.person_id == o.person_id and a.huddle_date == o.day
         for a in content.answers.get(o.project_id, [])
     )
@@ -141,7 +157,13 @@ def huddle_digest(schedule: Schedule, content: Content, group: Sequence[Occurren
     asked = [schedule.people[i] for i in dict.fromkeys(asked_ids) if i in schedule.people]
     assert o.day is not None
     parent, replies = huddle_notes.digest(
-        project, o.day, huddle_notes.questions_of(config.questions), answers, asked, schedule.names
+        project,
+        o.day,
+        huddle_notes.questions_of(config.questions),
+        answers,
+        asked,
+        schedule.names,
+        schedule.optional.get(pid, set()),
     )
     target = side(schedule, pid, "team")
     if target is None:

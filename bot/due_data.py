@@ -87,6 +87,8 @@ class Schedule:
     tenants: dict[int, str] = field(default_factory=dict)
     # (project, person): people the project's tenant met as its own, who may get its DMs
     insiders: set[tuple[int, int]] = field(default_factory=set)
+    # project -> people optional in its huddle (asked once, never listed as missing)
+    optional: dict[int, set[int]] = field(default_factory=dict)
 
     def times(self, project: Project) -> ProjectTimes:
         return ProjectTimes(
@@ -179,8 +181,9 @@ async def load_schedule(session: AsyncSession, window: Window) -> Schedule:
     team: dict[int, list[tuple[str, Person]]] = defaultdict(list)
     people: dict[int, Person] = {}
     insiders: set[tuple[int, int]] = set()
+    optional: dict[int, set[int]] = defaultdict(set)
     rows = await session.execute(
-        select(Membership.project_id, Membership.role, Person)
+        select(Membership.project_id, Membership.role, Person, Membership.huddle_optional)
         .join(Person, Person.id == Membership.person_id)
         .join(Project, Project.id == Membership.project_id)
         .join(
@@ -194,10 +197,12 @@ async def load_schedule(session: AsyncSession, window: Window) -> Schedule:
         )
         .order_by(Membership.id)
     )
-    for project_id, role, person in rows:
+    for project_id, role, person, is_optional in rows:
         team[project_id].append((role, person))
         people[person.id] = person
         insiders.add((project_id, person.id))
+        if is_optional:
+            optional[project_id].add(person.id)
     links = {
         (link.project_id, link.side): link
         for link in await session.scalars(
@@ -220,6 +225,7 @@ async def load_schedule(session: AsyncSession, window: Window) -> Schedule:
         budgets=await _load_budgets(session, projects, window),
         tenants=tenants,
         insiders=insiders,
+        optional=dict(optional),
     )
 
 

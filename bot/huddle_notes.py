@@ -1,6 +1,7 @@
-"""The daily huddle's messages: the prompt (a form every platform can show, with a typed
-form for the console), the reminder, and the digest with blockers on top. Answers are
-internal: every message here is for the team only."""
+"""The daily huddle's messages: the prompt (a form every platform can show, pre-filled where
+an earlier answer helps, with a typed form for the console and a Skip today button), the
+reminder, and the digest with blockers on top, then who is missing and who skipped. Answers
+are internal: every message here is for the team only."""
 
 from __future__ import annotations
 
@@ -8,7 +9,19 @@ from collections.abc import Sequence
 from datetime import date, datetime
 
 from bot.domain.schedule import zone
-from bot.messages import Context, Facts, Field, Form, Heading, Item, Items, Message, Text
+from bot.messages import (
+    Actions,
+    Button,
+    Context,
+    Facts,
+    Field,
+    Form,
+    Heading,
+    Item,
+    Items,
+    Message,
+    Text,
+)
 from bot.notices import Blocker, day_label
 from storage.models import HuddleAnswer, Person, Project
 
@@ -50,10 +63,37 @@ def blocker_of(questions: Sequence[str], answers: Sequence[str]) -> str | None:
     return None if text.lower().rstrip(".!") in NO_BLOCKER else text
 
 
-def answer_form(project: Project, day: date, questions: Sequence[str]) -> Form:
-    fields = tuple(Field(f"q{i + 1}", q) for i, q in enumerate(questions))
-    value = f'project:"{project.name}" day:{day.isoformat()}'
-    return Form(fields, "Send answers", "huddle answer", value)
+def today_index(questions: Sequence[str]) -> int | None:
+    """Which question asks about today's work: the one that says "today", else the second."""
+    for index, question in enumerate(questions):
+        if "today" in question.lower():
+            return index
+    return 1 if len(questions) > 1 else None
+
+
+def prefill_from_yesterday(questions: Sequence[str], previous: Sequence[str]) -> list[str]:
+    """The first question opens with what the person said they would do last time."""
+    index = today_index(questions)
+    if index is None or index == 0 or index >= len(previous) or not str(previous[index]).strip():
+        return []
+    return [str(previous[index]).strip()]
+
+
+def huddle_value(project: Project, day: date) -> str:
+    """What the form and the buttons carry: which huddle they answer."""
+    return f'project:"{project.name}" day:{day.isoformat()}'
+
+
+def answer_form(
+    project: Project, day: date, questions: Sequence[str], initial: Sequence[str] = ()
+) -> Form:
+    values = list(initial) + [""] * (len(questions) - len(initial))
+    fields = tuple(Field(f"q{i + 1}", q, initial=values[i]) for i, q in enumerate(questions))
+    return Form(fields, "Send answers", "huddle answer", huddle_value(project, day))
+
+
+def skip_button(project: Project, day: date) -> Actions:
+    return Actions((Button("Skip today", "huddle skip", huddle_value(project, day)),))
 
 
 def typed_hint(questions: Sequence[str]) -> str:
@@ -62,15 +102,21 @@ def typed_hint(questions: Sequence[str]) -> str:
 
 
 def prompt(
-    project: Project, day: date, questions: Sequence[str], closes: datetime, tz: str
+    project: Project,
+    day: date,
+    questions: Sequence[str],
+    closes: datetime,
+    tz: str,
+    initial: Sequence[str] = (),
 ) -> Message:
     local = closes.astimezone(zone(tz))
     return Message(
         blocks=(
             Heading(f"Huddle for {project.name}, {day_label(day)}"),
             Text(f"A minute for the team: answer by {local:%H:%M} ({tz})."),
-            answer_form(project, day, questions),
-            Context(typed_hint(questions)),
+            answer_form(project, day, questions, initial),
+            skip_button(project, day),
+            Context(typed_hint(questions) + ' Not today? `huddle skip "reason"`.'),
         ),
         audience="internal",
     )
@@ -87,6 +133,7 @@ def reminder(
                 "and I have no answer from you yet."
             ),
             answer_form(project, day, questions),
+            skip_button(project, day),
             Context(typed_hint(questions)),
         ),
         audience="internal",
@@ -100,39 +147,53 @@ def digest(
     answers: Sequence[HuddleAnswer],
     asked: Sequence[Person],
     names: dict[int, str],
+    optional: frozenset[int] | set[int] = frozenset(),
 ) -> tuple[Message, list[Message]]:
-    """The team side's digest (blockers on top) and one reply per answer, which Slack
-    puts in a thread so the channel stays quiet."""
+    """The team side's digest (blockers on top, then required people with no answer under
+    Missing and who skipped, with why) and one reply per answer, which Slack and Teams put
+    in the digest's thread so the channel stays quiet. Optional people are never missing."""
+    answered = [a for a in answers if not a.skipped]
+    skipped = [a for a in answers if a.skipped]
+    replied = {a.person_id for a in answers}
+    missing = [p.display_name for p in asked if p.id not in replied and p.id not in optional]
+    expected = len(answered) + len(missing)
+    blocks: list[Heading | Items | Text | Context] = [
+        Heading(f"Huddle {project.name}, {day_label(day)}: {len(answered)} of {expected} answered")
+    ]
     blockers = [
         Item(f"{names.get(a.person_id, 'someone')}: {a.blockers}", "blocked")
-        for a in answers
+        for a in answered
         if a.blockers
-    ]
-    answered = {a.person_id for a in answers}
-    silent = [p.display_name for p in asked if p.id not in answered]
-    blocks: list[Heading | Items | Text | Context] = [
-        Heading(
-            f"Huddle {project.name}, {day_label(day)}: {len(answered)} of {len(asked)} answered"
-        )
     ]
     if blockers:
         blocks += [Heading("Blockers"), Items(tuple(blockers))]
-    if silent:
-        blocks.append(Text("No answer from " + ", ".join(silent) + "."))
-    if answers:
+    if missing:
+        blocks.append(Text("Missing: " + ", ".join(missing) + "."))
+    if skipped:
+        blocks.append(Text("Skipped: " + ", ".join(_skip_line(a, names) for a in skipped) + "."))
+    if answered:
         blocks.append(Context("Each answer follows in the thread."))
     parent = Message(blocks=tuple(blocks), audience="internal")
-    replies = [
-        Message(
-            blocks=(
-                Text(names.get(a.person_id, "Someone")),
-                Facts(tuple(zip(questions, _padded(a.answers, len(questions)), strict=True))),
-            ),
-            audience="internal",
-        )
-        for a in answers
-    ]
-    return parent, replies
+    return parent, [answer_reply(a, questions, names) for a in answered]
+
+
+def answer_reply(
+    answer: HuddleAnswer, questions: Sequence[str], names: dict[int, str], *, late: bool = False
+) -> Message:
+    """One person's answers, for the digest's thread (marked late after the digest)."""
+    who = names.get(answer.person_id, "Someone")
+    return Message(
+        blocks=(
+            Text(f"{who} (late)" if late else who),
+            Facts(tuple(zip(questions, _padded(answer.answers, len(questions)), strict=True))),
+        ),
+        audience="internal",
+    )
+
+
+def _skip_line(answer: HuddleAnswer, names: dict[int, str]) -> str:
+    who = names.get(answer.person_id, "someone")
+    return f"{who} ({answer.skip_reason})" if answer.skip_reason else who
 
 
 def _padded(answers: Sequence[str], count: int) -> list[str]:

@@ -89,6 +89,7 @@ class Field:
     field_id: str
     label: str
     multiline: bool = True
+    initial: str = ""  # what the input holds when the form opens (a previous answer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +160,7 @@ def _block_to_dict(block: Block) -> dict[str, Any]:
             data.update(
                 fields=[
                     {"field_id": f.field_id, "label": f.label, "multiline": f.multiline}
+                    | ({"initial": f.initial} if f.initial else {})
                     for f in fields
                 ],
                 submit_label=label,

@@ -56,7 +56,9 @@ def render_text(
                 lines.append(content.decode("utf-8").rstrip("\n"))
                 lines.append(f"--- end of {name} ---")
             case m.Form(fields=fields, submit_label=label):
-                lines.extend(f"? {f.label}" for f in fields)
+                lines.extend(
+                    f"? {f.label}" + (f" (now: {f.initial})" if f.initial else "") for f in fields
+                )
                 button_number += 1
                 lines.append(f"[{button_number}] {label}")
             case m.Context(text=text):

@@ -203,6 +203,8 @@ class Membership(Base):
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     role: Mapped[str] = mapped_column(String(16))  # pm | member | client
+    # Optional people are asked once (no reminder) and never listed as missing.
+    huddle_optional: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     hourly_rate: Mapped[Decimal | None] = mapped_column(Money)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -301,7 +303,10 @@ class Delivery(Base):
     audience: Mapped[str] = mapped_column(String(8))
     message: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
     occurrence_key: Mapped[str | None] = mapped_column(String(200), index=True)
+    # The row this one replies under; with operation `update`, the row whose posted message
+    # this one edits in place (Slack chat.update, Teams update activity).
     thread_of: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id"))
+    operation: Mapped[str] = mapped_column(String(8), default="post", server_default="post")
     status: Mapped[str] = mapped_column(String(12), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -474,6 +479,9 @@ class HuddleAnswer(Base):
     answers: Mapped[list[str]] = mapped_column(JSON)
     blockers: Mapped[str | None] = mapped_column(Text)
     answered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # `huddle skip`: no answers, no reminder, listed under Skipped (with the reason).
+    skipped: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    skip_reason: Mapped[str | None] = mapped_column(String(300))
 
 
 class BudgetAlarm(Base):

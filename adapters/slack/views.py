@@ -40,14 +40,13 @@ def _metadata(data: dict[str, Any]) -> str:
 
 def form_modal(spec: dict[str, Any], *, channel_id: str | None) -> View:
     """The modal behind a neutral Form's button (spec: a, v, s, f as render.py packs it)."""
-    blocks = [
-        _input(
-            str(field_id),
-            str(label),
-            {"type": "plain_text_input", "multiline": bool(multiline)},
-        )
-        for field_id, label, multiline in spec["f"]
-    ]
+    initials = spec.get("i") if isinstance(spec.get("i"), list) else []
+    blocks = []
+    for index, (field_id, label, multiline) in enumerate(spec["f"]):
+        element: dict[str, Any] = {"type": "plain_text_input", "multiline": bool(multiline)}
+        if index < len(initials) and isinstance(initials[index], str) and initials[index]:
+            element["initial_value"] = initials[index]
+        blocks.append(_input(str(field_id), str(label), element))
     return {
         "type": "modal",
         "callback_id": FORM_CALLBACK,

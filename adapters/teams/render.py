@@ -145,6 +145,7 @@ def _form(form: m.Form) -> Element:
             "isMultiline": field.multiline,
             "maxLength": 2000,
         }
+        | ({"value": field.initial[:2000]} if field.initial else {})
         for field in form.fields
     ]
     submit = {

@@ -2,6 +2,7 @@
 
 from types import ModuleType
 
+from bot import huddle_roster
 from bot.commands import (
     budget,
     changes,
@@ -31,6 +32,7 @@ ALL_MODULES: list[ModuleType] = [
     requests,
     reports,
     huddle,
+    huddle_roster,
     outbox_cmd,
     export,
     waiting,

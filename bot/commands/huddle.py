@@ -7,11 +7,13 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from bot.clock import local_date
 from bot.commands.guards import team_side_only
 from bot.context import CommandContext
 from bot.domain.schedule import is_away, occurrence_key
-from bot.huddle_notes import DEFAULT_QUESTIONS, blocker_of, prompt, questions_of
-from bot.messages import Context, Facts, Heading, Message, Text
+from bot.huddle_late import digest_claimed, queue_digest_edit
+from bot.huddle_notes import DEFAULT_QUESTIONS, answer_form, blocker_of, prompt, questions_of
+from bot.messages import Context, Facts, Form, Heading, Message, Text
 from bot.notices import day_label
 from bot.outbox import Target, enqueue, person_target
 from bot.parsing import Args, parse_clock, parse_duration
@@ -252,8 +254,10 @@ async def huddle_answer(ctx: CommandContext, args: Args) -> Message:
     questions = questions_of(config.questions if config else None)
     day_text = args.option("day")
     answers = _answers_from(ctx, args, len(questions))
-    day = _parse_day(ctx, day_text) if day_text else await _current_huddle_day(ctx)
+    day = parse_huddle_day(ctx, day_text) if day_text else await current_huddle_day(ctx)
     blockers = blocker_of(questions, answers)
+    closed = config is not None and await digest_claimed(ctx, day)
+    late = closed and local_date(ctx.now, ctx.zone) <= day  # still that day where they are
     await upsert(
         ctx.session,
         HuddleAnswer,
@@ -264,17 +268,27 @@ async def huddle_answer(ctx: CommandContext, args: Args) -> Message:
             "answers": answers,
             "blockers": blockers,
             "answered_at": ctx.now,
+            "skipped": False,
+            "skip_reason": None,
         },
         ["project_id", "person_id", "huddle_date"],
-        update=["answers", "blockers", "answered_at"],
+        update=["answers", "blockers", "answered_at", "skipped", "skip_reason"],
     )
-    lines = [Text(f"Thanks, noted for the {ctx.the_project.name} huddle of {day_label(day)}.")]
+    lines: list[Text | Context | Form] = [
+        Text(f"Thanks, noted for the {ctx.the_project.name} huddle of {day_label(day)}.")
+    ]
     if blockers:
         lines.append(Context("Your blocker goes on top of the digest and into the next check-in."))
-    if config and await _closed(ctx, day):
+    if late and await queue_digest_edit(ctx, config, day, ctx.me.id):
+        lines.append(Context("The digest had gone out: I added your answer to it, marked late."))
+    elif closed:
         lines.append(
             Context("The digest has already gone out; your answer is kept for the record.")
         )
+    else:
+        # Until the digest, answering again replaces these: the form opens with them.
+        lines.append(answer_form(ctx.the_project, day, questions, answers))
+        lines.append(Context("Change anything until the digest goes out."))
     return ctx.whisper(*lines)
 
 
@@ -294,7 +308,7 @@ def _answers_from(ctx: CommandContext, args: Args, count: int) -> list[str]:
     return answers + [""] * (count - len(answers))
 
 
-def _parse_day(ctx: CommandContext, text: str) -> date:
+def parse_huddle_day(ctx: CommandContext, text: str) -> date:
     try:
         day = date.fromisoformat(text)
     except ValueError:
@@ -304,7 +318,7 @@ def _parse_day(ctx: CommandContext, text: str) -> date:
     return day
 
 
-async def _current_huddle_day(ctx: CommandContext) -> date:
+async def current_huddle_day(ctx: CommandContext) -> date:
     """The huddle I was last asked to, else today's."""
     prefix = f"huddle-prompt:project={ctx.the_project.id}:person={ctx.me.id}:"
     key = await ctx.session.scalar(
@@ -318,9 +332,3 @@ async def _current_huddle_day(ctx: CommandContext) -> date:
         if (ctx.project_today - asked_on).days <= 1:
             return asked_on
     return ctx.project_today
-
-
-async def _closed(ctx: CommandContext, day: date) -> bool:
-    key = occurrence_key("huddle-digest", ctx.the_project.id, day)
-    found = await ctx.session.scalar(select(OccurrenceClaim.id).where(OccurrenceClaim.key == key))
-    return found is not None

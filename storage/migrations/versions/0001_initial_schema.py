@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-02 23:52:58.081841
+Create Date: 2026-12-03 00:09:27.031768
 """
 
 from collections.abc import Sequence
@@ -199,6 +199,7 @@ def upgrade() -> None:
         sa.Column("message", storage.models.JSONDocument(), nullable=False),
         sa.Column("occurrence_key", sa.String(length=200), nullable=True),
         sa.Column("thread_of", sa.Integer(), nullable=True),
+        sa.Column("operation", sa.String(length=8), server_default="post", nullable=False),
         sa.Column("status", sa.String(length=12), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("next_attempt_at", storage.models.UTCDateTime(timezone=True), nullable=False),
@@ -262,6 +263,8 @@ def upgrade() -> None:
         sa.Column("answers", sa.JSON(), nullable=False),
         sa.Column("blockers", sa.Text(), nullable=True),
         sa.Column("answered_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("skipped", sa.Boolean(), server_default="0", nullable=False),
+        sa.Column("skip_reason", sa.String(length=300), nullable=True),
         sa.ForeignKeyConstraint(
             ["person_id"], ["people.id"], name=op.f("fk_huddle_answers_person_id_people")
         ),
@@ -298,6 +301,7 @@ def upgrade() -> None:
         sa.Column("project_id", sa.Integer(), nullable=False),
         sa.Column("person_id", sa.Integer(), nullable=False),
         sa.Column("role", sa.String(length=16), nullable=False),
+        sa.Column("huddle_optional", sa.Boolean(), server_default="0", nullable=False),
         sa.Column("hourly_rate", sa.Numeric(precision=14, scale=2), nullable=True),
         sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
