@@ -158,6 +158,10 @@ class FakeSlackApi:
     def response_url(self, key: str = "1") -> str:
         return f"{self.root}/response/{key}"
 
+    def messages_in(self, channel: str) -> list[dict[str, Any]]:
+        """Messages posted to `channel`, oldest first, each as last edited."""
+        return [m for (where, _), m in self.messages.items() if where == channel]
+
     def calls_to(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
 
