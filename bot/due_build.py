@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from bot import huddle_notes, notices
+from bot.blocker_rules import blocker_age, escalation_day
 from bot.domain.schedule import Occurrence, parse_key
 from bot.due_data import Content, Schedule
 from bot.messages import Message
@@ -86,7 +87,43 @@ def checkin(schedule: Schedule, content: Content, group: Sequence[Occurrence]) -
         content.risks.get(pid, []),
         schedule.budgets.get(pid),
     )
+    escalated = escalated_on(schedule, pid, o.day)
+    if escalated:
+        message = huddle_notes.with_escalations(message, escalated)
     return one(side(schedule, pid, "team"), message, o)
+
+
+def escalated_on(schedule: Schedule, project_id: int, day: date) -> list[huddle_notes.BlockerLine]:
+    """Unresolved blockers whose escalation falls on `day` (the morning they go up)."""
+    config = schedule.huddles.get(project_id)
+    if config is None:
+        return []
+    project = schedule.projects[project_id]
+    cal = schedule.times(project).calendar(day)
+    return [
+        huddle_notes.BlockerLine(
+            b.number,
+            schedule.names.get(b.author_id, "someone"),
+            b.text,
+            blocker_age(cal, b.first_day, day),
+            False,
+            b.status,
+        )
+        for b in schedule.blockers.get(project_id, [])
+        if escalation_day(cal, b.first_day, config.escalate_days) == day
+    ]
+
+
+def blocker_escalation(schedule: Schedule, content: Content, group: Sequence[Occurrence]) -> Built:
+    """The PM's direct message about a blocker that has waited too long."""
+    o = group[0]
+    assert o.day is not None
+    number = int(parse_key(o.key)[1]["blocker"])
+    found = [line for line in escalated_on(schedule, o.project_id, o.day) if line.number == number]
+    if not found:
+        return Built()
+    message = huddle_notes.escalation(schedule.projects[o.project_id], found[0])
+    return one(dm(schedule, schedule.pm_of(o.project_id), o.project_id), message, o)
 
 
 def huddle_prompt(schedule: Schedule, content: Content, group: Sequence[Occurrence]) -> Built:
@@ -164,6 +201,12 @@ def huddle_digest(schedule: Schedule, content: Content, group: Sequence[Occurren
         asked,
         schedule.names,
         schedule.optional.get(pid, set()),
+        huddle_notes.blocker_lines(
+            schedule.blockers.get(pid, []),
+            o.day,
+            schedule.names,
+            schedule.times(project).calendar(o.day),
+        ),
     )
     target = side(schedule, pid, "team")
     if target is None:
@@ -237,6 +280,7 @@ BUILDERS: dict[str, Builder] = {
     "huddle-prompt": huddle_prompt,
     "huddle-reminder": huddle_reminder,
     "huddle-digest": huddle_digest,
+    "blocker-escalate": blocker_escalation,
     "deadline": deadlines,
     "milestone-team": milestone,
     "milestone-client": milestone,

@@ -17,6 +17,7 @@ from functools import cached_property
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.blocker_rules import OpenBlocker
 from bot.charts import DailySpend, load_daily_spends
 from bot.domain.budget import BudgetSummary
 from bot.domain.occurrences import OwnedTask, PromptSent
@@ -41,6 +42,7 @@ from storage.models import (
     ClientRequest,
     Conversation,
     HuddleAnswer,
+    HuddleBlocker,
     HuddleConfig,
     Membership,
     Milestone,
@@ -89,6 +91,8 @@ class Schedule:
     insiders: set[tuple[int, int]] = field(default_factory=set)
     # project -> people optional in its huddle (asked once, never listed as missing)
     optional: dict[int, set[int]] = field(default_factory=dict)
+    # project -> its unresolved huddle blockers, by number (projects with a huddle only)
+    blockers: dict[int, list[HuddleBlocker]] = field(default_factory=dict)
 
     def times(self, project: Project) -> ProjectTimes:
         return ProjectTimes(
@@ -127,6 +131,9 @@ class Schedule:
                 self.prompts[project_id].append(
                     PromptSent(project_id, int(parts["person"]), day, claim.claimed_at)
                 )
+
+    def open_blockers(self, project_id: int) -> list[OpenBlocker]:
+        return [OpenBlocker(b.id, b.number, b.first_day) for b in self.blockers.get(project_id, [])]
 
     def owned_tasks(self, project_id: int) -> list[OwnedTask]:
         return [
@@ -226,6 +233,22 @@ async def load_schedule(session: AsyncSession, window: Window) -> Schedule:
         tenants=tenants,
         insiders=insiders,
         optional=dict(optional),
+        blockers=await _load_blockers(session, list(huddles)),
+    )
+
+
+async def _load_blockers(
+    session: AsyncSession, project_ids: list[int]
+) -> dict[int, list[HuddleBlocker]]:
+    """Unresolved blockers of the projects running a huddle (one statement for all)."""
+    if not project_ids:
+        return {}
+    with_huddle = select(HuddleConfig.project_id).where(HuddleConfig.enabled.is_(True))
+    return await _grouped(
+        session,
+        select(HuddleBlocker)
+        .where(HuddleBlocker.project_id.in_(with_huddle), HuddleBlocker.status != "resolved")
+        .order_by(HuddleBlocker.project_id, HuddleBlocker.number),
     )
 
 

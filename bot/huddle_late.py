@@ -11,12 +11,13 @@ from datetime import date
 from sqlalchemy import select
 
 from bot.context import CommandContext
-from bot.domain.schedule import occurrence_key
-from bot.huddle_notes import answer_reply, digest, questions_of
+from bot.domain.schedule import calendar, occurrence_key
+from bot.huddle_notes import answer_reply, blocker_lines, digest, questions_of
 from bot.outbox import enqueue
 from storage.models import (
     Delivery,
     HuddleAnswer,
+    HuddleBlocker,
     HuddleConfig,
     Membership,
     OccurrenceClaim,
@@ -97,9 +98,16 @@ async def queue_digest_edit(
         for person in await ctx.session.scalars(select(Person).where(Person.id.in_(missing_names))):
             names[person.id] = person.display_name
     questions = questions_of(config.questions if config else None)
-    message, _ = digest(
-        ctx.the_project, day, questions, answers, asked, names, await optional_people(ctx)
+    project = ctx.the_project
+    items = await ctx.session.scalars(
+        select(HuddleBlocker)
+        .where(HuddleBlocker.project_id == project.id, HuddleBlocker.status != "resolved")
+        .order_by(HuddleBlocker.number)
     )
+    cal = calendar(project.working_days, project.country, day.year)
+    lines = blocker_lines(list(items), day, names, cal)
+    optional = await optional_people(ctx)
+    message, _ = digest(project, day, questions, answers, asked, names, optional, lines)
     where = {
         "project_id": ctx.the_project.id,
         "platform": parent.platform,

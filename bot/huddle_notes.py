@@ -6,9 +6,12 @@ are internal: every message here is for the team only."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 
+from bot.blocker_rules import age_label, blocker_age
 from bot.domain.schedule import zone
+from bot.domain.working_days import WorkCalendar
 from bot.messages import (
     Actions,
     Button,
@@ -23,7 +26,7 @@ from bot.messages import (
     Text,
 )
 from bot.notices import Blocker, day_label
-from storage.models import HuddleAnswer, Person, Project
+from storage.models import HuddleAnswer, HuddleBlocker, Person, Project
 
 DEFAULT_QUESTIONS = (
     "What did you get done since the last huddle?",
@@ -140,6 +143,79 @@ def reminder(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class BlockerLine:
+    """A blocker item as the digest and the check-in show it."""
+
+    number: int
+    who: str
+    text: str
+    age: int  # working days since first said
+    new: bool  # first said on the digest's day: it gets Acknowledge / Resolve buttons
+    status: str = "open"
+
+    def line(self) -> str:
+        acked = ", acknowledged" if self.status == "acknowledged" else ""
+        return f"#{self.number} {self.who}: {self.text} ({age_label(self.age)}{acked})"
+
+
+def blocker_lines(
+    items: Sequence[HuddleBlocker], day: date, names: dict[int, str], cal: WorkCalendar
+) -> list[BlockerLine]:
+    """The unresolved blockers said on `day` (new ones and ones repeated)."""
+    return [
+        BlockerLine(
+            b.number,
+            names.get(b.author_id, "someone"),
+            b.text,
+            blocker_age(cal, b.first_day, day),
+            b.first_day == day,
+            b.status,
+        )
+        for b in items
+        if b.last_day == day and b.status != "resolved"
+    ]
+
+
+def blocker_buttons(project: Project, lines: Sequence[BlockerLine]) -> Actions | None:
+    buttons = []
+    for b in lines:
+        if b.new:
+            value = f'{b.number} project:"{project.name}"'
+            if b.status == "open":
+                buttons.append(Button(f"Acknowledge #{b.number}", "blocker ack", value))
+            buttons.append(Button(f"Resolve #{b.number}", "blocker resolve", value, "primary"))
+    return Actions(tuple(buttons)) if buttons else None
+
+
+def with_escalations(message: Message | None, lines: Sequence[BlockerLine]) -> Message:
+    """The morning check-in with the blockers escalated today on top."""
+    top = tuple(Text(f"Escalated: blocker {b.line()}") for b in lines)
+    if message is None:
+        return Message(blocks=top, audience="internal")
+    return Message(blocks=top + message.blocks, audience=message.audience)
+
+
+def escalation(project: Project, blocker: BlockerLine) -> Message:
+    """To the PM: a blocker unresolved for the project's escalation age."""
+    value = f'{blocker.number} project:"{project.name}"'
+    buttons = [Button(f"Resolve #{blocker.number}", "blocker resolve", value, "primary")]
+    if blocker.status == "open":
+        buttons.insert(0, Button(f"Acknowledge #{blocker.number}", "blocker ack", value))
+    return Message(
+        blocks=(
+            Heading(f"Blocker escalated: {project.name}"),
+            Text(f"Unresolved for {age_label(blocker.age)}: {blocker.line()}"),
+            Actions(tuple(buttons)),
+            Context(
+                f"Or type `blocker assign {blocker.number} @who` or `blocker "
+                f"{blocker.number} to-task @owner`."
+            ),
+        ),
+        audience="internal",
+    )
+
+
 def digest(
     project: Project,
     day: date,
@@ -148,6 +224,7 @@ def digest(
     asked: Sequence[Person],
     names: dict[int, str],
     optional: frozenset[int] | set[int] = frozenset(),
+    blockers: Sequence[BlockerLine] | None = None,
 ) -> tuple[Message, list[Message]]:
     """The team side's digest (blockers on top, then required people with no answer under
     Missing and who skipped, with why) and one reply per answer, which Slack and Teams put
@@ -157,16 +234,22 @@ def digest(
     replied = {a.person_id for a in answers}
     missing = [p.display_name for p in asked if p.id not in replied and p.id not in optional]
     expected = len(answered) + len(missing)
-    blocks: list[Heading | Items | Text | Context] = [
+    blocks: list[Heading | Items | Text | Context | Actions] = [
         Heading(f"Huddle {project.name}, {day_label(day)}: {len(answered)} of {expected} answered")
     ]
-    blockers = [
-        Item(f"{names.get(a.person_id, 'someone')}: {a.blockers}", "blocked")
-        for a in answered
-        if a.blockers
-    ]
-    if blockers:
-        blocks += [Heading("Blockers"), Items(tuple(blockers))]
+    if blockers is None:  # no blocker items at hand: the answers' own text
+        items = [
+            Item(f"{names.get(a.person_id, 'someone')}: {a.blockers}", "blocked")
+            for a in answered
+            if a.blockers
+        ]
+    else:
+        items = [Item(b.line(), "blocked") for b in blockers]
+    if items:
+        blocks += [Heading("Blockers"), Items(tuple(items))]
+        buttons = blocker_buttons(project, blockers or ())
+        if buttons is not None:
+            blocks.append(buttons)
     if missing:
         blocks.append(Text("Missing: " + ", ".join(missing) + "."))
     if skipped:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from bot.blocker_items import record_blocker
 from bot.commands.guards import team_side_only
 from bot.commands.huddle import config_of, current_huddle_day, parse_huddle_day
 from bot.context import CommandContext
@@ -59,6 +60,7 @@ async def huddle_skip(ctx: CommandContext, args: Args) -> Message:
         ["project_id", "person_id", "huddle_date"],
         update=["answers", "blockers", "answered_at", "skipped", "skip_reason"],
     )
+    await record_blocker(ctx, day, None)
     return ctx.whisper(
         Text(f"Skipped the {ctx.the_project.name} huddle of {day_label(day)}: no reminder."),
         Context("Changed your mind? Answering before the digest replaces the skip."),

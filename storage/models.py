@@ -466,6 +466,8 @@ class HuddleConfig(Base):
     # `huddle now`: that day's huddle started at `adhoc_at` instead of the usual time.
     adhoc_date: Mapped[date | None] = mapped_column(Date)
     adhoc_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # An unresolved blocker this many working days old is escalated to the PM, once.
+    escalate_days: Mapped[int] = mapped_column(Integer, default=2, server_default="2")
 
 
 class HuddleAnswer(Base):
@@ -482,6 +484,31 @@ class HuddleAnswer(Base):
     # `huddle skip`: no answers, no reminder, listed under Skipped (with the reason).
     skipped: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     skip_reason: Mapped[str | None] = mapped_column(String(300))
+
+
+class HuddleBlocker(Base):
+    """A blocker said in the huddle, followed until it is resolved. Numbered per project;
+    the same person saying the same blocker on a later day is the same item (`last_day`
+    moves on), so its age counts from `first_day`."""
+
+    __tablename__ = "huddle_blockers"
+    __table_args__ = (UniqueConstraint("project_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    author_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    text: Mapped[str] = mapped_column(Text)
+    first_day: Mapped[date] = mapped_column(Date)
+    last_day: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(12), default="open")  # open | acknowledged | resolved
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolution: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class BudgetAlarm(Base):

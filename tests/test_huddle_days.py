@@ -71,7 +71,7 @@ async def test_a_late_answer_edits_the_posted_digest_once_and_joins_its_thread(
     edited = posts_to(posts, "#team [internal] (edited")
     assert len(edited) == 1
     assert "2 of 2 answered" in edited[0] and "Missing" not in edited[0]
-    assert "[!] ann: Hosting contract" in edited[0]
+    assert "[!] #1 ann: Hosting contract (new today)" in edited[0]
     thread = posts_to(posts, "#team [internal]\nann (late)")
     assert len(thread) == 1 and "Done since the last huddle" not in thread[0]
     assert "Kick-off" in thread[0]

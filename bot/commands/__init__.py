@@ -2,7 +2,7 @@
 
 from types import ModuleType
 
-from bot import huddle_roster
+from bot import huddle_blockers, huddle_roster
 from bot.commands import (
     budget,
     changes,
@@ -33,6 +33,7 @@ ALL_MODULES: list[ModuleType] = [
     reports,
     huddle,
     huddle_roster,
+    huddle_blockers,
     outbox_cmd,
     export,
     waiting,

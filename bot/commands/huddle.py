@@ -7,6 +7,8 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from bot.blocker_items import record_blocker
+from bot.blocker_rules import DEFAULT_ESCALATE_DAYS, MAX_ESCALATE_DAYS
 from bot.clock import local_date
 from bot.commands.guards import team_side_only
 from bot.context import CommandContext
@@ -39,6 +41,7 @@ async def config_of(ctx: CommandContext, *, create: bool = False) -> HuddleConfi
     if config is None and create:
         config = HuddleConfig(project_id=ctx.the_project.id, questions=list(DEFAULT_QUESTIONS))
         config.enabled, config.local_time, config.window_minutes = True, "09:30", 120
+        config.escalate_days = DEFAULT_ESCALATE_DAYS
         ctx.session.add(config)
     return config
 
@@ -50,6 +53,7 @@ def _settings(config: HuddleConfig) -> Facts:
         (
             ("Time", f"{config.local_time}, each member's own time, on working days"),
             ("Answers open for", window),
+            ("Blockers escalated after", f"{config.escalate_days} working days unresolved"),
             *((f"Question {i + 1}", q) for i, q in enumerate(questions_of(config.questions))),
         )
     )
@@ -75,7 +79,7 @@ async def huddle_show(ctx: CommandContext, args: Args) -> Message:
 
 @command(
     "huddle set",
-    usage='huddle set time:09:30 [questions:"..."|"..."] [window:2h]',
+    usage='huddle set time:09:30 [questions:"..."|"..."] [window:2h] [escalate:2d]',
     summary="Run a daily huddle: a direct message to each member at their own local time",
     area="huddle",
     roles=PM,
@@ -84,10 +88,14 @@ async def huddle_set(ctx: CommandContext, args: Args) -> Message:
     team_side_only(ctx, "Huddles")
     time_text, window_text = args.option("time"), args.option("window")
     questions_text = args.option("questions")
+    escalate_text = args.option("escalate")
     config = await config_of(ctx, create=True)
     assert config is not None
-    if time_text is None and config.enabled and window_text is None and questions_text is None:
+    changes = (window_text, questions_text, escalate_text)
+    if time_text is None and config.enabled and all(c is None for c in changes):
         raise ctx.fail("Say when, for example `huddle set time:09:30`.")
+    if escalate_text is not None:
+        config.escalate_days = _escalate_days(ctx, escalate_text)
     if time_text is not None:
         config.local_time = parse_clock(time_text)
     if window_text is not None:
@@ -99,6 +107,13 @@ async def huddle_set(ctx: CommandContext, args: Args) -> Message:
         config.questions = _questions(ctx, questions_text)
     config.enabled = True
     return ctx.say(Heading(f"Daily huddle for {ctx.the_project.name}"), _settings(config))
+
+
+def _escalate_days(ctx: CommandContext, text: str) -> int:
+    days = text.lower().removesuffix("d")
+    if not days.isdigit() or not 1 <= int(days) <= MAX_ESCALATE_DAYS:
+        raise ctx.fail(f"Escalate after 1 to {MAX_ESCALATE_DAYS} working days, like `escalate:2d`.")
+    return int(days)
 
 
 def _questions(ctx: CommandContext, text: str) -> list[str]:
@@ -274,11 +289,17 @@ async def huddle_answer(ctx: CommandContext, args: Args) -> Message:
         ["project_id", "person_id", "huddle_date"],
         update=["answers", "blockers", "answered_at", "skipped", "skip_reason"],
     )
+    item = await record_blocker(ctx, day, blockers)
     lines: list[Text | Context | Form] = [
         Text(f"Thanks, noted for the {ctx.the_project.name} huddle of {day_label(day)}.")
     ]
-    if blockers:
-        lines.append(Context("Your blocker goes on top of the digest and into the next check-in."))
+    if item is not None:
+        lines.append(
+            Context(
+                f"Your blocker (#{item.number}) goes on top of the digest and into the next "
+                f"check-in; `blocker resolve {item.number}` when it is gone."
+            )
+        )
     if late and await queue_digest_edit(ctx, config, day, ctx.me.id):
         lines.append(Context("The digest had gone out: I added your answer to it, marked late."))
     elif closed:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
+from bot.blocker_rules import OpenBlocker, escalation_day
 from bot.domain.schedule import (
     HuddleTimes,
     Member,
@@ -140,6 +141,36 @@ def huddle_followups(
         ]
         last = max([p.sent_at for p in sent] + expected)
         found.append(due_occurrence(window, "huddle-digest", project.id, last + huddle.window, day))
+    return [o for o in found if o]
+
+
+# --- blockers --------------------------------------------------------------------------------
+
+
+def blocker_escalations(
+    project: ProjectTimes,
+    blockers: Iterable[OpenBlocker],
+    escalate_days: int,
+    window: Window,
+) -> list[Occurrence]:
+    """An unresolved blocker is escalated once, at the check-in time of the working day on
+    which it is `escalate_days` working days old (weekends and holidays do not count)."""
+    found = []
+    for blocker in blockers:
+        cal = project.calendar(blocker.first_day)
+        day = escalation_day(cal, blocker.first_day, escalate_days)
+        at = local_instant(day, project.checkin_time, project.zone)
+        found.append(
+            due_occurrence(
+                window,
+                "blocker-escalate",
+                project.id,
+                at,
+                day,
+                subject_id=blocker.id,
+                blocker=blocker.number,
+            )
+        )
     return [o for o in found if o]
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-03 00:09:27.031768
+Create Date: 2026-12-03 00:19:13.466215
 """
 
 from collections.abc import Sequence
@@ -290,6 +290,7 @@ def upgrade() -> None:
         sa.Column("window_minutes", sa.Integer(), nullable=False),
         sa.Column("adhoc_date", sa.Date(), nullable=True),
         sa.Column("adhoc_at", storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("escalate_days", sa.Integer(), server_default="2", nullable=False),
         sa.ForeignKeyConstraint(
             ["project_id"], ["projects.id"], name=op.f("fk_huddle_configs_project_id_projects")
         ),
@@ -445,6 +446,51 @@ def upgrade() -> None:
     with op.batch_alter_table("client_requests", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_client_requests_project_id"), ["project_id"], unique=False
+        )
+
+    op.create_table(
+        "huddle_blockers",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("project_id", sa.Integer(), nullable=False),
+        sa.Column("number", sa.Integer(), nullable=False),
+        sa.Column("author_id", sa.Integer(), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("first_day", sa.Date(), nullable=False),
+        sa.Column("last_day", sa.Date(), nullable=False),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("acknowledged_by_id", sa.Integer(), nullable=True),
+        sa.Column("assignee_id", sa.Integer(), nullable=True),
+        sa.Column("task_id", sa.Integer(), nullable=True),
+        sa.Column("resolved_by_id", sa.Integer(), nullable=True),
+        sa.Column("resolved_at", storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("resolution", sa.Text(), nullable=True),
+        sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["acknowledged_by_id"],
+            ["people.id"],
+            name=op.f("fk_huddle_blockers_acknowledged_by_id_people"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["assignee_id"], ["people.id"], name=op.f("fk_huddle_blockers_assignee_id_people")
+        ),
+        sa.ForeignKeyConstraint(
+            ["author_id"], ["people.id"], name=op.f("fk_huddle_blockers_author_id_people")
+        ),
+        sa.ForeignKeyConstraint(
+            ["project_id"], ["projects.id"], name=op.f("fk_huddle_blockers_project_id_projects")
+        ),
+        sa.ForeignKeyConstraint(
+            ["resolved_by_id"], ["people.id"], name=op.f("fk_huddle_blockers_resolved_by_id_people")
+        ),
+        sa.ForeignKeyConstraint(
+            ["task_id"], ["tasks.id"], name=op.f("fk_huddle_blockers_task_id_tasks")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_huddle_blockers")),
+        sa.UniqueConstraint("project_id", "number", name=op.f("uq_huddle_blockers_project_id")),
+    )
+    with op.batch_alter_table("huddle_blockers", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_huddle_blockers_project_id"), ["project_id"], unique=False
         )
 
     op.create_table(
@@ -614,6 +660,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_time_entries_person_id"))
 
     op.drop_table("time_entries")
+    with op.batch_alter_table("huddle_blockers", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_huddle_blockers_project_id"))
+
+    op.drop_table("huddle_blockers")
     with op.batch_alter_table("client_requests", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_client_requests_project_id"))
 
