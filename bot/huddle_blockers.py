@@ -8,8 +8,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.blocker_rules import age_label, blocker_age
-from bot.commands.guards import team_side_only
 from bot.commands import plan
+from bot.commands.guards import team_side_only
 from bot.context import CommandContext
 from bot.domain.schedule import calendar
 from bot.messages import Context, Heading, Item, Items, Message, Text

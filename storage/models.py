@@ -501,7 +501,8 @@ class HuddleBlocker(Base):
     text: Mapped[str] = mapped_column(Text)
     first_day: Mapped[date] = mapped_column(Date)
     last_day: Mapped[date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(12), default="open")  # open | acknowledged | resolved
+    # open | acknowledged | resolved
+    status: Mapped[str] = mapped_column(String(12), default="open")
     acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))
