@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.requests import Action
-from storage.models import Delivery, HuddleAnswer
+from storage.models import Delivery, HuddleAnswer, OccurrenceClaim
 from tests.harness import Harness
 from tests.project_setup import kickoff
 from tests.test_huddle import posts_to, submit_action, tick
@@ -139,3 +139,46 @@ async def test_optional_people_are_asked_once_and_never_missing(bot: Harness) ->
     await tick(bot, "2026-12-02T09:30")
     digest = posts_to(await tick(bot, "2026-12-02T11:30"), "#team")[0]
     assert "Missing: ann, bob." in digest
+
+
+async def claim_outcomes(bot: Harness, prefix: str) -> list[str]:
+    async with bot.sessions() as session:
+        rows = await session.scalars(
+            select(OccurrenceClaim.outcome)
+            .where(OccurrenceClaim.key.startswith(prefix))
+            .order_by(OccurrenceClaim.key)
+        )
+        return list(rows)
+
+
+async def test_after_downtime_a_digest_comes_once_late_or_is_recorded_skipped(
+    bot: Harness,
+) -> None:
+    await start(bot)
+    await tick(bot, "2026-12-01T09:30")
+    # Down from 10:00; back at 12:45, within the grace period of the 11:30 digest.
+    late = posts_to(await tick(bot, "2026-12-01T12:45"), "#team")
+    assert len(late) == 1 and "Huddle Acme Site, Tue 1 Dec: 0 of 2 answered" in late[0]
+    assert await tick(bot, "2026-12-01T12:46") == ""
+    # Wednesday's digest (11:30) is missed by more than the grace period: recorded, not posted.
+    await tick(bot, "2026-12-02T09:30")
+    missed = await tick(bot, "2026-12-02T14:00")
+    assert "Huddle" not in missed
+    assert await claim_outcomes(bot, "huddle-digest:") == ["queued", "skipped"]
+
+
+async def test_nobody_is_asked_about_a_day_already_over_for_them(bot: Harness) -> None:
+    await start(bot)
+    await bot.say("ann", "huddle set time:23:00")
+    # Down over the 23:00 prompt; back at 00:30, within the grace period but a new day.
+    posts = await tick(bot, "2026-12-02T00:30")
+    assert not posts_to(posts, "@")
+    async with bot.sessions() as session:
+        tuesday = (
+            await session.scalars(
+                select(OccurrenceClaim.outcome).where(
+                    OccurrenceClaim.key.like("huddle-prompt:%:2026-12-01")
+                )
+            )
+        ).all()
+    assert tuesday == ["skipped", "skipped"]  # within the grace period, yet not asked

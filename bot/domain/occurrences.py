@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -18,6 +18,7 @@ from bot.domain.schedule import (
     ProjectTimes,
     Window,
     due_occurrence,
+    local_day,
     local_instant,
     next_working_day,
     working_days_before,
@@ -84,17 +85,19 @@ def huddle_prompts(
                 due_in[zone] = window.state(prompt_at(project, huddle, member, day)) is not None
             if not due_in[zone]:
                 continue
-            found.append(
-                due_occurrence(
-                    window,
-                    "huddle-prompt",
-                    project.id,
-                    prompt_at(project, huddle, member, day),
-                    day,
-                    person_id=member.person_id,
-                    person=member.person_id,
-                )
+            occurrence = due_occurrence(
+                window,
+                "huddle-prompt",
+                project.id,
+                prompt_at(project, huddle, member, day),
+                day,
+                person_id=member.person_id,
+                person=member.person_id,
             )
+            if occurrence and occurrence.state == "post" and local_day(window.now, zone) > day:
+                # Back after downtime: nobody is asked about a day already over for them.
+                occurrence = replace(occurrence, state="skip")
+            found.append(occurrence)
     return [o for o in found if o]
 
 
