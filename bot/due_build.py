@@ -138,12 +138,14 @@ def huddle_prompt(schedule: Schedule, content: Content, group: Sequence[Occurren
     previous = _previous_answer(content, o.project_id, person.id, o.day)
     initial = huddle_notes.prefill_from_yesterday(questions, previous)
     if initial:  # pre-filled: this person's own prompt
-        message = huddle_notes.prompt(project, o.day, questions, closes, tz, initial)
+        message = huddle_notes.prompt(project, o.day, questions, closes, tz, initial, config.mood)
         return one(dm(schedule, person, o.project_id), message, o)
     key = ("huddle-prompt", project.id, o.day, tz)
     message = content.shared.get(key)
     if message is None:
-        message = content.shared[key] = huddle_notes.prompt(project, o.day, questions, closes, tz)
+        message = content.shared[key] = huddle_notes.prompt(
+            project, o.day, questions, closes, tz, mood=config.mood
+        )
     return one(dm(schedule, person, o.project_id), message, o)
 
 
@@ -177,7 +179,7 @@ def huddle_reminder(schedule: Schedule, content: Content, group: Sequence[Occurr
     closes = o.due_at + times.reminder_lead
     return one(
         dm(schedule, person, o.project_id),
-        huddle_notes.reminder(project, o.day, questions, closes, tz),
+        huddle_notes.reminder(project, o.day, questions, closes, tz, config.mood),
         o,
     )
 

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from bot.blocker_rules import age_label, blocker_age
 from bot.domain.schedule import zone
 from bot.domain.working_days import WorkCalendar
+from bot.huddle_mood import MOOD_QUESTION
 from bot.messages import (
     Actions,
     Button,
@@ -88,10 +89,16 @@ def huddle_value(project: Project, day: date) -> str:
 
 
 def answer_form(
-    project: Project, day: date, questions: Sequence[str], initial: Sequence[str] = ()
+    project: Project,
+    day: date,
+    questions: Sequence[str],
+    initial: Sequence[str] = (),
+    mood: bool = False,
 ) -> Form:
     values = list(initial) + [""] * (len(questions) - len(initial))
     fields = tuple(Field(f"q{i + 1}", q, initial=values[i]) for i, q in enumerate(questions))
+    if mood:
+        fields += (Field("mood", MOOD_QUESTION, multiline=False, optional=True),)
     return Form(fields, "Send answers", "huddle answer", huddle_value(project, day))
 
 
@@ -111,13 +118,14 @@ def prompt(
     closes: datetime,
     tz: str,
     initial: Sequence[str] = (),
+    mood: bool = False,
 ) -> Message:
     local = closes.astimezone(zone(tz))
     return Message(
         blocks=(
             Heading(f"Huddle for {project.name}, {day_label(day)}"),
             Text(f"A minute for the team: answer by {local:%H:%M} ({tz})."),
-            answer_form(project, day, questions, initial),
+            answer_form(project, day, questions, initial, mood),
             skip_button(project, day),
             Context(typed_hint(questions) + ' Not today? `huddle skip "reason"`.'),
         ),
@@ -126,7 +134,12 @@ def prompt(
 
 
 def reminder(
-    project: Project, day: date, questions: Sequence[str], closes: datetime, tz: str
+    project: Project,
+    day: date,
+    questions: Sequence[str],
+    closes: datetime,
+    tz: str,
+    mood: bool = False,
 ) -> Message:
     local = closes.astimezone(zone(tz))
     return Message(
@@ -135,7 +148,7 @@ def reminder(
                 f"Reminder: the {project.name} huddle closes at {local:%H:%M} ({tz}) "
                 "and I have no answer from you yet."
             ),
-            answer_form(project, day, questions),
+            answer_form(project, day, questions, (), mood),
             skip_button(project, day),
             Context(typed_hint(questions)),
         ),

@@ -90,6 +90,7 @@ class Field:
     label: str
     multiline: bool = True
     initial: str = ""  # what the input holds when the form opens (a previous answer)
+    optional: bool = False  # may be left empty
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +162,7 @@ def _block_to_dict(block: Block) -> dict[str, Any]:
                 fields=[
                     {"field_id": f.field_id, "label": f.label, "multiline": f.multiline}
                     | ({"initial": f.initial} if f.initial else {})
+                    | ({"optional": True} if f.optional else {})
                     for f in fields
                 ],
                 submit_label=label,

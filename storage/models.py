@@ -468,6 +468,8 @@ class HuddleConfig(Base):
     adhoc_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # An unresolved blocker this many working days old is escalated to the PM, once.
     escalate_days: Mapped[int] = mapped_column(Integer, default=2, server_default="2")
+    # `huddle set mood:on`: the form asks "How are you feeling today? 1-5" (anonymous).
+    mood: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
 
 class HuddleAnswer(Base):
@@ -484,6 +486,8 @@ class HuddleAnswer(Base):
     # `huddle skip`: no answers, no reminder, listed under Skipped (with the reason).
     skipped: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     skip_reason: Mapped[str | None] = mapped_column(String(300))
+    # Whether this person's mood of the day is counted (never the score: see HuddleMood).
+    mood_given: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
 
 class HuddleBlocker(Base):
@@ -510,6 +514,21 @@ class HuddleBlocker(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     resolution: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class HuddleMood(Base):
+    """Anonymous mood: how many people answered each score on a day. No person id, no time
+    finer than the day, and no row per answer (whose id order could be matched to answer
+    times): a count per (project, day, score), shown only as a daily average of 3 or more."""
+
+    __tablename__ = "huddle_moods"
+    __table_args__ = (UniqueConstraint("project_id", "day", "score"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    day: Mapped[date] = mapped_column(Date)
+    score: Mapped[int] = mapped_column(Integer)  # 1..5
+    count: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class BudgetAlarm(Base):

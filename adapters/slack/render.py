@@ -199,6 +199,9 @@ def _form_button(form: m.Form, number: int) -> Block:
         "s": form.submit_label,
         "f": [[f.field_id, f.label, f.multiline] for f in form.fields],
     }
+    optional = [f.field_id for f in form.fields if f.optional]
+    if optional:
+        spec["o"] = optional
     value = json.dumps(spec, separators=(",", ":"))
     initials = [f.initial for f in form.fields]
     # Pre-filled answers ride along as far as the button's value allows, each shortened

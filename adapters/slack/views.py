@@ -46,7 +46,8 @@ def form_modal(spec: dict[str, Any], *, channel_id: str | None) -> View:
         element: dict[str, Any] = {"type": "plain_text_input", "multiline": bool(multiline)}
         if index < len(initials) and isinstance(initials[index], str) and initials[index]:
             element["initial_value"] = initials[index]
-        blocks.append(_input(str(field_id), str(label), element))
+        optional = str(field_id) in (spec.get("o") or ())
+        blocks.append(_input(str(field_id), str(label), element, optional=optional))
     return {
         "type": "modal",
         "callback_id": FORM_CALLBACK,

@@ -2,7 +2,7 @@
 
 from types import ModuleType
 
-from bot import huddle_blockers, huddle_roster
+from bot import huddle_blockers, huddle_roster, huddle_stats
 from bot.commands import (
     budget,
     changes,
@@ -34,6 +34,7 @@ ALL_MODULES: list[ModuleType] = [
     huddle,
     huddle_roster,
     huddle_blockers,
+    huddle_stats,
     outbox_cmd,
     export,
     waiting,

@@ -14,6 +14,7 @@ from bot.commands.guards import team_side_only
 from bot.context import CommandContext
 from bot.domain.schedule import is_away, occurrence_key
 from bot.huddle_late import digest_claimed, queue_digest_edit
+from bot.huddle_mood import mood_from, record_mood
 from bot.huddle_notes import DEFAULT_QUESTIONS, answer_form, blocker_of, prompt, questions_of
 from bot.messages import Context, Facts, Form, Heading, Message, Text
 from bot.notices import day_label
@@ -41,7 +42,7 @@ async def config_of(ctx: CommandContext, *, create: bool = False) -> HuddleConfi
     if config is None and create:
         config = HuddleConfig(project_id=ctx.the_project.id, questions=list(DEFAULT_QUESTIONS))
         config.enabled, config.local_time, config.window_minutes = True, "09:30", 120
-        config.escalate_days = DEFAULT_ESCALATE_DAYS
+        config.escalate_days, config.mood = DEFAULT_ESCALATE_DAYS, False
         ctx.session.add(config)
     return config
 
@@ -54,6 +55,7 @@ def _settings(config: HuddleConfig) -> Facts:
             ("Time", f"{config.local_time}, each member's own time, on working days"),
             ("Answers open for", window),
             ("Blockers escalated after", f"{config.escalate_days} working days unresolved"),
+            ("Mood", "asked, anonymous (1-5)" if config.mood else "not asked"),
             *((f"Question {i + 1}", q) for i, q in enumerate(questions_of(config.questions))),
         )
     )
@@ -79,7 +81,7 @@ async def huddle_show(ctx: CommandContext, args: Args) -> Message:
 
 @command(
     "huddle set",
-    usage='huddle set time:09:30 [questions:"..."|"..."] [window:2h] [escalate:2d]',
+    usage='huddle set time:09:30 [questions:"..."|"..."] [window:2h] [escalate:2d] [mood:on]',
     summary="Run a daily huddle: a direct message to each member at their own local time",
     area="huddle",
     roles=PM,
@@ -89,13 +91,18 @@ async def huddle_set(ctx: CommandContext, args: Args) -> Message:
     time_text, window_text = args.option("time"), args.option("window")
     questions_text = args.option("questions")
     escalate_text = args.option("escalate")
+    mood_text = args.option("mood")
     config = await config_of(ctx, create=True)
     assert config is not None
-    changes = (window_text, questions_text, escalate_text)
+    changes = (window_text, questions_text, escalate_text, mood_text)
     if time_text is None and config.enabled and all(c is None for c in changes):
         raise ctx.fail("Say when, for example `huddle set time:09:30`.")
     if escalate_text is not None:
         config.escalate_days = _escalate_days(ctx, escalate_text)
+    if mood_text is not None:
+        if mood_text.lower() not in ("on", "off"):
+            raise ctx.fail("Say `mood:on` or `mood:off`.")
+        config.mood = mood_text.lower() == "on"
     if time_text is not None:
         config.local_time = parse_clock(time_text)
     if window_text is not None:
@@ -224,7 +231,8 @@ def _queue_prompt(
 ) -> None:
     closes = ctx.now + timedelta(minutes=config.window_minutes)
     tz = person.timezone or ctx.the_project.timezone
-    message = prompt(ctx.the_project, ctx.project_today, questions_of(config.questions), closes, tz)
+    questions = questions_of(config.questions)
+    message = prompt(ctx.the_project, ctx.project_today, questions, closes, tz, mood=config.mood)
     enqueue(
         ctx.session,
         project_id=ctx.the_project.id,
@@ -258,7 +266,7 @@ def _now_summary(
 
 @command(
     "huddle answer",
-    usage='huddle answer "done since last time" "today" "blockers" [day:2026-12-01]',
+    usage='huddle answer "done since last time" "today" "blockers" [mood:1-5] [day:2026-12-01]',
     summary="Answer the huddle (the prompt's form does this for you)",
     area="huddle",
     roles=TEAM,
@@ -268,6 +276,7 @@ async def huddle_answer(ctx: CommandContext, args: Args) -> Message:
     config = await config_of(ctx)
     questions = questions_of(config.questions if config else None)
     day_text = args.option("day")
+    mood = mood_from(ctx, args, bool(config and config.mood))
     answers = _answers_from(ctx, args, len(questions))
     day = parse_huddle_day(ctx, day_text) if day_text else await current_huddle_day(ctx)
     blockers = blocker_of(questions, answers)
@@ -290,9 +299,12 @@ async def huddle_answer(ctx: CommandContext, args: Args) -> Message:
         update=["answers", "blockers", "answered_at", "skipped", "skip_reason"],
     )
     item = await record_blocker(ctx, day, blockers)
+    mood_note = await record_mood(ctx, day, mood)
     lines: list[Text | Context | Form] = [
         Text(f"Thanks, noted for the {ctx.the_project.name} huddle of {day_label(day)}.")
     ]
+    if mood_note:
+        lines.append(Context(mood_note))
     if item is not None:
         lines.append(
             Context(
@@ -308,7 +320,9 @@ async def huddle_answer(ctx: CommandContext, args: Args) -> Message:
         )
     else:
         # Until the digest, answering again replaces these: the form opens with them.
-        lines.append(answer_form(ctx.the_project, day, questions, answers))
+        lines.append(
+            answer_form(ctx.the_project, day, questions, answers, bool(config and config.mood))
+        )
         lines.append(Context("Change anything until the digest goes out."))
     return ctx.whisper(*lines)
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-03 00:19:13.466215
+Create Date: 2026-12-03 00:31:13.581884
 """
 
 from collections.abc import Sequence
@@ -265,6 +265,7 @@ def upgrade() -> None:
         sa.Column("answered_at", storage.models.UTCDateTime(timezone=True), nullable=False),
         sa.Column("skipped", sa.Boolean(), server_default="0", nullable=False),
         sa.Column("skip_reason", sa.String(length=300), nullable=True),
+        sa.Column("mood_given", sa.Boolean(), server_default="0", nullable=False),
         sa.ForeignKeyConstraint(
             ["person_id"], ["people.id"], name=op.f("fk_huddle_answers_person_id_people")
         ),
@@ -291,11 +292,30 @@ def upgrade() -> None:
         sa.Column("adhoc_date", sa.Date(), nullable=True),
         sa.Column("adhoc_at", storage.models.UTCDateTime(timezone=True), nullable=True),
         sa.Column("escalate_days", sa.Integer(), server_default="2", nullable=False),
+        sa.Column("mood", sa.Boolean(), server_default="0", nullable=False),
         sa.ForeignKeyConstraint(
             ["project_id"], ["projects.id"], name=op.f("fk_huddle_configs_project_id_projects")
         ),
         sa.PrimaryKeyConstraint("project_id", name=op.f("pk_huddle_configs")),
     )
+    op.create_table(
+        "huddle_moods",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("project_id", sa.Integer(), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("score", sa.Integer(), nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["project_id"], ["projects.id"], name=op.f("fk_huddle_moods_project_id_projects")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_huddle_moods")),
+        sa.UniqueConstraint("project_id", "day", "score", name=op.f("uq_huddle_moods_project_id")),
+    )
+    with op.batch_alter_table("huddle_moods", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_huddle_moods_project_id"), ["project_id"], unique=False
+        )
+
     op.create_table(
         "memberships",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -691,6 +711,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_memberships_person_id"))
 
     op.drop_table("memberships")
+    with op.batch_alter_table("huddle_moods", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_huddle_moods_project_id"))
+
+    op.drop_table("huddle_moods")
     op.drop_table("huddle_configs")
     with op.batch_alter_table("huddle_answers", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_huddle_answers_project_id"))
