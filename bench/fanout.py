@@ -25,6 +25,7 @@ from storage.models import (
     BudgetAlarm,
     ChannelLink,
     Delivery,
+    HuddleBlocker,
     HuddleConfig,
     Membership,
     OccurrenceClaim,
@@ -97,6 +98,14 @@ async def _seed_chunk(
     await _insert(session, HuddleConfig, [
         {"project_id": pid, "enabled": True, "local_time": "09:00",
          "questions": ["Done since last huddle?", "Today?", "Blockers?"], "window_minutes": 120}
+        for pid in projects
+    ])  # fmt: skip
+    # An open blocker a project, said on Friday: 2 working days old this Tuesday morning, so
+    # every project also escalates one to its PM.
+    await _insert(session, HuddleBlocker, [
+        {"project_id": pid, "number": 1, "author_id": _person_id(pid - 1, 1),
+         "text": "Waiting on access", "first_day": date(2026, 11, 27),
+         "last_day": date(2026, 11, 30), "status": "open", "created_at": created}
         for pid in projects
     ])  # fmt: skip
     day = MORNING.date()
@@ -226,7 +235,8 @@ def _fanout_section(cases: list[FanoutCase]) -> str:
     return (
         f"Every project: {MEMBERS} people (a PM and {MEMBERS - 1} members, each with a huddle "
         f"prompt due), a team channel, a daily huddle and the check-in at 09:00 {ZONE}, "
-        f"{TASKS} tasks due around the day (deadline reminders). The step runs "
+        f"{TASKS} tasks due around the day (deadline reminders), and one huddle blocker "
+        "due for escalation to the PM. The step runs "
         f"`bot.due.run_due` at {MORNING.isoformat()} on a database where nothing was "
         "claimed yet; claims and outbox rows are counted afterwards. A morning slower than "
         f"{REPEAT_LIMIT:.0f} s is measured once (the time budget of `make bench`).\n\n"
