@@ -22,6 +22,7 @@ from bench.databases import fresh_postgres, fresh_sqlite
 from bench.report import median, table
 from storage.db import create_engine, session_factory
 from storage.models import (
+    Acquaintance,
     BudgetAlarm,
     ChannelLink,
     Delivery,
@@ -82,6 +83,21 @@ async def _seed_chunk(
     await _insert(session, Project, [_project(tenant, n, created) for n in numbers])
     await _insert(
         session, Person, [_person(n, m, created) for n in numbers for m in range(MEMBERS)]
+    )
+    # Each met by the tenant as one of its own: only those get the project's DMs.
+    await _insert(
+        session,
+        Acquaintance,
+        [
+            {
+                "person_id": _person_id(n, m),
+                "tenant_id": tenant,
+                "external": False,
+                "met_at": created,
+            }
+            for n in numbers
+            for m in range(MEMBERS)
+        ],  # fmt: skip
     )
     await _insert(session, Membership, [
         {"project_id": pid, "person_id": _person_id(pid - 1, m),
@@ -149,7 +165,6 @@ def _person(n: int, m: int, created: datetime) -> dict[str, Any]:
         "home_tenant": "T0001",
         "display_name": f"Person {n}.{m}",
         "timezone": ZONE,
-        "external": False,
         "created_at": created,
     }
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from bot.domain.working_days import WorkCalendar
 
@@ -24,11 +25,15 @@ class OpenBlocker:
     first_day: date
 
 
+# Cached: a morning's due-step asks both for every open blocker of every project, and the
+# projects share a few calendars and days.
+@lru_cache(maxsize=65536)
 def blocker_age(cal: WorkCalendar, first_day: date, today: date) -> int:
     """Working days since the blocker was first said (0 on that day)."""
     return cal.between(first_day, today)
 
 
+@lru_cache(maxsize=65536)
 def escalation_day(cal: WorkCalendar, first_day: date, escalate_days: int) -> date:
     """The working day on which the blocker is `escalate_days` working days old."""
     return cal.add(first_day, escalate_days)

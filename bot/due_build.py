@@ -272,7 +272,7 @@ def weekly_report(schedule: Schedule, content: Content, group: Sequence[Occurren
     for side_name, audience in REPORT_SIDES:
         target = side(schedule, o.project_id, side_name)
         if target is not None:
-            message = report_message(project, data.snapshot, audience, data.daily_spend)
+            message = report_message(project, data.snapshot, audience, data.daily_spend, data.mood)
             built.outgoing.append(Outgoing(target, message, o.key, o.project_id))
     return built
 

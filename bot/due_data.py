@@ -33,6 +33,7 @@ from bot.domain.schedule import (
 from bot.domain.snapshot import ProjectSnapshot
 from bot.ledger import load_budgets
 from bot.messages import Message
+from bot.mood_data import MoodDay, load_mood_days
 from bot.snapshot_data import load_snapshots
 from storage.models import (
     Acquaintance,
@@ -60,6 +61,7 @@ TEAM_ROLES = ("pm", "member")
 AHEAD = timedelta(days=21)
 BEHIND = timedelta(days=21)
 BLOCKERS_LOOKBACK = timedelta(days=10)
+MOOD_WEEKS = timedelta(days=27)  # the internal report's mood trend: 4 weeks to its day
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,6 +359,7 @@ async def _load_budgets(
 class ReportData:
     snapshot: ProjectSnapshot  # the internal one; the client report reads its client part
     daily_spend: DailySpend  # for the burn-up chart
+    mood: list[MoodDay] = field(default_factory=list)  # internal report only
 
 
 @dataclass
@@ -412,7 +415,16 @@ async def load_reports(
     projects = [schedule.projects[pid] for pid in days]
     snapshots = await load_snapshots(session, projects, days)
     spend = await load_daily_spends(session, list(days))
-    return {pid: ReportData(snapshot, spend.get(pid, [])) for pid, snapshot in snapshots.items()}
+    first, last = min(days.values()) - MOOD_WEEKS, max(days.values())
+    moods = await load_mood_days(session, list(days), first, last)
+    return {
+        pid: ReportData(
+            snapshot,
+            spend.get(pid, []),
+            [m for m in moods.get(pid, []) if days[pid] - MOOD_WEEKS <= m.day <= days[pid]],
+        )
+        for pid, snapshot in snapshots.items()
+    }
 
 
 async def _grouped(session: AsyncSession, query) -> dict[int, list]:  # noqa: ANN001

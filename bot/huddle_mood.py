@@ -6,9 +6,7 @@ least `MIN_MOOD_ANSWERS` answers, only to the team (never to a client audience).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import select, update
 
@@ -16,16 +14,6 @@ from bot.context import CommandContext
 from bot.parsing import Args
 from storage.models import HuddleAnswer, HuddleMood
 from storage.upsert import count_up
-
-MIN_MOOD_ANSWERS = 3
-MOOD_QUESTION = "How are you feeling today? 1-5 (anonymous, optional)"
-
-
-@dataclass(frozen=True, slots=True)
-class MoodDay:
-    day: date
-    answers: int
-    average: Decimal  # one decimal place
 
 
 def parse_mood(ctx: CommandContext, text: str | None) -> int | None:
@@ -45,32 +33,6 @@ async def count_mood(ctx: CommandContext, day: date, score: int) -> None:
         ["project_id", "day", "score"],
         "count",
     )
-
-
-async def mood_days(ctx: CommandContext, first: date, last: date) -> list[MoodDay]:
-    """Daily averages from `first` to `last`, only of days with enough answers to hide
-    anyone's own score."""
-    rows = await ctx.session.execute(
-        select(HuddleMood.day, HuddleMood.score, HuddleMood.count)
-        .where(
-            HuddleMood.project_id == ctx.the_project.id,
-            HuddleMood.day.between(first, last),
-        )
-        .order_by(HuddleMood.day)
-    )
-    totals: dict[date, tuple[int, int]] = {}
-    for day, score, count in rows:
-        answers, points = totals.get(day, (0, 0))
-        totals[day] = (answers + count, points + score * count)
-    return [
-        MoodDay(day, answers, _average(points, answers))
-        for day, (answers, points) in totals.items()
-        if answers >= MIN_MOOD_ANSWERS
-    ]
-
-
-def _average(points: int, answers: int) -> Decimal:
-    return (Decimal(points) / Decimal(answers)).quantize(Decimal("0.1"), ROUND_HALF_UP)
 
 
 async def record_mood(ctx: CommandContext, day: date, score: int | None) -> str | None:

@@ -12,7 +12,6 @@ from datetime import date, datetime
 from bot.blocker_rules import age_label, blocker_age
 from bot.domain.schedule import zone
 from bot.domain.working_days import WorkCalendar
-from bot.huddle_mood import MOOD_QUESTION
 from bot.messages import (
     Actions,
     Button,
@@ -26,6 +25,7 @@ from bot.messages import (
     Message,
     Text,
 )
+from bot.mood_data import MOOD_QUESTION
 from bot.notices import Blocker, day_label
 from storage.models import HuddleAnswer, HuddleBlocker, Person, Project
 

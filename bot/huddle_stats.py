@@ -12,12 +12,12 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 
 from bot.blocker_rules import age_label, blocker_age
-from bot.chart_drawing import draw_charts, mood_trend_data
+from bot.chart_drawing import draw_charts
 from bot.commands.guards import team_side_only
 from bot.context import CommandContext
 from bot.domain.schedule import calendar, parse_key
-from bot.huddle_mood import MIN_MOOD_ANSWERS, mood_days
-from bot.messages import Chart, Context, Facts, Heading, Item, Items, Message, Text
+from bot.messages import Context, Facts, Heading, Item, Items, Message, Text
+from bot.mood_data import MIN_MOOD_ANSWERS, load_mood_days, mood_blocks
 from bot.notices import day_label
 from bot.parsing import Args
 from bot.registry import PM, TEAM, command
@@ -186,14 +186,8 @@ async def _open_blockers(ctx: CommandContext) -> list:
 
 
 async def _mood(ctx: CommandContext, first: date, last: date) -> list:
-    days = await mood_days(ctx, first, last)
+    project = ctx.the_project
+    days = (await load_mood_days(ctx.session, [project.id], first, last)).get(project.id, [])
     if not days:
         return [Context(f"Mood: no day with {MIN_MOOD_ANSWERS} or more mood answers yet.")]
-    points = [(d.day, d.average) for d in days]
-    title = f"{ctx.the_project.name}: team mood, last 4 weeks"
-    alt = "Team mood by day: " + "; ".join(f"{d.day.isoformat()} {d.average}" for d in days)
-    return [
-        Heading("Team mood (anonymous daily average, 1-5)"),
-        Facts(tuple((day_label(d.day), f"{d.average} ({d.answers} answers)") for d in days)),
-        Chart("mood-trend", mood_trend_data(points, title), alt[:500], "mood-trend.png"),
-    ]
+    return list(mood_blocks(project.name, days))

@@ -101,3 +101,18 @@ async def test_history_and_stats_figures_are_exact(bot: Harness) -> None:
     assert "Wed 2 Dec" not in await bot.say("ann", "huddle history days:1 @cat")
     assert "Look back 1 to 90 days" in await bot.say("ann", "huddle history days:365")
     assert "you are a client" in await client_says(bot, "huddle history")
+
+
+async def test_mood_goes_in_the_internal_weekly_report_and_never_the_client_one(
+    bot: Harness,
+) -> None:
+    await two_days(bot)
+    bot.take_posts()
+    reports = await tick(bot, "2026-12-04T15:00")  # Friday: the weekly reports
+    (internal,) = posts_to(reports, "#team")
+    (client,) = posts_to(reports, f"#{CLIENT}")
+    assert "*Team mood (anonymous daily average, 1-5)*\nTue 1 Dec: 3.0 (3 answers)" in internal
+    assert "mood" not in client.lower() and "3.0" not in client
+    typed = await bot.say("ann", "report")
+    assert "Tue 1 Dec: 3.0 (3 answers)" in typed
+    assert "mood" not in (await client_says(bot, "report")).lower()
