@@ -182,3 +182,19 @@ async def test_nobody_is_asked_about_a_day_already_over_for_them(bot: Harness) -
             )
         ).all()
     assert tuesday == ["skipped", "skipped"]  # within the grace period, yet not asked
+
+
+async def test_a_late_answer_counts_until_the_end_of_the_persons_own_day(bot: Harness) -> None:
+    await start(bot)
+    await bot.say("bob", "me tz:America/New_York", channel=None)
+    await tick(bot, "2026-12-01T09:30")  # ann asked
+    await tick(bot, "2026-12-01T14:30")  # bob asked, 09:30 in New York
+    assert "0 of 2 answered" in await tick(bot, "2026-12-01T16:30")
+    # 03:00 UTC on the 2nd: still the evening of the 1st in New York, not in UTC.
+    bot.clock.set("2026-12-02T03:00+00:00")
+    bob = await bot.say("bob", 'huddle answer "Copy" "Review" "none"', channel=None)
+    assert "marked late" in bob
+    ann = await bot.say("ann", 'huddle answer "Brief" "Budget" "none"', channel=None)
+    assert "kept for the record" in ann
+    edited = posts_to(bot.take_posts(), "#team [internal] (edited")
+    assert len(edited) == 1 and "1 of 2 answered" in edited[0] and "Missing: ann." in edited[0]
