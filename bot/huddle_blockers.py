@@ -5,6 +5,8 @@ and Resolve buttons are these commands. Blockers are internal: never on the clie
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import select
 
 from bot.blocker_rules import age_label, blocker_age
@@ -216,7 +218,7 @@ async def blocker_to_task(ctx: CommandContext, args: Args) -> Message:
     )
 
 
-def _next_working_day(ctx: CommandContext):  # noqa: ANN202
+def _next_working_day(ctx: CommandContext) -> date:
     project = ctx.the_project
     today = ctx.project_today
     return calendar(project.working_days, project.country, today.year).add(today, 1)
