@@ -108,6 +108,7 @@ READ_ONLY_LINES = (
     "tasks overdue", "tasks blocked", "tasks done", "tasks all", "tasks due:this-week",
     "outbox", "outbox failed", "projects", "report", "report client", "report internal",
     "status", "requests", "requests open", "risks", "risks all", "changes", "team",
+    "blockers", "blockers all", "huddle history", "huddle history days:3", "huddle stats",
 )  # fmt: skip
 
 
