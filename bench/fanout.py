@@ -22,9 +22,11 @@ from bench.databases import fresh_postgres, fresh_sqlite
 from bench.report import median, table
 from storage.db import create_engine, session_factory
 from storage.models import (
+    Acquaintance,
     BudgetAlarm,
     ChannelLink,
     Delivery,
+    HuddleBlocker,
     HuddleConfig,
     Membership,
     OccurrenceClaim,
@@ -82,6 +84,21 @@ async def _seed_chunk(
     await _insert(
         session, Person, [_person(n, m, created) for n in numbers for m in range(MEMBERS)]
     )
+    # Each met by the tenant as one of its own: only those get the project's DMs.
+    await _insert(
+        session,
+        Acquaintance,
+        [
+            {
+                "person_id": _person_id(n, m),
+                "tenant_id": tenant,
+                "external": False,
+                "met_at": created,
+            }
+            for n in numbers
+            for m in range(MEMBERS)
+        ],  # fmt: skip
+    )
     await _insert(session, Membership, [
         {"project_id": pid, "person_id": _person_id(pid - 1, m),
          "role": "pm" if m == 0 else "member", "hourly_rate": Decimal("90"),
@@ -97,6 +114,14 @@ async def _seed_chunk(
     await _insert(session, HuddleConfig, [
         {"project_id": pid, "enabled": True, "local_time": "09:00",
          "questions": ["Done since last huddle?", "Today?", "Blockers?"], "window_minutes": 120}
+        for pid in projects
+    ])  # fmt: skip
+    # An open blocker a project, said on Friday: 2 working days old this Tuesday morning, so
+    # every project also escalates one to its PM.
+    await _insert(session, HuddleBlocker, [
+        {"project_id": pid, "number": 1, "author_id": _person_id(pid - 1, 1),
+         "text": "Waiting on access", "first_day": date(2026, 11, 27),
+         "last_day": date(2026, 11, 30), "status": "open", "created_at": created}
         for pid in projects
     ])  # fmt: skip
     day = MORNING.date()
@@ -140,7 +165,6 @@ def _person(n: int, m: int, created: datetime) -> dict[str, Any]:
         "home_tenant": "T0001",
         "display_name": f"Person {n}.{m}",
         "timezone": ZONE,
-        "external": False,
         "created_at": created,
     }
 
@@ -226,7 +250,8 @@ def _fanout_section(cases: list[FanoutCase]) -> str:
     return (
         f"Every project: {MEMBERS} people (a PM and {MEMBERS - 1} members, each with a huddle "
         f"prompt due), a team channel, a daily huddle and the check-in at 09:00 {ZONE}, "
-        f"{TASKS} tasks due around the day (deadline reminders). The step runs "
+        f"{TASKS} tasks due around the day (deadline reminders), and one huddle blocker "
+        "due for escalation to the PM. The step runs "
         f"`bot.schedule.step.run_due` at {MORNING.isoformat()} on a database where nothing was "
         "claimed yet; claims and outbox rows are counted afterwards. A morning slower than "
         f"{REPEAT_LIMIT:.0f} s is measured once (the time budget of `make bench`).\n\n"

@@ -104,6 +104,8 @@ class Field:
     multiline: bool = True
     # A choice among these values (a choice set in Teams, a select in a Slack modal).
     choices: tuple[str, ...] = ()
+    initial: str = ""  # what the input holds when the form opens (a previous answer)
+    optional: bool = False  # may be left empty
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +179,8 @@ def _block_to_dict(block: Block) -> dict[str, Any]:
                         "multiline": f.multiline,
                         "choices": list(f.choices),
                     }
+                    | ({"initial": f.initial} if f.initial else {})
+                    | ({"optional": True} if f.optional else {})
                     for f in fields
                 ],
                 submit_label=label,
@@ -204,7 +208,14 @@ def _block_from_dict(data: dict[str, Any]) -> Block:
         return File(data["name"], base64.b64decode(data["content"]), data["mime"])
     if kind == "Form":
         fields = tuple(
-            Field(f["field_id"], f["label"], f["multiline"], tuple(f.get("choices") or ()))
+            Field(
+                f["field_id"],
+                f["label"],
+                f["multiline"],
+                tuple(f.get("choices") or ()),
+                f.get("initial", ""),
+                bool(f.get("optional", False)),
+            )
             for f in data["fields"]
         )
         return Form(fields, data["submit_label"], data["action_id"], data["value"])
@@ -278,7 +289,9 @@ def render_text(
                     lines.append(f"--- end of {name} ---")
             case Form(fields=fields, submit_label=label):
                 lines.extend(
-                    f"? {f.label}" + (f" [{'/'.join(f.choices)}]" if f.choices else "")
+                    f"? {f.label}"
+                    + (f" [{'/'.join(f.choices)}]" if f.choices else "")
+                    + (f" (now: {f.initial})" if f.initial else "")
                     for f in fields
                 )
                 button_number += 1

@@ -210,6 +210,8 @@ class Membership(Base):
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     role: Mapped[str] = mapped_column(String(16))  # pm | member | client
+    # Optional people are asked once (no reminder) and never listed as missing.
+    huddle_optional: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     hourly_rate: Mapped[Decimal | None] = mapped_column(Money)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -325,7 +327,10 @@ class Delivery(Base):
     audience: Mapped[str] = mapped_column(String(8))
     message: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
     occurrence_key: Mapped[str | None] = mapped_column(String(200), index=True)
+    # The row this one replies under; with operation `update`, the row whose posted message
+    # this one edits in place (Slack chat.update, Teams update activity).
     thread_of: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id"))
+    operation: Mapped[str] = mapped_column(String(8), default="post", server_default="post")
     status: Mapped[str] = mapped_column(String(12), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -499,6 +504,10 @@ class HuddleConfig(Base):
     # `huddle now`: that day's huddle started at `adhoc_at` instead of the usual time.
     adhoc_date: Mapped[date | None] = mapped_column(Date)
     adhoc_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # An unresolved blocker this many working days old is escalated to the PM, once.
+    escalate_days: Mapped[int] = mapped_column(Integer, default=2, server_default="2")
+    # `huddle set mood:on`: the form asks "How are you feeling today? 1-5" (anonymous).
+    mood: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
 
 class HuddleAnswer(Base):
@@ -512,6 +521,52 @@ class HuddleAnswer(Base):
     answers: Mapped[list[str]] = mapped_column(JSON)
     blockers: Mapped[str | None] = mapped_column(Text)
     answered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # `huddle skip`: no answers, no reminder, listed under Skipped (with the reason).
+    skipped: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    skip_reason: Mapped[str | None] = mapped_column(String(300))
+    # Whether this person's mood of the day is counted (never the score: see HuddleMood).
+    mood_given: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+
+
+class HuddleBlocker(Base):
+    """A blocker said in the huddle, followed until it is resolved. Numbered per project;
+    the same person saying the same blocker on a later day is the same item (`last_day`
+    moves on), so its age counts from `first_day`."""
+
+    __tablename__ = "huddle_blockers"
+    __table_args__ = (UniqueConstraint("project_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    author_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    text: Mapped[str] = mapped_column(Text)
+    first_day: Mapped[date] = mapped_column(Date)
+    last_day: Mapped[date] = mapped_column(Date)
+    # open | acknowledged | resolved
+    status: Mapped[str] = mapped_column(String(12), default="open")
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolution: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class HuddleMood(Base):
+    """Anonymous mood: how many people answered each score on a day. No person id, no time
+    finer than the day, and no row per answer (whose id order could be matched to answer
+    times): a count per (project, day, score), shown only as a daily average of 3 or more."""
+
+    __tablename__ = "huddle_moods"
+    __table_args__ = (UniqueConstraint("project_id", "day", "score"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    day: Mapped[date] = mapped_column(Date)
+    score: Mapped[int] = mapped_column(Integer)  # 1..5
+    count: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class BudgetAlarm(Base):

@@ -36,3 +36,13 @@ async def upsert(
         index_elements=keys, set_={column: statement.excluded[column] for column in update}
     ).returning(model.id)
     return (await session.execute(statement)).scalar_one()
+
+
+async def count_up(
+    session: AsyncSession, model: Any, values: dict[str, Any], keys: list[str], column: str
+) -> None:
+    """Insert the row with `column` = 1, or add 1 to it in the row with the same `keys`."""
+    statement = _insert(session, model).values(**values, **{column: 1})
+    counter = getattr(model, column)
+    statement = statement.on_conflict_do_update(index_elements=keys, set_={column: counter + 1})
+    await session.execute(statement)

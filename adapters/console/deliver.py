@@ -22,11 +22,18 @@ class ConsoleDeliverer:
         self, target: Target, message: Message, *, thread_id: str | None = None
     ) -> Sent:
         self.count += 1
-        where = (
-            f"@{target.channel_id.removeprefix('dm:')}"
-            if target.kind == "dm"
-            else f"#{target.channel_id}"
-        )
-        header = f"-> {where} [{message.audience}]"
-        self.write(f"{header}\n{format_message(message, images=self.images)}")
+        self._write(f"-> {_where(target)} [{message.audience}]", message)
         return Sent(message_id=f"console-{self.count}")
+
+    async def update(self, target: Target, message: Message, *, message_id: str) -> Sent:
+        self._write(f"-> {_where(target)} [{message.audience}] (edited {message_id})", message)
+        return Sent(message_id=message_id)
+
+    def _write(self, header: str, message: Message) -> None:
+        self.write(f"{header}\n{format_message(message, images=self.images)}")
+
+
+def _where(target: Target) -> str:
+    if target.kind == "dm":
+        return f"@{target.channel_id.removeprefix('dm:')}"
+    return f"#{target.channel_id}"

@@ -73,10 +73,11 @@ def _button(button: m.Button) -> str:
 
 def _form(form: m.Form) -> str:
     inputs = "".join(
-        f'<label>{escape(f.label)}<textarea name="{escape(f.field_id)}" rows="2"></textarea>'
-        "</label>"
+        f'<label>{escape(f.label)}<textarea name="{escape(f.field_id)}" rows="2">'
+        f"{escape(f.initial)}</textarea></label>"
         if f.multiline
-        else f'<label>{escape(f.label)}<input name="{escape(f.field_id)}"></label>'
+        else f'<label>{escape(f.label)}<input name="{escape(f.field_id)}" '
+        f'value="{escape(f.initial)}"></label>'
         for f in form.fields
     )
     return (

@@ -14,7 +14,7 @@ from adapters.playground.people import PLATFORM
 from adapters.playground.render import render_html
 from bot.clock import Clock
 from bot.delivery.vocabulary import Sent, Target
-from bot.messages import Message
+from bot.messages import Context, Message
 
 EntryKind = Literal["said", "reply", "post"]
 
@@ -113,3 +113,9 @@ class PlaygroundDeliverer:
     ) -> Sent:
         entry = self.transcript.add_message(target.channel_id, message, self.clock(), kind="post")
         return Sent(message_id=f"playground-{entry.seq}")
+
+    async def update(self, target: Target, message: Message, *, message_id: str) -> Sent:
+        """The page shows what arrives after what it saw: the edit comes as a new entry."""
+        edited = Message(message.blocks + (Context("(edited)"),), message.audience)
+        self.transcript.add_message(target.channel_id, edited, self.clock(), kind="post")
+        return Sent(message_id=message_id)

@@ -49,6 +49,19 @@ class SlackDeliverer:
             first_ts = await post_rendered(client, target.channel_id, render(message), thread_id)
         return Sent(message_id=first_ts)
 
+    async def update(self, target: Target, message: Message, *, message_id: str) -> Sent:
+        """chat.update of the first part posted (a digest is one part; uploads stay)."""
+        try:
+            client = await self.clients.for_tenant(target.tenant)
+        except NoInstallation as error:
+            raise DeliveryError(str(error), unreachable=True) from error
+        part = render(message).messages[0]
+        with delivery_errors():
+            await client.chat_update(
+                channel=target.channel_id, ts=message_id, text=part.text, blocks=part.blocks
+            )
+        return Sent(message_id=message_id)
+
 
 async def post_rendered(
     client: AsyncWebClient, channel: str, rendered: Rendered, thread_ts: str | None = None

@@ -202,7 +202,21 @@ def _form_button(form: m.Form, number: int) -> Block:
             for f in form.fields
         ],
     }
+    optional = [f.field_id for f in form.fields if f.optional]
+    if optional:
+        spec["o"] = optional
     value = json.dumps(spec, separators=(",", ":"))
+    initials = [f.initial for f in form.fields]
+    # Pre-filled answers ride along as far as the button's value allows, each shortened
+    # alike (a long answer is still typed in full; only the pre-fill is cut).
+    for keep in (1000, 400, 150, 50):
+        if not any(initials):
+            break
+        spec["i"] = [text[:keep] for text in initials]
+        candidate = json.dumps(spec, separators=(",", ":"))
+        if len(candidate) <= BUTTON_VALUE:
+            value = candidate
+            break
     if len(value) > BUTTON_VALUE:
         raise ValueError("a form is too large to carry in a Slack button")
     element = _button(m.Button(form.submit_label, FORM_ACTION, value, "primary"), number)

@@ -38,21 +38,33 @@ def _metadata(data: dict[str, Any]) -> str:
     return text
 
 
-def _form_input(field: list[Any]) -> View:
-    """One neutral Field: a select when it offers choices, else a text input (optional
-    unless the only input)."""
+def _form_input(field: list[Any], *, initial: Any = None, optional: bool = False) -> View:
+    """One neutral Field: a select when it offers choices, else a text input, holding its
+    initial value (a previous answer) when there is one."""
     field_id, label, multiline, *rest = field
     choices = rest[0] if rest and isinstance(rest[0], list) else []
     if choices:
         options = [{"text": _plain(str(c), 75), "value": str(c)[:75]} for c in choices]
-        return _input(str(field_id), str(label), {"type": "static_select", "options": options})
-    element = {"type": "plain_text_input", "multiline": bool(multiline)}
-    return _input(str(field_id), str(label), element)
+        element: dict[str, Any] = {"type": "static_select", "options": options}
+    else:
+        element = {"type": "plain_text_input", "multiline": bool(multiline)}
+        if isinstance(initial, str) and initial:
+            element["initial_value"] = initial
+    return _input(str(field_id), str(label), element, optional=optional)
 
 
 def form_modal(spec: dict[str, Any], *, channel_id: str | None) -> View:
     """The modal behind a neutral Form's button (spec: a, v, s, f as render.py packs it)."""
-    blocks = [_form_input(field) for field in spec["f"]]
+    initials = spec.get("i") if isinstance(spec.get("i"), list) else []
+    optional_ids = spec.get("o") or ()
+    blocks = [
+        _form_input(
+            field,
+            initial=initials[index] if index < len(initials) else None,
+            optional=str(field[0]) in optional_ids,
+        )
+        for index, field in enumerate(spec["f"])
+    ]
     return {
         "type": "modal",
         "callback_id": FORM_CALLBACK,

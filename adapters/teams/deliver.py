@@ -10,7 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from adapters.teams import inbound, references
 from adapters.teams.auth import ServiceUrls, TokenCredentialFactory
 from adapters.teams.render import render_activities
-from adapters.teams.transport import delivery_error, post_activities, status_of
+from adapters.teams.transport import (
+    delivery_error,
+    post_activities,
+    status_of,
+    update_activity,
+)
 from bot.delivery.vocabulary import DeliveryError, Sent, Target
 from bot.messages import Message
 
@@ -55,6 +60,25 @@ class TeamsDeliverer:
             raise self._failure(target, error) from error
         self._throttled.pop(target.channel_id, None)
         return Sent(message_id=ids[0] if ids else None)
+
+    async def update(self, target: Target, message: Message, *, message_id: str) -> Sent:
+        """Edit a posted activity in place with the first activity `message` renders to."""
+        reference = await self._reference(target)
+        activity = render_activities(message)[0]
+
+        async def edit(context: TurnContext) -> None:
+            connector = context.turn_state[self.adapter.BOT_CONNECTOR_CLIENT_KEY]
+            await update_activity(connector, reference, message_id, activity)
+
+        try:
+            await self.adapter.continue_conversation(reference, edit, bot_app_id=self.app_id)
+        except Exception as error:
+            failure = self._failure(target, error)
+            # A message that cannot be edited says nothing about the conversation itself.
+            if failure.unreachable:
+                failure = DeliveryError(failure.reason, permanent=True)
+            raise failure from error
+        return Sent(message_id=message_id)
 
     async def _reference(self, target: Target) -> ConversationReference:
         async with self.sessions() as session:

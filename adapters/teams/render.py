@@ -150,7 +150,7 @@ def _input(field: m.Field) -> Element:
         "label": field.label[:500],
         "isMultiline": field.multiline,
         "maxLength": 2000,
-    }
+    } | ({"value": field.initial[:2000]} if field.initial else {})
 
 
 def _form(form: m.Form) -> Element:

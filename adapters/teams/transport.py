@@ -43,6 +43,19 @@ async def post_activities(
     return ids
 
 
+async def update_activity(
+    connector: ConnectorClient,
+    reference: ConversationReference,
+    activity_id: str,
+    data: dict[str, Any],
+) -> None:
+    """Replace a posted activity (Bot Connector Update Activity: PUT .../activities/{id})."""
+    connector.config.retry_policy.retries = 0
+    activity = TurnContext.apply_conversation_reference(Activity().deserialize(data), reference)
+    activity.id = activity_id
+    await connector.conversations.update_activity(reference.conversation.id, activity_id, activity)
+
+
 def retry_after(headers: Any, now: datetime | None = None) -> float | None:
     """Seconds from a Retry-After header: a number, or an HTTP date."""
     value = (headers or {}).get("Retry-After")

@@ -7,15 +7,20 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from bot.clock import local_date
+from bot.commands.blocker_items import record_blocker
 from bot.commands.guards import team_side_only
+from bot.commands.huddle_late import digest_claimed, queue_digest_edit
+from bot.commands.huddle_mood import mood_from, record_mood
 from bot.delivery.outbox import enqueue, person_target
 from bot.delivery.vocabulary import Target
+from bot.domain.blocker_rules import DEFAULT_ESCALATE_DAYS, MAX_ESCALATE_DAYS
 from bot.domain.schedule import is_away, occurrence_key
 from bot.engine.context import CommandContext
 from bot.engine.parsing import Args, parse_clock, parse_duration
 from bot.engine.registry import PM, TEAM, command
-from bot.messages import Context, Facts, Heading, Message, Text
-from bot.views.huddle_notes import DEFAULT_QUESTIONS, blocker_of, prompt, questions_of
+from bot.messages import Context, Facts, Form, Heading, Message, Text
+from bot.views.huddle_notes import DEFAULT_QUESTIONS, answer_form, blocker_of, prompt, questions_of
 from bot.views.notices import day_label
 from storage.models import (
     Acquaintance,
@@ -38,6 +43,7 @@ async def config_of(ctx: CommandContext, *, create: bool = False) -> HuddleConfi
     if config is None and create:
         config = HuddleConfig(project_id=ctx.the_project.id, questions=list(DEFAULT_QUESTIONS))
         config.enabled, config.local_time, config.window_minutes = True, "09:30", 120
+        config.escalate_days, config.mood = DEFAULT_ESCALATE_DAYS, False
         ctx.session.add(config)
     return config
 
@@ -49,6 +55,8 @@ def _settings(config: HuddleConfig) -> Facts:
         (
             ("Time", f"{config.local_time}, each member's own time, on working days"),
             ("Answers open for", window),
+            ("Blockers escalated after", f"{config.escalate_days} working days unresolved"),
+            ("Mood", "asked, anonymous (1-5)" if config.mood else "not asked"),
             *((f"Question {i + 1}", q) for i, q in enumerate(questions_of(config.questions))),
         )
     )
@@ -74,7 +82,7 @@ async def huddle_show(ctx: CommandContext, args: Args) -> Message:
 
 @command(
     "huddle set",
-    usage='huddle set time:09:30 [questions:"..."|"..."] [window:2h]',
+    usage='huddle set time:09:30 [questions:"..."|"..."] [window:2h] [escalate:2d] [mood:on]',
     summary="Run a daily huddle: a direct message to each member at their own local time",
     area="huddle",
     roles=PM,
@@ -83,10 +91,19 @@ async def huddle_set(ctx: CommandContext, args: Args) -> Message:
     team_side_only(ctx, "Huddles")
     time_text, window_text = args.option("time"), args.option("window")
     questions_text = args.option("questions")
+    escalate_text = args.option("escalate")
+    mood_text = args.option("mood")
     config = await config_of(ctx, create=True)
     assert config is not None
-    if time_text is None and config.enabled and window_text is None and questions_text is None:
+    changes = (window_text, questions_text, escalate_text, mood_text)
+    if time_text is None and config.enabled and all(c is None for c in changes):
         raise ctx.fail("Say when, for example `huddle set time:09:30`.")
+    if escalate_text is not None:
+        config.escalate_days = _escalate_days(ctx, escalate_text)
+    if mood_text is not None:
+        if mood_text.lower() not in ("on", "off"):
+            raise ctx.fail("Say `mood:on` or `mood:off`.")
+        config.mood = mood_text.lower() == "on"
     if time_text is not None:
         config.local_time = parse_clock(time_text)
     if window_text is not None:
@@ -98,6 +115,13 @@ async def huddle_set(ctx: CommandContext, args: Args) -> Message:
         config.questions = _questions(ctx, questions_text)
     config.enabled = True
     return ctx.say(Heading(f"Daily huddle for {ctx.the_project.name}"), _settings(config))
+
+
+def _escalate_days(ctx: CommandContext, text: str) -> int:
+    days = text.lower().removesuffix("d")
+    if not days.isdigit() or not 1 <= int(days) <= MAX_ESCALATE_DAYS:
+        raise ctx.fail(f"Escalate after 1 to {MAX_ESCALATE_DAYS} working days, like `escalate:2d`.")
+    return int(days)
 
 
 def _questions(ctx: CommandContext, text: str) -> list[str]:
@@ -208,7 +232,8 @@ def _queue_prompt(
 ) -> None:
     closes = ctx.now + timedelta(minutes=config.window_minutes)
     tz = person.timezone or ctx.the_project.timezone
-    message = prompt(ctx.the_project, ctx.project_today, questions_of(config.questions), closes, tz)
+    questions = questions_of(config.questions)
+    message = prompt(ctx.the_project, ctx.project_today, questions, closes, tz, mood=config.mood)
     enqueue(
         ctx.session,
         project_id=ctx.the_project.id,
@@ -242,7 +267,7 @@ def _now_summary(
 
 @command(
     "huddle answer",
-    usage='huddle answer "done since last time" "today" "blockers" [day:2026-12-01]',
+    usage='huddle answer "done since last time" "today" "blockers" [mood:1-5] [day:2026-12-01]',
     summary="Answer the huddle (the prompt's form does this for you)",
     area="huddle",
     roles=TEAM,
@@ -252,9 +277,12 @@ async def huddle_answer(ctx: CommandContext, args: Args) -> Message:
     config = await config_of(ctx)
     questions = questions_of(config.questions if config else None)
     day_text = args.option("day")
+    mood = mood_from(ctx, args, bool(config and config.mood))
     answers = _answers_from(ctx, args, len(questions))
-    day = _parse_day(ctx, day_text) if day_text else await _current_huddle_day(ctx)
+    day = parse_huddle_day(ctx, day_text) if day_text else await current_huddle_day(ctx)
     blockers = blocker_of(questions, answers)
+    closed = config is not None and await digest_claimed(ctx, day)
+    late = closed and local_date(ctx.now, ctx.zone) <= day  # still that day where they are
     await upsert(
         ctx.session,
         HuddleAnswer,
@@ -265,17 +293,38 @@ async def huddle_answer(ctx: CommandContext, args: Args) -> Message:
             "answers": answers,
             "blockers": blockers,
             "answered_at": ctx.now,
+            "skipped": False,
+            "skip_reason": None,
         },
         ["project_id", "person_id", "huddle_date"],
-        update=["answers", "blockers", "answered_at"],
+        update=["answers", "blockers", "answered_at", "skipped", "skip_reason"],
     )
-    lines = [Text(f"Thanks, noted for the {ctx.the_project.name} huddle of {day_label(day)}.")]
-    if blockers:
-        lines.append(Context("Your blocker goes on top of the digest and into the next check-in."))
-    if config and await _closed(ctx, day):
+    item = await record_blocker(ctx, day, blockers)
+    mood_note = await record_mood(ctx, day, mood)
+    lines: list[Text | Context | Form] = [
+        Text(f"Thanks, noted for the {ctx.the_project.name} huddle of {day_label(day)}.")
+    ]
+    if mood_note:
+        lines.append(Context(mood_note))
+    if item is not None:
+        lines.append(
+            Context(
+                f"Your blocker (#{item.number}) goes on top of the digest and into the next "
+                f"check-in; `blocker resolve {item.number}` when it is gone."
+            )
+        )
+    if late and await queue_digest_edit(ctx, config, day, ctx.me.id):
+        lines.append(Context("The digest had gone out: I added your answer to it, marked late."))
+    elif closed:
         lines.append(
             Context("The digest has already gone out; your answer is kept for the record.")
         )
+    else:
+        # Until the digest, answering again replaces these: the form opens with them.
+        lines.append(
+            answer_form(ctx.the_project, day, questions, answers, bool(config and config.mood))
+        )
+        lines.append(Context("Change anything until the digest goes out."))
     return ctx.whisper(*lines)
 
 
@@ -295,7 +344,7 @@ def _answers_from(ctx: CommandContext, args: Args, count: int) -> list[str]:
     return answers + [""] * (count - len(answers))
 
 
-def _parse_day(ctx: CommandContext, text: str) -> date:
+def parse_huddle_day(ctx: CommandContext, text: str) -> date:
     try:
         day = date.fromisoformat(text)
     except ValueError:
@@ -305,7 +354,7 @@ def _parse_day(ctx: CommandContext, text: str) -> date:
     return day
 
 
-async def _current_huddle_day(ctx: CommandContext) -> date:
+async def current_huddle_day(ctx: CommandContext) -> date:
     """The huddle I was last asked to, else today's."""
     prefix = f"huddle-prompt:project={ctx.the_project.id}:person={ctx.me.id}:"
     key = await ctx.session.scalar(
@@ -319,9 +368,3 @@ async def _current_huddle_day(ctx: CommandContext) -> date:
         if (ctx.project_today - asked_on).days <= 1:
             return asked_on
     return ctx.project_today
-
-
-async def _closed(ctx: CommandContext, day: date) -> bool:
-    key = occurrence_key("huddle-digest", ctx.the_project.id, day)
-    found = await ctx.session.scalar(select(OccurrenceClaim.id).where(OccurrenceClaim.key == key))
-    return found is not None

@@ -16,6 +16,10 @@ Delivery semantics, and why:
   (logged as a re-send): at-least-once for the single message in flight per channel at
   the crash, rather than at-most-once, because a lost check-in or reminder costs more
   than a rare duplicate. Everything else is delivered exactly once.
+- Editing a posted message (a late huddle answer updates the digest) is a row too, with
+  operation `update` and `thread_of` naming the row whose message it edits: it waits for
+  that row to be sent, goes through the same claims, retries and pacing, and fails for good
+  when that row failed (there is nothing to edit).
 - Retries: 429 waits its Retry-After; 5xx, timeouts and dropped connections back off
   exponentially; after `max_attempts` the row is `failed` (see `outbox failed`). An
   `unreachable` error fails the row at once, marks the conversation unreachable, fails
@@ -43,6 +47,7 @@ def delivery_values(
     occurrence_key: str | None = None,
     thread_of: int | None = None,
     serialised: SerialisedJSON | None = None,
+    operation: str = "post",
 ) -> dict[str, Any]:
     """An outbox row as plain values (the due-step inserts many in one statement).
     `serialised` is `message` already serialised, when many rows carry the same one."""
@@ -56,6 +61,7 @@ def delivery_values(
         "message": serialised if serialised is not None else message_to_dict(message),
         "occurrence_key": occurrence_key,
         "thread_of": thread_of,
+        "operation": operation,
         "status": "pending",
         "attempts": 0,
         "next_attempt_at": now,
@@ -75,6 +81,7 @@ def enqueue(
     now: datetime,
     occurrence_key: str | None = None,
     thread_of: int | None = None,
+    operation: str = "post",
 ) -> Delivery:
     target = Target(platform, tenant, channel_id, target_kind)
     delivery = Delivery(
@@ -85,6 +92,7 @@ def enqueue(
             now=now,
             occurrence_key=occurrence_key,
             thread_of=thread_of,
+            operation=operation,
         )
     )
     session.add(delivery)

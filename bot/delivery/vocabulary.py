@@ -64,6 +64,10 @@ class Deliverer(Protocol):
         self, target: Target, message: Message, *, thread_id: str | None = None
     ) -> Sent: ...
 
+    async def update(self, target: Target, message: Message, *, message_id: str) -> Sent:
+        """Replace the message posted as `message_id` in `target` with `message`."""
+        ...
+
 
 @dataclass
 class Job:
@@ -76,6 +80,7 @@ class Job:
     thread_of: int | None
     attempts: int
     lease_until: datetime
+    operation: str = "post"  # or "update": replace the message of the row it points at
 
 
 class Worker(Protocol):

@@ -118,6 +118,7 @@ class OutboxWorker:
                 r.thread_of,
                 r.attempts,
                 lease_until,
+                r.operation,
             )
             for r in chosen
         ]
@@ -249,6 +250,10 @@ class OutboxWorker:
         # Scheduled reports carry their charts undrawn: drawn here, row by row, not in the
         # due-step that wrote a thousand of them.
         message = await draw_charts(message_from_dict(job.message))
+        if job.operation == "update":
+            if not thread_id:
+                raise DeliveryError("the message to edit was never posted", permanent=True)
+            return await deliverer.update(job.target, message, message_id=thread_id)
         if thread_id:
             return await deliverer.deliver(job.target, message, thread_id=thread_id)
         return await deliverer.deliver(job.target, message)
@@ -267,8 +272,8 @@ def as_delivery_error(error: Exception) -> DeliveryError:
 
 
 def _thread_of(job: Job, parents: dict[int, tuple[str, str | None]]) -> tuple[str | None, bool]:
-    """The platform id to reply under, and whether the row may go now: a reply waits for
-    its parent, and goes on its own if the parent failed."""
+    """The platform id to reply under (or to edit), and whether the row may go now: a reply
+    waits for its parent, and goes on its own if the parent failed (an edit then fails)."""
     if job.thread_of is None:
         return None, True
     status, message_id = parents.get(job.thread_of, ("pending", None))

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
+from bot.domain.blocker_rules import OpenBlocker, escalation_day
 from bot.domain.schedule import (
     HuddleTimes,
     Member,
@@ -17,6 +18,7 @@ from bot.domain.schedule import (
     ProjectTimes,
     Window,
     due_occurrence,
+    local_day,
     local_instant,
     next_working_day,
     working_days_before,
@@ -83,17 +85,19 @@ def huddle_prompts(
                 due_in[zone] = window.state(prompt_at(project, huddle, member, day)) is not None
             if not due_in[zone]:
                 continue
-            found.append(
-                due_occurrence(
-                    window,
-                    "huddle-prompt",
-                    project.id,
-                    prompt_at(project, huddle, member, day),
-                    day,
-                    person_id=member.person_id,
-                    person=member.person_id,
-                )
+            occurrence = due_occurrence(
+                window,
+                "huddle-prompt",
+                project.id,
+                prompt_at(project, huddle, member, day),
+                day,
+                person_id=member.person_id,
+                person=member.person_id,
             )
+            if occurrence and occurrence.state == "post" and local_day(window.now, zone) > day:
+                # Back after downtime: nobody is asked about a day already over for them.
+                occurrence = replace(occurrence, state="skip")
+            found.append(occurrence)
     return [o for o in found if o]
 
 
@@ -140,6 +144,36 @@ def huddle_followups(
         ]
         last = max([p.sent_at for p in sent] + expected)
         found.append(due_occurrence(window, "huddle-digest", project.id, last + huddle.window, day))
+    return [o for o in found if o]
+
+
+# --- blockers --------------------------------------------------------------------------------
+
+
+def blocker_escalations(
+    project: ProjectTimes,
+    blockers: Iterable[OpenBlocker],
+    escalate_days: int,
+    window: Window,
+) -> list[Occurrence]:
+    """An unresolved blocker is escalated once, at the check-in time of the working day on
+    which it is `escalate_days` working days old (weekends and holidays do not count)."""
+    found = []
+    for blocker in blockers:
+        cal = project.calendar(blocker.first_day)
+        day = escalation_day(cal, blocker.first_day, escalate_days)
+        at = local_instant(day, project.checkin_time, project.zone)
+        found.append(
+            due_occurrence(
+                window,
+                "blocker-escalate",
+                project.id,
+                at,
+                day,
+                subject_id=blocker.id,
+                blocker=blocker.number,
+            )
+        )
     return [o for o in found if o]
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery.mailing_list import report_recipients
+from bot.domain.blocker_rules import OpenBlocker
 from bot.domain.budget import BudgetSummary
 from bot.domain.occurrences import OwnedTask, PromptSent
 from bot.domain.pulse import PulseCadence
@@ -34,6 +35,7 @@ from bot.domain.snapshot import ProjectSnapshot
 from bot.messages import Message
 from bot.views.charts import DailySpend, load_daily_spends
 from bot.views.ledger import load_budgets
+from bot.views.mood_data import MoodDay, load_mood_days
 from bot.views.snapshots import load_snapshots
 from storage.models import (
     Acquaintance,
@@ -43,6 +45,7 @@ from storage.models import (
     ClientRequest,
     Conversation,
     HuddleAnswer,
+    HuddleBlocker,
     HuddleConfig,
     Membership,
     Milestone,
@@ -61,6 +64,7 @@ TEAM_ROLES = ("pm", "member")
 AHEAD = timedelta(days=21)
 BEHIND = timedelta(days=21)
 BLOCKERS_LOOKBACK = timedelta(days=10)
+MOOD_WEEKS = timedelta(days=27)  # the internal report's mood trend: 4 weeks to its day
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +94,10 @@ class Schedule:
     tenants: dict[int, str] = field(default_factory=dict)
     # (project, person): people the project's tenant met as its own, who may get its DMs
     insiders: set[tuple[int, int]] = field(default_factory=set)
+    # project -> people optional in its huddle (asked once, never listed as missing)
+    optional: dict[int, set[int]] = field(default_factory=dict)
+    # project -> its unresolved huddle blockers, by number (projects with a huddle only)
+    blockers: dict[int, list[HuddleBlocker]] = field(default_factory=dict)
     # Pulse settings where a PM set them; a project without a row runs on the defaults.
     pulse_configs: dict[int, PulseConfig] = field(default_factory=dict)
 
@@ -141,6 +149,9 @@ class Schedule:
                 self.prompts[project_id].append(
                     PromptSent(project_id, int(parts["person"]), day, claim.claimed_at)
                 )
+
+    def open_blockers(self, project_id: int) -> list[OpenBlocker]:
+        return [OpenBlocker(b.id, b.number, b.first_day) for b in self.blockers.get(project_id, [])]
 
     def owned_tasks(self, project_id: int) -> list[OwnedTask]:
         return [
@@ -195,8 +206,9 @@ async def load_schedule(session: AsyncSession, window: Window) -> Schedule:
     team: dict[int, list[tuple[str, Person]]] = defaultdict(list)
     people: dict[int, Person] = {}
     insiders: set[tuple[int, int]] = set()
+    optional: dict[int, set[int]] = defaultdict(set)
     rows = await session.execute(
-        select(Membership.project_id, Membership.role, Person)
+        select(Membership.project_id, Membership.role, Person, Membership.huddle_optional)
         .join(Person, Person.id == Membership.person_id)
         .join(Project, Project.id == Membership.project_id)
         .join(
@@ -210,10 +222,12 @@ async def load_schedule(session: AsyncSession, window: Window) -> Schedule:
         )
         .order_by(Membership.id)
     )
-    for project_id, role, person in rows:
+    for project_id, role, person, is_optional in rows:
         team[project_id].append((role, person))
         people[person.id] = person
         insiders.add((project_id, person.id))
+        if is_optional:
+            optional[project_id].add(person.id)
     links = {
         (link.project_id, link.side): link
         for link in await session.scalars(
@@ -242,6 +256,23 @@ async def load_schedule(session: AsyncSession, window: Window) -> Schedule:
                 select(PulseConfig).where(PulseConfig.project_id.in_(active))
             )
         },
+        optional=dict(optional),
+        blockers=await _load_blockers(session, list(huddles)),
+    )
+
+
+async def _load_blockers(
+    session: AsyncSession, project_ids: list[int]
+) -> dict[int, list[HuddleBlocker]]:
+    """Unresolved blockers of the projects running a huddle (one statement for all)."""
+    if not project_ids:
+        return {}
+    with_huddle = select(HuddleConfig.project_id).where(HuddleConfig.enabled.is_(True))
+    return await _grouped(
+        session,
+        select(HuddleBlocker)
+        .where(HuddleBlocker.project_id.in_(with_huddle), HuddleBlocker.status != "resolved")
+        .order_by(HuddleBlocker.project_id, HuddleBlocker.number),
     )
 
 
@@ -351,6 +382,7 @@ class ReportData:
     snapshot: ProjectSnapshot  # the internal one; the client report reads its client part
     daily_spend: DailySpend  # for the burn-up chart
     emails: list[str] = field(default_factory=list)  # addresses that get the client report
+    mood: list[MoodDay] = field(default_factory=list)  # internal report only
 
 
 @dataclass
@@ -407,8 +439,15 @@ async def load_reports(
     snapshots = await load_snapshots(session, projects, days)
     spend = await load_daily_spends(session, list(days))
     emails = await report_recipients(session, list(days))
+    first, last = min(days.values()) - MOOD_WEEKS, max(days.values())
+    moods = await load_mood_days(session, list(days), first, last)
     return {
-        pid: ReportData(snapshot, spend.get(pid, []), emails.get(pid, []))
+        pid: ReportData(
+            snapshot,
+            spend.get(pid, []),
+            emails=emails.get(pid, []),
+            mood=[m for m in moods.get(pid, []) if days[pid] - MOOD_WEEKS <= m.day <= days[pid]],
+        )
         for pid, snapshot in snapshots.items()
     }
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 
 from bot.delivery.mailing_list import email_target, weekly_email
 from bot.delivery.outbox import person_target
 from bot.delivery.vocabulary import Target
+from bot.domain.blocker_rules import blocker_age, escalation_day
 from bot.domain.schedule import Occurrence, parse_key
 from bot.messages import Message
 from bot.schedule.load import Content, Schedule
@@ -18,7 +19,7 @@ from bot.views import huddle_notes, notices, pulse_notes
 from bot.views.reports import report_message
 from storage.models import Person, Project
 
-CONTENT_KINDS = ("checkin", "huddle-digest", "huddle-reminder")
+CONTENT_KINDS = ("checkin", "huddle-prompt", "huddle-digest", "huddle-reminder")
 
 
 @dataclass
@@ -89,7 +90,43 @@ def checkin(schedule: Schedule, content: Content, group: Sequence[Occurrence]) -
         content.risks.get(pid, []),
         schedule.budgets.get(pid),
     )
+    escalated = escalated_on(schedule, pid, o.day)
+    if escalated:
+        message = huddle_notes.with_escalations(message, escalated)
     return one(side(schedule, pid, "team"), message, o)
+
+
+def escalated_on(schedule: Schedule, project_id: int, day: date) -> list[huddle_notes.BlockerLine]:
+    """Unresolved blockers whose escalation falls on `day` (the morning they go up)."""
+    config = schedule.huddles.get(project_id)
+    if config is None:
+        return []
+    project = schedule.projects[project_id]
+    cal = schedule.times(project).calendar(day)
+    return [
+        huddle_notes.BlockerLine(
+            b.number,
+            schedule.names.get(b.author_id, "someone"),
+            b.text,
+            blocker_age(cal, b.first_day, day),
+            False,
+            b.status,
+        )
+        for b in schedule.blockers.get(project_id, [])
+        if escalation_day(cal, b.first_day, config.escalate_days) == day
+    ]
+
+
+def blocker_escalation(schedule: Schedule, content: Content, group: Sequence[Occurrence]) -> Built:
+    """The PM's direct message about a blocker that has waited too long."""
+    o = group[0]
+    assert o.day is not None
+    number = int(parse_key(o.key)[1]["blocker"])
+    found = [line for line in escalated_on(schedule, o.project_id, o.day) if line.number == number]
+    if not found:
+        return Built()
+    message = huddle_notes.escalation(schedule.projects[o.project_id], found[0])
+    return one(dm(schedule, schedule.pm_of(o.project_id), o.project_id), message, o)
 
 
 def huddle_prompt(schedule: Schedule, content: Content, group: Sequence[Occurrence]) -> Built:
@@ -101,17 +138,35 @@ def huddle_prompt(schedule: Schedule, content: Content, group: Sequence[Occurren
     closes = schedule.window.now + timedelta(minutes=config.window_minutes)
     questions = huddle_notes.questions_of(config.questions)
     tz = person_zone(schedule, person, project)
+    previous = _previous_answer(content, o.project_id, person.id, o.day)
+    initial = huddle_notes.prefill_from_yesterday(questions, previous)
+    if initial:  # pre-filled: this person's own prompt
+        message = huddle_notes.prompt(project, o.day, questions, closes, tz, initial, config.mood)
+        return one(dm(schedule, person, o.project_id), message, o)
     key = ("huddle-prompt", project.id, o.day, tz)
     message = content.shared.get(key)
     if message is None:
-        message = content.shared[key] = huddle_notes.prompt(project, o.day, questions, closes, tz)
+        message = content.shared[key] = huddle_notes.prompt(
+            project, o.day, questions, closes, tz, mood=config.mood
+        )
     return one(dm(schedule, person, o.project_id), message, o)
+
+
+def _previous_answer(content: Content, project_id: int, person_id: int, day: date) -> list[str]:
+    """The person's latest answers before `day` (answers are loaded oldest first)."""
+    found: list[str] = []
+    for answer in content.answers.get(project_id, []):
+        if answer.person_id == person_id and answer.huddle_date < day and not answer.skipped:
+            found = list(answer.answers)
+    return found
 
 
 def huddle_reminder(schedule: Schedule, content: Content, group: Sequence[Occurrence]) -> Built:
     o = group[0]
     assert o.day is not None and o.person_id is not None
-    answered = any(
+    if o.person_id in schedule.optional.get(o.project_id, ()):
+        return Built()  # optional people are asked once
+    answered = any(  # an answer or a skip
         a.person_id == o.person_id and a.huddle_date == o.day
         for a in content.answers.get(o.project_id, [])
     )
@@ -127,7 +182,7 @@ def huddle_reminder(schedule: Schedule, content: Content, group: Sequence[Occurr
     closes = o.due_at + times.reminder_lead
     return one(
         dm(schedule, person, o.project_id),
-        huddle_notes.reminder(project, o.day, questions, closes, tz),
+        huddle_notes.reminder(project, o.day, questions, closes, tz, config.mood),
         o,
     )
 
@@ -144,7 +199,19 @@ def huddle_digest(schedule: Schedule, content: Content, group: Sequence[Occurren
     asked = [schedule.people[i] for i in dict.fromkeys(asked_ids) if i in schedule.people]
     assert o.day is not None
     parent, replies = huddle_notes.digest(
-        project, o.day, huddle_notes.questions_of(config.questions), answers, asked, schedule.names
+        project,
+        o.day,
+        huddle_notes.questions_of(config.questions),
+        answers,
+        asked,
+        schedule.names,
+        schedule.optional.get(pid, set()),
+        huddle_notes.blocker_lines(
+            schedule.blockers.get(pid, []),
+            o.day,
+            schedule.names,
+            schedule.times(project).calendar(o.day),
+        ),
     )
     target = side(schedule, pid, "team")
     if target is None:
@@ -208,7 +275,7 @@ def weekly_report(schedule: Schedule, content: Content, group: Sequence[Occurren
     for side_name, audience in REPORT_SIDES:
         target = side(schedule, o.project_id, side_name)
         if target is not None:
-            message = report_message(project, data.snapshot, audience, data.daily_spend)
+            message = report_message(project, data.snapshot, audience, data.daily_spend, data.mood)
             built.outgoing.append(Outgoing(target, message, o.key, o.project_id))
     if data.emails:
         # By email only ever the client report, whatever else the project has.
@@ -239,6 +306,7 @@ BUILDERS: dict[str, Builder] = {
     "huddle-prompt": huddle_prompt,
     "huddle-reminder": huddle_reminder,
     "huddle-digest": huddle_digest,
+    "blocker-escalate": blocker_escalation,
     "deadline": deadlines,
     "milestone-team": milestone,
     "milestone-client": milestone,

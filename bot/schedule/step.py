@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.delivery.outbox import delivery_values
 from bot.domain.budget import crossed_thresholds, parse_thresholds
 from bot.domain.occurrences import (
+    blocker_escalations,
     budget_marks,
     checkins,
     deadline_reminders,
@@ -122,6 +123,9 @@ def find_due(schedule: Schedule) -> list[Occurrence]:
             members = schedule.members(pid)
             found += huddle_prompts(times, huddle, members, window)
             found += huddle_followups(times, huddle, members, schedule.prompts.get(pid, []), window)
+            found += blocker_escalations(
+                times, schedule.open_blockers(pid), schedule.huddles[pid].escalate_days, window
+            )
         summary = schedule.budgets.get(pid)
         if summary is not None and project.budget is not None:
             crossed = crossed_thresholds(

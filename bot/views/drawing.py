@@ -256,10 +256,29 @@ def _draw_pulse(data: dict[str, Any]) -> bytes:
     return _png(figure)
 
 
+def mood_trend_data(points: Sequence[tuple[date, Decimal]], title: str) -> dict[str, Any]:
+    return {"title": title, "points": [[day.isoformat(), str(avg)] for day, avg in points]}
+
+
+def _draw_mood_trend(data: dict[str, Any]) -> bytes:
+    """The team's daily average mood (1-5) over the weeks shown."""
+    figure, axes = _figure(7, 3.0)
+    days = [date.fromisoformat(day) for day, _ in data["points"]]
+    values = [float(avg) for _, avg in data["points"]]
+    axes.plot(days, values, marker="o", color="#6a1b9a", linewidth=2)
+    axes.set_ylim(1, 5)
+    axes.set_ylabel("average mood")
+    axes.set_title(data["title"], fontsize=11, loc="left")
+    axes.grid(alpha=0.3)
+    _date_axis(axes)
+    return _png(figure)
+
+
 DRAWINGS: dict[str, Callable[[dict[str, Any]], bytes]] = {
     "burn-up": _draw_burn_up,
     "timeline": _draw_timeline,
     "pulse": _draw_pulse,
+    "mood-trend": _draw_mood_trend,
 }
 # matplotlib is not thread-safe: one drawing at a time, whichever thread draws.
 _DRAWING = threading.Lock()

@@ -6,7 +6,7 @@ every project whose report is due at once and builds each with `report_message`.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,6 +16,7 @@ from bot.messages import Audience, Message
 from bot.views import report_messages as report_views
 from bot.views.charts import attach, load_daily_spend, report_charts
 from bot.views.drawing import draw_charts
+from bot.views.mood_data import MoodDay, load_mood_days, mood_blocks
 from bot.views.snapshots import calendar_of, load_snapshot, load_snapshots
 from storage.models import Project
 
@@ -34,15 +35,17 @@ def report_message(
     snapshot: ProjectSnapshot,
     audience: Audience,
     daily_spend: Iterable[tuple[date, Decimal]] = (),
+    mood: list[MoodDay] | None = None,
 ) -> Message:
     """The weekly report for the team (`internal`) or the client (`client`), with its charts
     still to draw (`bot.views.charts.draw_charts`). Given an internal snapshot, the client report
-    reads only its client part."""
+    reads only its client part. The team's mood goes in the internal report only."""
     if audience == "client":
         snapshot = client_part(snapshot)
         message = report_views.client_report(snapshot)
     else:
         message = report_views.internal_report(snapshot)
+        message = attach(message, *mood_blocks(project.name, mood or []))
     return attach(message, *report_charts(project, snapshot, audience, daily_spend))
 
 
@@ -52,7 +55,11 @@ async def build_report(
     """The weekly status report, charts drawn, for a command's reply."""
     snapshot = await load_snapshot(session, project, today, audience)
     daily = await load_daily_spend(session, project.id) if snapshot.budget is not None else []
-    return await draw_charts(report_message(project, snapshot, audience, daily))
+    mood = None
+    if audience == "internal":
+        first = today - timedelta(days=27)
+        mood = (await load_mood_days(session, [project.id], first, today)).get(project.id)
+    return await draw_charts(report_message(project, snapshot, audience, daily, mood))
 
 
 async def build_status(

@@ -25,11 +25,16 @@ async def tick(bot: Harness, moment: str) -> str:
 
 async def submit_form(bot: Harness, who: str, value: str, fields: dict[str, str]) -> str:
     """What the Slack modal or the Teams card sends: the form's action with its inputs."""
+    return await submit_action(bot, who, Action("huddle answer", value, fields))
+
+
+async def submit_action(bot: Harness, who: str, action: Action) -> str:
+    """A button or form of a direct message, as the platforms send it back."""
     speaker = Speaker(who)
     request = Request(
         actor=speaker.actor(),
         place=place_for(speaker, None),
-        action=Action("huddle answer", value, fields),
+        action=action,
         received_at=bot.clock(),
     )
     reply = await bot.engine.handle(request)
@@ -69,9 +74,9 @@ async def test_a_huddle_day_from_prompt_to_digest_to_the_next_check_in(bot: Harn
         bot, "bob", value, {"q1": "Wireframes", "q2": "Copy", "q3": "DNS access"}
     )
     assert "Thanks, noted for the Acme Site huddle of Tue 1 Dec" in reply
-    assert "blocker goes on top" in reply
+    assert "blocker (#1) goes on top" in reply
     typed = await bot.say("ann", 'huddle answer "Kick-off" "Budget" "none"', channel=None)
-    assert "Thanks, noted" in typed and "blocker" not in typed
+    assert "Thanks, noted" in typed and "blocker (#" not in typed
 
     reminders = await tick(bot, "2026-12-01T11:00")
     assert reminders == ""  # ann and bob answered
@@ -82,8 +87,8 @@ async def test_a_huddle_day_from_prompt_to_digest_to_the_next_check_in(bot: Harn
     digest = await tick(bot, "2026-12-01T16:30")
     team = posts_to(digest, "#team")
     assert team[0].startswith("#team [internal]\n*Huddle Acme Site, Tue 1 Dec: 2 of 3 answered*")
-    assert "*Blockers*\n[!] bob: DNS access" in team[0]
-    assert "No answer from cat." in team[0]
+    assert "*Blockers*\n[!] #1 bob: DNS access (new today)" in team[0]
+    assert "Missing: cat." in team[0]
     assert len(team) == 3 and "Done?: Wireframes" in "\n".join(team[1:])
     assert not posts_to(digest, f"#{CLIENT}") and not posts_to(digest, "@")
     async with bot.sessions() as session:

@@ -110,6 +110,7 @@ READ_ONLY_LINES = (
     "outbox", "outbox failed", "emails", "projects", "report", "report client", "report internal",
     "status", "requests", "requests open", "risks", "risks all", "changes", "team",
     "history", "history days:3660 @bob", "export history",
+    "blockers", "blockers all", "huddle history", "huddle history days:3", "huddle stats",
 )  # fmt: skip
 
 

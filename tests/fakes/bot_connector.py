@@ -5,6 +5,7 @@ Bot Framework key and token service, both real HTTP servers on 127.0.0.1, random
         activity["serviceUrl"] = connector.url
         connector.fail_next(status=429, retry_after=7)   # the next post gets a 429
         await connector.wait_for(1)                       # posts arrive from a thread
+        connector.updates[0].activity                     # an activity edited in place (PUT)
         connector.posts[0].activity["attachments"][0]["content"]   # the Adaptive Card
 
     with FakeBotFrameworkKeys() as keys:                  # OpenID metadata + JWKS
@@ -79,6 +80,8 @@ class Failure:
 @dataclass
 class FakeBotConnector:
     posts: list[Post] = field(default_factory=list)
+    # Update activity (PUT .../activities/{id}): `reply_to` holds the id of the one edited.
+    updates: list[Post] = field(default_factory=list)
     token_requests: list[dict[str, str]] = field(default_factory=list)
     attempts: int = 0
     # Member records (GET .../members/{id}): userRole per user id; others are "user".
@@ -93,6 +96,7 @@ class FakeBotConnector:
     _port: int = 0
     _changed: asyncio.Condition | None = None
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+    _issued: set[str] = field(default_factory=set)
 
     async def __aenter__(self) -> FakeBotConnector:
         self._changed = asyncio.Condition()
@@ -102,6 +106,7 @@ class FakeBotConnector:
         app.router.add_post(base + "/{activity}", self._activity)
         app.router.add_get("/v3/conversations/{conversation}/members/{member}", self._member)
         app.router.add_post("/v3/conversations", self._create_conversation)
+        app.router.add_put(base + "/{activity}", self._update)
         app.router.add_post("/{tenant}/oauth2/v2.0/token", self._token)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -159,7 +164,28 @@ class FakeBotConnector:
         async with self._changed:
             self.posts.append(post)
             self._changed.notify_all()
-        return web.json_response({"id": f"activity-{next(self._ids)}"}, status=201)
+        activity_id = f"activity-{next(self._ids)}"
+        self._issued.add(activity_id)
+        return web.json_response({"id": activity_id}, status=201)
+
+    async def _update(self, request: web.Request) -> web.Response:
+        """Update activity: only an activity this connector gave an id to can be edited."""
+        self.attempts += 1
+        activity_id = request.match_info["activity"]
+        if activity_id not in self._issued:
+            body = {"error": {"code": "ActivityNotFound", "message": "unknown activity"}}
+            return web.json_response(body, status=404)
+        post = Post(
+            conversation_id=request.match_info["conversation"],
+            activity=await request.json(),
+            reply_to=activity_id,
+            authorization=request.headers.get("Authorization"),
+        )
+        assert self._changed is not None
+        async with self._changed:
+            self.updates.append(post)
+            self._changed.notify_all()
+        return web.json_response({"id": activity_id}, status=200)
 
     async def _member(self, request: web.Request) -> web.Response:
         """A TeamsChannelAccount, as the conversation member API answers it."""

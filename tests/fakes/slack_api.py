@@ -10,7 +10,8 @@
         url = api.response_url("slash-1")               # a response_url to put in payloads
         await api.wait_for("response_url")              # the first post to a response_url
 
-Implemented: auth.test, chat.postMessage, chat.postEphemeral, chat.update, views.open,
+Implemented: auth.test, chat.postMessage, chat.postEphemeral, chat.update (of a message it
+posted: `messages` keeps each as last edited), views.open,
 views.publish, views.update, users.info, conversations.info, conversations.open,
 files.getUploadURLExternal, the upload URL itself (method "upload"),
 files.completeUploadExternal, oauth.v2.access, response_url posts (method
@@ -115,6 +116,8 @@ class FakeSlackApi:
     uploads: dict[str, bytes] = field(default_factory=dict)
     # Seconds a method takes to answer, by method name (Slack on a slow day).
     delays: dict[str, float] = field(default_factory=dict)
+    # (channel, ts) -> the message as posted and last edited (chat.update edits it)
+    messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     _failures: list[Failure] = field(default_factory=list)
     _runner: web.AppRunner | None = None
     _port: int = 0
@@ -164,6 +167,10 @@ class FakeSlackApi:
 
     def response_url(self, key: str = "1") -> str:
         return f"{self.root}/response/{key}"
+
+    def messages_in(self, channel: str) -> list[dict[str, Any]]:
+        """Messages posted to `channel`, oldest first, each as last edited."""
+        return [m for (where, _), m in self.messages.items() if where == channel]
 
     def calls_to(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
@@ -293,7 +300,7 @@ class FakeSlackApi:
             },
             "auth.test": self._auth_test,
             "chat.postMessage": self._post_message,
-            "chat.update": self._post_message,
+            "chat.update": self._update_message,
             "chat.postEphemeral": lambda args: {"message_ts": self._ts()},
             "views.open": self._view,
             "views.publish": self._view,
@@ -321,9 +328,20 @@ class FakeSlackApi:
         }
 
     def _post_message(self, args: dict[str, Any]) -> dict[str, Any]:
-        ts = args.get("ts") or self._ts()
+        ts = self._ts()
         message = {"type": "message", "text": args.get("text", ""), "ts": ts}
+        self.messages[(str(args.get("channel")), ts)] = message
         return {"channel": args.get("channel"), "ts": ts, "message": message}
+
+    def _update_message(self, args: dict[str, Any]) -> dict[str, Any]:
+        """chat.update edits a message this fake posted, as Slack does; any other ts is
+        `message_not_found`."""
+        key = (str(args.get("channel")), str(args.get("ts")))
+        if key not in self.messages:
+            return {"ok": False, "error": "message_not_found"}
+        message = {**self.messages[key], "text": args.get("text", ""), "edited": True}
+        self.messages[key] = message
+        return {"channel": key[0], "ts": key[1], "text": message["text"], "message": message}
 
     def _view(self, args: dict[str, Any]) -> dict[str, Any]:
         view = args.get("view")

@@ -19,6 +19,7 @@ from storage.models import (
     Delivery,
     Expense,
     HuddleAnswer,
+    HuddleBlocker,
     HuddleConfig,
     Membership,
     Milestone,
@@ -242,6 +243,23 @@ async def populate(sessions: async_sessionmaker[AsyncSession], count: int, offse
                 for p in ids
             ],
         ),
+        (
+            HuddleBlocker,
+            [
+                {
+                    "project_id": p,
+                    "number": 1,
+                    "author_id": p * 2 + 1,
+                    "text": "DNS",
+                    # Friday: 2 working days old on Tuesday's check-in, when it escalates.
+                    "first_day": date(2026, 11, 27),
+                    "last_day": date(2026, 11, 30),
+                    "status": "open",
+                    "created_at": CREATED,
+                }
+                for p in ids
+            ],
+        ),
     ]
     async with sessions() as session, session.begin():
         if offset == 0:
@@ -288,8 +306,9 @@ async def test_the_due_step_for_1000_projects_runs_as_many_statements_as_for_10(
         large_posts = await session.scalar(select(func.count(Delivery.id)))
         kinds = (await session.scalars(select(OccurrenceClaim.key))).all()
     # Per project: a check-in, two huddle prompts, a deadline DM, two milestone notices
-    # (team and client side... the client side is not linked: claimed empty), a budget warning.
-    assert small_posts == 10 * 6 and large_posts == 1000 * 6
+    # (team and client side... the client side is not linked: claimed empty), a budget
+    # warning, and a blocker escalated to the PM.
+    assert small_posts == 10 * 7 and large_posts == 1000 * 7
     assert {k.split(":")[0] for k in kinds} >= {
         "checkin",
         "huddle-prompt",
@@ -297,6 +316,7 @@ async def test_the_due_step_for_1000_projects_runs_as_many_statements_as_for_10(
         "deadline-overdue",
         "milestone-team",
         "budget",
+        "blocker-escalate",
     }
     assert large == small
     assert small[0] <= 25

@@ -207,8 +207,8 @@ async def test_a_huddle_is_answered_through_its_modal(world: SlackWorld) -> None
     assert await world.deliver() == 1
     prompt = world.api.calls_to("chat.postMessage")[-1]
     assert prompt.args["channel"] == "D0ANN"
-    (send,) = buttons(prompt.json_arg("blocks"))
-    assert send["text"]["text"] == "Send answers"
+    send, skip = buttons(prompt.json_arg("blocks"))
+    assert send["text"]["text"] == "Send answers" and skip["text"]["text"] == "Skip today"
 
     await world.slack.interaction(
         press(send, user="U0ANN", team="T0001", channel="D0ANN", response_key="h", world=world)
@@ -234,3 +234,18 @@ async def test_a_huddle_is_answered_through_its_modal(world: SlackWorld) -> None
     thanks = await world.api.wait_for("chat.postMessage", 3)
     assert thanks[-1].args["channel"] == "D0ANN"
     assert "noted for the Acme Site huddle" in thanks[-1].args["text"]
+
+    # Until the digest the reply carries the form again, opening with the answers given.
+    (edit,) = buttons(thanks[-1].json_arg("blocks"))
+    await world.slack.interaction(
+        press(edit, user="U0ANN", team="T0001", channel="D0ANN", response_key="e", world=world)
+    )
+    reopened = (await world.api.wait_for("views.open", 2))[-1].json_arg("view")
+    initial = [b["element"].get("initial_value") for b in reopened["blocks"]]
+    assert initial == ["Wrote the brief", "Review with <!here>", "none"]
+    # And the prompt's Skip today button skips instead.
+    await world.slack.interaction(
+        press(skip, user="U0ANN", team="T0001", channel="D0ANN", response_key="s", world=world)
+    )
+    skipped = await world.api.wait_for("response_url", where=lambda c: c.args["key"] == "s")
+    assert "Skipped the Acme Site huddle" in str(skipped[-1].args)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-03 00:57:03.250728
+Create Date: 2026-12-03 01:27:24.799181
 """
 
 from collections.abc import Sequence
@@ -271,6 +271,7 @@ def upgrade() -> None:
         sa.Column("message", storage.models.JSONDocument(), nullable=False),
         sa.Column("occurrence_key", sa.String(length=200), nullable=True),
         sa.Column("thread_of", sa.Integer(), nullable=True),
+        sa.Column("operation", sa.String(length=8), server_default="post", nullable=False),
         sa.Column("status", sa.String(length=12), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("next_attempt_at", storage.models.UTCDateTime(timezone=True), nullable=False),
@@ -359,6 +360,9 @@ def upgrade() -> None:
         sa.Column("answers", sa.JSON(), nullable=False),
         sa.Column("blockers", sa.Text(), nullable=True),
         sa.Column("answered_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("skipped", sa.Boolean(), server_default="0", nullable=False),
+        sa.Column("skip_reason", sa.String(length=300), nullable=True),
+        sa.Column("mood_given", sa.Boolean(), server_default="0", nullable=False),
         sa.ForeignKeyConstraint(
             ["person_id"], ["people.id"], name=op.f("fk_huddle_answers_person_id_people")
         ),
@@ -384,17 +388,38 @@ def upgrade() -> None:
         sa.Column("window_minutes", sa.Integer(), nullable=False),
         sa.Column("adhoc_date", sa.Date(), nullable=True),
         sa.Column("adhoc_at", storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("escalate_days", sa.Integer(), server_default="2", nullable=False),
+        sa.Column("mood", sa.Boolean(), server_default="0", nullable=False),
         sa.ForeignKeyConstraint(
             ["project_id"], ["projects.id"], name=op.f("fk_huddle_configs_project_id_projects")
         ),
         sa.PrimaryKeyConstraint("project_id", name=op.f("pk_huddle_configs")),
     )
     op.create_table(
+        "huddle_moods",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("project_id", sa.Integer(), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("score", sa.Integer(), nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["project_id"], ["projects.id"], name=op.f("fk_huddle_moods_project_id_projects")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_huddle_moods")),
+        sa.UniqueConstraint("project_id", "day", "score", name=op.f("uq_huddle_moods_project_id")),
+    )
+    with op.batch_alter_table("huddle_moods", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_huddle_moods_project_id"), ["project_id"], unique=False
+        )
+
+    op.create_table(
         "memberships",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("project_id", sa.Integer(), nullable=False),
         sa.Column("person_id", sa.Integer(), nullable=False),
         sa.Column("role", sa.String(length=16), nullable=False),
+        sa.Column("huddle_optional", sa.Boolean(), server_default="0", nullable=False),
         sa.Column("hourly_rate", sa.Numeric(precision=14, scale=2), nullable=True),
         sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -599,6 +624,51 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "huddle_blockers",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("project_id", sa.Integer(), nullable=False),
+        sa.Column("number", sa.Integer(), nullable=False),
+        sa.Column("author_id", sa.Integer(), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("first_day", sa.Date(), nullable=False),
+        sa.Column("last_day", sa.Date(), nullable=False),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("acknowledged_by_id", sa.Integer(), nullable=True),
+        sa.Column("assignee_id", sa.Integer(), nullable=True),
+        sa.Column("task_id", sa.Integer(), nullable=True),
+        sa.Column("resolved_by_id", sa.Integer(), nullable=True),
+        sa.Column("resolved_at", storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("resolution", sa.Text(), nullable=True),
+        sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["acknowledged_by_id"],
+            ["people.id"],
+            name=op.f("fk_huddle_blockers_acknowledged_by_id_people"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["assignee_id"], ["people.id"], name=op.f("fk_huddle_blockers_assignee_id_people")
+        ),
+        sa.ForeignKeyConstraint(
+            ["author_id"], ["people.id"], name=op.f("fk_huddle_blockers_author_id_people")
+        ),
+        sa.ForeignKeyConstraint(
+            ["project_id"], ["projects.id"], name=op.f("fk_huddle_blockers_project_id_projects")
+        ),
+        sa.ForeignKeyConstraint(
+            ["resolved_by_id"], ["people.id"], name=op.f("fk_huddle_blockers_resolved_by_id_people")
+        ),
+        sa.ForeignKeyConstraint(
+            ["task_id"], ["tasks.id"], name=op.f("fk_huddle_blockers_task_id_tasks")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_huddle_blockers")),
+        sa.UniqueConstraint("project_id", "number", name=op.f("uq_huddle_blockers_project_id")),
+    )
+    with op.batch_alter_table("huddle_blockers", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_huddle_blockers_project_id"), ["project_id"], unique=False
+        )
+
+    op.create_table(
         "time_entries",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("project_id", sa.Integer(), nullable=False),
@@ -765,6 +835,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_time_entries_person_id"))
 
     op.drop_table("time_entries")
+    with op.batch_alter_table("huddle_blockers", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_huddle_blockers_project_id"))
+
+    op.drop_table("huddle_blockers")
     with op.batch_alter_table("client_requests", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_client_requests_project_id"))
 
@@ -802,6 +876,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_memberships_person_id"))
 
     op.drop_table("memberships")
+    with op.batch_alter_table("huddle_moods", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_huddle_moods_project_id"))
+
+    op.drop_table("huddle_moods")
     op.drop_table("huddle_configs")
     with op.batch_alter_table("huddle_answers", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_huddle_answers_project_id"))
