@@ -333,7 +333,10 @@ class CommandContext:
         return True
 
 
-async def projects_of(session: AsyncSession, tenant: Tenant, person: Person) -> list[Project]:
+async def projects_of(
+    session: AsyncSession, tenant: Tenant, person: Person, *, closed: bool = False
+) -> list[Project]:
+    """The projects `person` is on: the active ones, with `closed` the closed ones too."""
     return list(
         (
             await session.scalars(
@@ -342,7 +345,7 @@ async def projects_of(session: AsyncSession, tenant: Tenant, person: Person) -> 
                 .where(
                     Project.tenant_id == tenant.id,
                     Membership.person_id == person.id,
-                    Project.archived.is_(False),
+                    Project.archived.is_(False) if not closed else Project.id.is_not(None),
                 )
                 .order_by(Project.id)
             )

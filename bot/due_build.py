@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from bot import huddle_notes, notices
+from bot import closeout_messages, huddle_notes, notices
 from bot.domain.schedule import Occurrence, parse_key
 from bot.due_data import Content, Schedule
 from bot.messages import Message
@@ -210,6 +210,14 @@ def weekly_report(schedule: Schedule, content: Content, group: Sequence[Occurren
     return built
 
 
+def retro(schedule: Schedule, content: Content, group: Sequence[Occurrence]) -> Built:
+    """A closed project's retrospective answers, to its team side only."""
+    o = group[0]
+    closing = schedule.closings[o.project_id]
+    answers = content.retros.get(o.project_id, [])
+    return one(closing.team_side, closeout_messages.retro_digest(closing.project.name, answers), o)
+
+
 BUILDERS: dict[str, Builder] = {
     "checkin": checkin,
     "huddle-prompt": huddle_prompt,
@@ -220,6 +228,7 @@ BUILDERS: dict[str, Builder] = {
     "milestone-client": milestone,
     "budget": budget,
     "report": weekly_report,
+    "retro": retro,
 }
 
 

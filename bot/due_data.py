@@ -32,6 +32,7 @@ from bot.domain.schedule import (
 from bot.domain.snapshot import ProjectSnapshot
 from bot.ledger import load_budgets
 from bot.messages import Message
+from bot.retro_due import Closing, load_closings
 from bot.snapshot_data import load_snapshots
 from storage.models import (
     Acquaintance,
@@ -47,6 +48,7 @@ from storage.models import (
     OccurrenceClaim,
     Person,
     Project,
+    RetroAnswer,
     Risk,
     Task,
     Tenant,
@@ -87,6 +89,8 @@ class Schedule:
     tenants: dict[int, str] = field(default_factory=dict)
     # (project, person): people the project's tenant met as its own, who may get its DMs
     insiders: set[tuple[int, int]] = field(default_factory=set)
+    # Closed projects whose retrospective closes now (bot.retro_due): nothing else of theirs.
+    closings: dict[int, Closing] = field(default_factory=dict)
 
     def times(self, project: Project) -> ProjectTimes:
         return ProjectTimes(
@@ -220,6 +224,7 @@ async def load_schedule(session: AsyncSession, window: Window) -> Schedule:
         budgets=await _load_budgets(session, projects, window),
         tenants=tenants,
         insiders=insiders,
+        closings=await load_closings(session, window),
     )
 
 
@@ -337,6 +342,7 @@ class Content:
     changes: dict[int, list[ChangeRequest]] = field(default_factory=dict)
     risks: dict[int, list[Risk]] = field(default_factory=dict)
     reports: dict[int, ReportData] = field(default_factory=dict)
+    retros: dict[int, list[tuple[str, RetroAnswer]]] = field(default_factory=dict)
     # Messages several recipients get alike (a huddle prompt), built once per step.
     shared: dict[Hashable, Message] = field(default_factory=dict)
 

@@ -36,6 +36,8 @@ class CommandSpec:
     # Reads only, and its reply depends on the stored data, the request and the day alone,
     # so an identical request may be answered from the engine's reply cache.
     cached: bool = False
+    # Writes, and may while the project is closed (reopen, delete, survey, retro).
+    on_closed: bool = False
 
     @property
     def words(self) -> tuple[str, ...]:
@@ -56,6 +58,7 @@ def command(
     hidden: bool = False,
     reads_only: bool = False,
     cached: bool = False,
+    on_closed: bool = False,
 ) -> Callable[[Handler], Handler]:
     """Tag a handler as a command. Routing happens in the Registry, not here."""
 
@@ -71,6 +74,7 @@ def command(
             hidden=hidden,
             reads_only=reads_only or cached,
             cached=cached,
+            on_closed=on_closed,
         )
         specs: list[CommandSpec] = getattr(handler, "__commands__", [])
         handler.__commands__ = [*specs, spec]  # type: ignore[attr-defined]

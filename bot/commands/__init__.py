@@ -5,6 +5,7 @@ from types import ModuleType
 from bot.commands import (
     budget,
     changes,
+    closeout,
     decisions,
     export,
     help,
@@ -36,4 +37,5 @@ ALL_MODULES: list[ModuleType] = [
     export,
     history,
     waiting,
+    closeout,
 ]
