@@ -15,6 +15,7 @@ from bot import report_views
 from bot.chart_drawing import draw_charts
 from bot.charts import attach, load_daily_spend, report_charts
 from bot.domain.snapshot import ProjectSnapshot, client_part
+from bot.link_data import load_links
 from bot.messages import Audience, Message
 from bot.snapshot_data import calendar_of, load_snapshot, load_snapshots
 from storage.models import Project
@@ -60,5 +61,6 @@ async def build_status(
 ) -> Message:
     snapshot = await load_snapshot(session, project, today, audience)
     if audience == "client":
-        return report_views.client_status(snapshot)
+        links = await load_links(session, project.id, client_only=True)
+        return report_views.client_status(snapshot, [(k.label, k.url) for k in links])
     return report_views.internal_status(snapshot)

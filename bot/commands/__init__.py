@@ -11,6 +11,7 @@ from bot.commands import (
     help,
     history,
     huddle,
+    links,
     outbox_cmd,
     plan,
     projects,
@@ -38,4 +39,5 @@ ALL_MODULES: list[ModuleType] = [
     history,
     waiting,
     closeout,
+    links,
 ]
