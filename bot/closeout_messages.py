@@ -12,10 +12,30 @@ from decimal import Decimal
 
 from bot.closeout_rules import FinalFigures, percent_of
 from bot.domain.schedule import zone as zone_info
-from bot.messages import Block, Context, Facts, Heading, Item, Items, Message, Text
+from bot.messages import (
+    Block,
+    Context,
+    Facts,
+    Field,
+    Form,
+    Heading,
+    Item,
+    Items,
+    Message,
+    Text,
+)
 from storage.models import ChangeRequest, RetroAnswer
 
 NO_PULSE = "no pulse yet"
+SURVEY_FIELDS = (
+    Field("satisfaction", "How satisfied are you with the project? (1-5)", multiline=False),
+    Field("recommend", "How likely are you to recommend us? (0-10)", multiline=False),
+    Field("comment", "Anything you would like to add? (optional)"),
+)
+RETRO_FIELDS = (
+    Field("went_well", "What went well?"),
+    Field("would_change", "What would you change?"),
+)
 
 
 def money(currency: str, amount: Decimal) -> str:
@@ -128,9 +148,10 @@ def closing_summary(
         Heading("One last question"),
         Text(
             "How satisfied are you with the project (1-5), and how likely are you to "
-            'recommend us (0-10)? Answer with `survey 5 9 "a comment"` (the comment is '
-            "optional)."
+            'recommend us (0-10)? Answer here, or type `survey 5 9 "a comment"` (the '
+            "comment is optional)."
         ),
+        Form(SURVEY_FIELDS, "Send", "survey"),
         Context(f"Closed on {closed_on}."),
     ]
     return Message(tuple(blocks), audience="client")
@@ -141,11 +162,11 @@ def retro_prompt(project_name: str, until: datetime, zone: str) -> Message:
     return Message(
         (
             Heading(f"Retrospective: {project_name}"),
-            Text("What went well? What would you change?"),
             Text(
-                f'Answer with `retro "what went well" "what you would change" '
-                f'project:"{project_name}"` by {local:%a %d %b %H:%M}.'
+                f'Answer by {local:%a %d %b %H:%M} here, or type `retro "what went well" '
+                f'"what you would change" project:"{project_name}"`.'
             ),
+            Form(RETRO_FIELDS, "Send", "retro", f'project:"{project_name}"'),
             Context("Your answers go to the team channel together; never to the client."),
         ),
         audience="internal",

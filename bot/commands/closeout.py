@@ -202,9 +202,7 @@ async def report_final(ctx: CommandContext, args: Args) -> Message:
 )
 async def survey(ctx: CommandContext, args: Args) -> Message:
     project = ctx.the_project
-    satisfaction = args.number("satisfaction (1-5)")
-    recommend = args.number("how likely you are to recommend us (0-10)")
-    comment = args.text()
+    satisfaction, recommend, comment = _survey_answers(ctx, args)
     if (problem := survey_error(satisfaction, recommend)) is not None:
         raise ctx.fail(problem)
     if not project.archived:
@@ -226,6 +224,35 @@ async def survey(ctx: CommandContext, args: Args) -> Message:
     return ctx.whisper(Text("Thank you for your answers; you may change them by answering again."))
 
 
+def _survey_answers(ctx: CommandContext, args: Args) -> tuple[int, int, str | None]:
+    """From the form's fields, else typed: `survey 5 9 "comment"`."""
+    if not ctx.fields:
+        satisfaction = args.number("satisfaction (1-5)")
+        recommend = args.number("how likely you are to recommend us (0-10)")
+        return satisfaction, recommend, args.text()
+    scores = []
+    for key, what in (("satisfaction", "Satisfaction"), ("recommend", "Recommend")):
+        value = ctx.fields.get(key, "").strip()
+        if not value.isdigit() or len(value) > 3:
+            raise ctx.fail(f"{what} should be a number like 4, not `{value[:20]}`.")
+        scores.append(int(value))
+    comment = ctx.fields.get("comment", "").strip()[:1000] or None
+    return scores[0], scores[1], comment
+
+
+def _retro_answers(ctx: CommandContext, args: Args) -> tuple[str, str]:
+    """From the form's fields, else the two quoted answers typed."""
+    if ctx.fields:
+        answers = [ctx.fields.get(k, "").strip()[:1000] for k in ("went_well", "would_change")]
+        if not all(answers):
+            raise ctx.fail("Answer both questions: what went well, and what you would change.")
+        return answers[0], answers[1]
+    went_well = args.text("what went well")
+    would_change = args.text("what you would change")
+    assert went_well is not None and would_change is not None
+    return went_well, would_change
+
+
 @command(
     "retro",
     usage='retro "what went well" "what you would change" [project:"Name"]',
@@ -236,9 +263,7 @@ async def survey(ctx: CommandContext, args: Args) -> Message:
 )
 async def retro(ctx: CommandContext, args: Args) -> Message:
     project = ctx.the_project
-    went_well = args.text("what went well")
-    would_change = args.text("what you would change")
-    assert went_well is not None and would_change is not None
+    went_well, would_change = _retro_answers(ctx, args)
     if ctx.audience == "client":
         raise ctx.refuse("Retrospectives are internal: answer in a direct message with me.")
     if not project.archived or project.retro_until is None or project.closed_on is None:
