@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import local_date
@@ -39,15 +39,15 @@ async def load_final_figures(session: AsyncSession, project: Project) -> FinalFi
             select(Milestone.due_date, Milestone.done_at).where(Milestone.project_id == project.id)
         )
     ).all()
-    tasks = dict(
-        (
-            await session.execute(
-                select(Task.status == "done", func.count(Task.id))
-                .where(Task.project_id == project.id)
-                .group_by(Task.status == "done")
-            )
-        ).all()
-    )
+    done = Task.status == "done"
+    tasks_done, tasks_open = (
+        await session.execute(
+            select(
+                func.coalesce(func.sum(case((done, 1), else_=0)), 0),
+                func.coalesce(func.sum(case((done, 0), else_=1)), 0),
+            ).where(Task.project_id == project.id)
+        )
+    ).one()
     approved = (
         await session.execute(
             select(
@@ -68,8 +68,8 @@ async def load_final_figures(session: AsyncSession, project: Project) -> FinalFi
             MilestoneEnd(due, local_date(done, project.timezone) if done else None)
             for due, done in milestones
         ),
-        tasks_done=tasks.get(True, 0),
-        tasks_open=tasks.get(False, 0),
+        tasks_done=int(tasks_done),
+        tasks_open=int(tasks_open),
         changes_approved=approved[0],
         changes_cost=_from_cents(approved[1]),
         changes_days=int(approved[2] or 0),
