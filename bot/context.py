@@ -337,17 +337,12 @@ async def projects_of(
     session: AsyncSession, tenant: Tenant, person: Person, *, closed: bool = False
 ) -> list[Project]:
     """The projects `person` is on: the active ones, with `closed` the closed ones too."""
-    return list(
-        (
-            await session.scalars(
-                select(Project)
-                .join(Membership, Membership.project_id == Project.id)
-                .where(
-                    Project.tenant_id == tenant.id,
-                    Membership.person_id == person.id,
-                    Project.archived.is_(False) if not closed else Project.id.is_not(None),
-                )
-                .order_by(Project.id)
-            )
-        ).all()
+    query = (
+        select(Project)
+        .join(Membership, Membership.project_id == Project.id)
+        .where(Project.tenant_id == tenant.id, Membership.person_id == person.id)
+        .order_by(Project.id)
     )
+    if not closed:
+        query = query.where(Project.archived.is_(False))
+    return list((await session.scalars(query)).all())
