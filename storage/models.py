@@ -198,7 +198,11 @@ class Project(Base):
     report_weekday: Mapped[int] = mapped_column(Integer, default=5)
     report_time: Mapped[str] = mapped_column(String(5), default="15:00")
     budget_thresholds: Mapped[str] = mapped_column(String(64), default="50,75,90,100")
+    # Closed (`project close`): no scheduled post, writes refused, until `project reopen`.
     archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    closed_on: Mapped[date | None] = mapped_column(Date)  # the project's local day
+    # When the closing's retrospective stops taking answers and they go to the team side.
+    retro_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -639,6 +643,8 @@ class PulseAnswer(Base):
     score: Mapped[int] = mapped_column(Integer)
     comment: Mapped[str | None] = mapped_column(Text)
     answered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class CalendarFeed(Base):
     """A calendar subscription: `LIAISON_PUBLIC_URL/calendar/<token>.ics`. `scope` says whose
     feed it is (`team:project=7`, `client:project=7`, `mine:person=3`); rotating the token
@@ -670,5 +676,52 @@ class EmailRecipient(Base):
     wants: Mapped[str] = mapped_column(String(40), default="report")
     token: Mapped[str] = mapped_column(String(64))
     token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class SurveyAnswer(Base):
+    """A client person's final survey of a closed project: satisfaction 1-5, how likely
+    they are to recommend us 0-10, a comment. One per person, changed by answering again."""
+
+    __tablename__ = "survey_answers"
+    __table_args__ = (UniqueConstraint("project_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    satisfaction: Mapped[int] = mapped_column(Integer)
+    recommend: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RetroAnswer(Base):
+    """A team member's retrospective of one closing (`closed_on`): internal, never shown
+    to a client."""
+
+    __tablename__ = "retro_answers"
+    __table_args__ = (UniqueConstraint("project_id", "person_id", "closed_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    closed_on: Mapped[date] = mapped_column(Date)
+    went_well: Mapped[str] = mapped_column(Text)
+    would_change: Mapped[str] = mapped_column(Text)
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class DocumentLink(Base):
+    """A link to one of the project's documents (SOW, designs, staging). Client-flagged
+    links are shown to the client; the others only to the team."""
+
+    __tablename__ = "document_links"
+    __table_args__ = (UniqueConstraint("project_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    label: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str] = mapped_column(String(2000))
+    client_visible: Mapped[bool] = mapped_column(Boolean, default=False)
     added_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

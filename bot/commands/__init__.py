@@ -7,6 +7,7 @@ from bot.commands import (
     budget,
     calendar,
     changes,
+    closeout,
     decisions,
     email,
     export,
@@ -17,6 +18,7 @@ from bot.commands import (
     huddle_blockers,
     huddle_roster,
     huddle_stats,
+    links,
     outbox,
     plan,
     projects,
@@ -51,4 +53,6 @@ ALL_MODULES: list[ModuleType] = [
     pulse,
     calendar,
     email,
+    closeout,
+    links,
 ]

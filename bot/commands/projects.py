@@ -328,13 +328,21 @@ def _set_days(ctx: CommandContext, project: Project, value: str) -> tuple[str, s
 @command(
     "projects",
     cached=True,
-    usage="projects",
-    summary="The projects you are on",
+    usage="projects [all]",
+    summary="The active projects you are on; `all` adds the closed ones with their closing date",
     area="projects",
     roles=ANYONE,
     needs_project=False,
 )
 async def projects_list(ctx: CommandContext, args: Args) -> Message:
-    mine = await projects_of(ctx.session, ctx.tenant, ctx.me)
-    items = tuple(Item(f"{p.name} ({p.client_name})", "info") for p in mine)
+    which = (args.word() or "").lower()
+    if which not in ("", "all"):
+        raise ctx.fail(f"`{which}` is not a list; say `projects` or `projects all`.")
+    mine = await projects_of(ctx.session, ctx.tenant, ctx.me, closed=which == "all")
+    items = tuple(
+        Item(f"{p.name} ({p.client_name}): closed on {p.closed_on}", "done")
+        if p.archived
+        else Item(f"{p.name} ({p.client_name})", "info")
+        for p in mine
+    )
     return ctx.whisper(Heading("Your projects"), Items(items, empty="You are on no project yet."))

@@ -361,18 +361,16 @@ class CommandContext:
         return True
 
 
-async def projects_of(session: AsyncSession, tenant: Tenant, person: Person) -> list[Project]:
-    return list(
-        (
-            await session.scalars(
-                select(Project)
-                .join(Membership, Membership.project_id == Project.id)
-                .where(
-                    Project.tenant_id == tenant.id,
-                    Membership.person_id == person.id,
-                    Project.archived.is_(False),
-                )
-                .order_by(Project.id)
-            )
-        ).all()
+async def projects_of(
+    session: AsyncSession, tenant: Tenant, person: Person, *, closed: bool = False
+) -> list[Project]:
+    """The projects `person` is on: the active ones, with `closed` the closed ones too."""
+    query = (
+        select(Project)
+        .join(Membership, Membership.project_id == Project.id)
+        .where(Project.tenant_id == tenant.id, Membership.person_id == person.id)
+        .order_by(Project.id)
     )
+    if not closed:
+        query = query.where(Project.archived.is_(False))
+    return list((await session.scalars(query)).all())

@@ -209,6 +209,7 @@ class Engine:
         spec, args = self._route(text)
         ctx = await self._context(session, request, spec, args)
         self._authorise(ctx, spec)
+        refuse_if_closed(ctx, spec)
         try:
             result = await spec.handler(ctx, args)
             args.done()
@@ -322,11 +323,11 @@ class Engine:
             public_url=self.public_url,
         )
         project_name = args.option("project")
-        await self._find_project(ctx, project_name, required=spec.needs_project)
+        await self._find_project(ctx, project_name, spec)
         return ctx
 
-    async def _find_project(self, ctx: CommandContext, name: str | None, *, required: bool) -> None:
-        session, place = ctx.session, ctx.request.place
+    async def _find_project(self, ctx: CommandContext, name: str | None, spec: CommandSpec) -> None:
+        session, place, required = ctx.session, ctx.request.place, spec.needs_project
         link = await session.scalar(
             select(ChannelLink).where(
                 ChannelLink.platform == place.platform,
@@ -349,7 +350,8 @@ class Engine:
                 )
             ctx.side = link.side if link and link.project_id == ctx.project.id else None
         else:
-            mine = await projects_of(session, ctx.tenant, ctx.me)
+            # A command for a closed project (a survey, a retro) finds it from a DM too.
+            mine = await projects_of(session, ctx.tenant, ctx.me, closed=spec.on_closed)
             if len(mine) == 1:
                 ctx.project = mine[0]
             elif len(mine) > 1 and required:
@@ -407,6 +409,14 @@ def _with(projects: frozenset[int] | None, project: Project | None) -> frozenset
     if projects is None or project is None:
         return None
     return projects | {project.id}
+def refuse_if_closed(ctx: CommandContext, spec: CommandSpec) -> None:
+    """A closed project changes only through the few commands made for it."""
+    project = ctx.project
+    if project is None or not project.archived or spec.reads_only or spec.on_closed:
+        return
+    raise Refused(
+        f"{project.name} was closed on {project.closed_on}; `project reopen` to change it."
+    )
 
 
 def _owned_by_one_process(sessions: async_sessionmaker[AsyncSession]) -> bool:

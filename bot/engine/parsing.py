@@ -254,6 +254,16 @@ class Args:
             raise self.fail(f"That {what or 'text'} is {len(value)} characters; keep it under 500.")
         return value
 
+    def as_typed(self, what: str) -> str:
+        """The next quoted string, word or option exactly as typed: a URL such as
+        `https://x.test/a` reads as the option `https:` otherwise."""
+        free = self._free("quoted", "word", "option")
+        if not free:
+            raise self.fail(f"Missing {what}.")
+        index, token = free[0]
+        self.used.add(index)
+        return f"{token.key}:{token.value}" if token.kind == "option" else token.value
+
     def mentions(self) -> list[Mention]:
         free = self._free("mention")
         self.used.update(i for i, _ in free)

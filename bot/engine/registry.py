@@ -42,6 +42,8 @@ class CommandSpec:
     # (question, the arguments it runs with); `{project}` in a question is a project's name.
     aliases: tuple[str, ...] = ()
     questions: tuple[tuple[str, str], ...] = ()
+    # Writes, and may while the project is closed (reopen, delete, survey, retro).
+    on_closed: bool = False
 
     @property
     def words(self) -> tuple[str, ...]:
@@ -64,6 +66,7 @@ def command(
     cached: bool | Literal["project"] = False,
     aliases: Iterable[str] = (),
     questions: Iterable[tuple[str, str]] = (),
+    on_closed: bool = False,
 ) -> Callable[[Handler], Handler]:
     """Tag a handler as a command. Routing happens in the Registry, not here."""
 
@@ -81,6 +84,7 @@ def command(
             cached=cached,
             aliases=tuple(aliases),
             questions=tuple(questions),
+            on_closed=on_closed,
         )
         specs: list[CommandSpec] = getattr(handler, "__commands__", [])
         handler.__commands__ = [*specs, spec]  # type: ignore[attr-defined]

@@ -33,6 +33,7 @@ from bot.domain.schedule import (
 )
 from bot.domain.snapshot import ProjectSnapshot
 from bot.messages import Message
+from bot.schedule.retro import Closing, load_closings
 from bot.views.charts import DailySpend, load_daily_spends
 from bot.views.ledger import load_budgets
 from bot.views.mood_data import MoodDay, load_mood_days
@@ -53,6 +54,7 @@ from storage.models import (
     Person,
     Project,
     PulseConfig,
+    RetroAnswer,
     Risk,
     Task,
     Tenant,
@@ -98,6 +100,8 @@ class Schedule:
     optional: dict[int, set[int]] = field(default_factory=dict)
     # project -> its unresolved huddle blockers, by number (projects with a huddle only)
     blockers: dict[int, list[HuddleBlocker]] = field(default_factory=dict)
+    # Closed projects whose retrospective closes now (bot.schedule.retro): nothing else of theirs.
+    closings: dict[int, Closing] = field(default_factory=dict)
     # Pulse settings where a PM set them; a project without a row runs on the defaults.
     pulse_configs: dict[int, PulseConfig] = field(default_factory=dict)
 
@@ -258,6 +262,7 @@ async def load_schedule(session: AsyncSession, window: Window) -> Schedule:
         },
         optional=dict(optional),
         blockers=await _load_blockers(session, list(huddles)),
+        closings=await load_closings(session, window),
     )
 
 
@@ -392,6 +397,7 @@ class Content:
     changes: dict[int, list[ChangeRequest]] = field(default_factory=dict)
     risks: dict[int, list[Risk]] = field(default_factory=dict)
     reports: dict[int, ReportData] = field(default_factory=dict)
+    retros: dict[int, list[tuple[str, RetroAnswer]]] = field(default_factory=dict)
     # Messages several recipients get alike (a huddle prompt), built once per step.
     shared: dict[Hashable, Message] = field(default_factory=dict)
 

@@ -15,7 +15,7 @@ from bot.domain.blocker_rules import blocker_age, escalation_day
 from bot.domain.schedule import Occurrence, parse_key
 from bot.messages import Message
 from bot.schedule.load import Content, Schedule
-from bot.views import huddle_notes, notices, pulse_notes
+from bot.views import closeout_messages, huddle_notes, notices, pulse_notes
 from bot.views.reports import report_message
 from storage.models import Person, Project
 
@@ -301,6 +301,14 @@ def pulse(schedule: Schedule, content: Content, group: Sequence[Occurrence]) -> 
     return built
 
 
+def retro(schedule: Schedule, content: Content, group: Sequence[Occurrence]) -> Built:
+    """A closed project's retrospective answers, to its team side only."""
+    o = group[0]
+    closing = schedule.closings[o.project_id]
+    answers = content.retros.get(o.project_id, [])
+    return one(closing.team_side, closeout_messages.retro_digest(closing.project.name, answers), o)
+
+
 BUILDERS: dict[str, Builder] = {
     "checkin": checkin,
     "huddle-prompt": huddle_prompt,
@@ -313,6 +321,7 @@ BUILDERS: dict[str, Builder] = {
     "budget": budget,
     "report": weekly_report,
     "pulse": pulse,
+    "retro": retro,
 }
 
 

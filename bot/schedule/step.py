@@ -43,6 +43,8 @@ from bot.domain.schedule import Occurrence, Window
 from bot.messages import Message, message_to_dict
 from bot.schedule.load import Content, Schedule, load_content, load_reports, load_schedule
 from bot.schedule.posts import CONTENT_KINDS, Built, Outgoing, builder_for, group_key
+from bot.schedule.retro import KIND as RETRO
+from bot.schedule.retro import load_retro_answers, retro_occurrences
 from storage.bulk import insert_many
 from storage.models import BudgetAlarm, Delivery, OccurrenceClaim, Pulse, SerialisedJSON
 
@@ -135,6 +137,7 @@ def find_due(schedule: Schedule) -> list[Occurrence]:
             found += budget_marks(
                 pid, project.budget, crossed, summary.runs_out_before_due, already, window
             )
+    found += retro_occurrences(schedule.closings, window)
     return found
 
 
@@ -176,6 +179,9 @@ async def read_content(
     report_days = {o.project_id: o.day for o in posting if o.kind == "report" and o.day}
     if report_days:
         content.reports = await load_reports(session, schedule, report_days)
+    retros = {o.project_id for o in posting if o.kind == RETRO}
+    if retros:
+        content.retros = await load_retro_answers(session, schedule.closings, retros)
     return content
 
 

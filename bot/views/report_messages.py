@@ -3,6 +3,7 @@ from `client_view`, so they cannot carry what the projection leaves out."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 from bot.domain.budget import BudgetSummary, format_money
@@ -85,7 +86,8 @@ def internal_status(snapshot: ProjectSnapshot) -> Message:
     return Message(tuple(blocks), audience="internal")
 
 
-def client_status(snapshot: ProjectSnapshot) -> Message:
+def client_status(snapshot: ProjectSnapshot, links: Sequence[tuple[str, str]] = ()) -> Message:
+    """`links`: the client-flagged document links, (label, url)."""
     view = client_view(snapshot)
     facts = [("Client", view.client)] + [f for f in [due_fact(snapshot)] if f]
     blocks: list[Block] = [Heading(f"{view.project}: status"), Facts(tuple(facts))]
@@ -101,6 +103,8 @@ def client_status(snapshot: ProjectSnapshot) -> Message:
         Heading("Waiting on you"),
         Items(tuple(Item(w, "info") for w in view.waiting_on_client), empty="Nothing right now."),
     ]
+    if links:
+        blocks += [Heading("Links"), Items(tuple(Item(f"{k}: {u}", "info") for k, u in links))]
     return Message(tuple(blocks), audience="client")
 
 

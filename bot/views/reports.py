@@ -16,6 +16,7 @@ from bot.messages import Audience, Message
 from bot.views import report_messages as report_views
 from bot.views.charts import attach, load_daily_spend, report_charts
 from bot.views.drawing import draw_charts
+from bot.views.link_data import load_links
 from bot.views.mood_data import MoodDay, load_mood_days, mood_blocks
 from bot.views.snapshots import calendar_of, load_snapshot, load_snapshots
 from storage.models import Project
@@ -67,5 +68,6 @@ async def build_status(
 ) -> Message:
     snapshot = await load_snapshot(session, project, today, audience)
     if audience == "client":
-        return report_views.client_status(snapshot)
+        links = await load_links(session, project.id, client_only=True)
+        return report_views.client_status(snapshot, [(k.label, k.url) for k in links])
     return report_views.internal_status(snapshot)

@@ -442,3 +442,59 @@ async def test_pulses_for_1000_projects_run_as_many_statements_as_for_10(
     large = await due_step_statements(sessions, statements)
     assert await asked_pulses(sessions) == (1000, 1000)
     assert large == small
+
+
+# --- closed projects ----------------------------------------------------------------------
+
+
+async def close_projects(
+    sessions: async_sessionmaker[AsyncSession], count: int, offset: int
+) -> None:
+    """Close the projects, their retrospective closing this morning with both people's
+    answers in."""
+    from storage.models import RetroAnswer
+
+    ids = list(range(offset + 1, offset + count + 1))
+    closed_on = date(2026, 11, 26)
+    async with sessions() as session, session.begin():
+        await session.execute(
+            Project.__table__.update()
+            .where(Project.id.in_(ids))
+            .values(archived=True, closed_on=closed_on, retro_until=MORNING - timedelta(minutes=5))
+        )
+        await session.execute(
+            insert(RetroAnswer.__table__),
+            [
+                {
+                    "project_id": p,
+                    "person_id": p * 2 + k,
+                    "closed_on": closed_on,
+                    "went_well": "Scope",
+                    "would_change": "Reviews",
+                    "answered_at": CREATED,
+                }
+                for p in ids
+                for k in (0, 1)
+            ],
+        )
+
+
+async def test_closed_projects_get_only_their_retro_in_as_many_statements_for_1000_as_10(
+    sessions: async_sessionmaker[AsyncSession], statements: StatementCounter
+) -> None:
+    await populate(sessions, 10, 0)
+    await close_projects(sessions, 10, 0)
+    small = await due_step_statements(sessions, statements)
+    async with sessions() as session:
+        keys = (await session.scalars(select(OccurrenceClaim.key))).all()
+        assert await session.scalar(select(func.count(Delivery.id))) == 10
+    # Nothing but the retrospective for a closed project: no check-in, huddle, reminder,
+    # milestone notice or budget warning.
+    assert sorted(keys) == sorted(f"retro:project={p}:2026-11-26" for p in range(1, 11))
+    await wipe_outcomes(sessions)
+    await populate(sessions, 990, 10)
+    await close_projects(sessions, 990, 10)
+    large = await due_step_statements(sessions, statements)
+    async with sessions() as session:
+        assert await session.scalar(select(func.count(Delivery.id))) == 1000
+    assert large == small

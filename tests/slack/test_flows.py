@@ -33,20 +33,20 @@ async def slow_report(ctx: CommandContext, args: Args) -> Message:
     return ctx.whisper(Text("Here is the slow report."))
 
 
-@command("survey", usage="survey", summary="A form", area="test", roles=ANYONE, needs_project=False)
+@command("form", usage="form", summary="A form", area="test", roles=ANYONE, needs_project=False)
 async def survey(ctx: CommandContext, args: Args) -> Message:
     form = Form(
         (Field("yesterday", "What did you do?"), Field("blockers", "Blockers?", False)),
         submit_label="Send",
-        action_id="survey answer",
+        action_id="form answer",
         value="7",
     )
     return ctx.say(Text("Please answer"), form)
 
 
 @command(
-    "survey answer",
-    usage="survey answer N",
+    "form answer",
+    usage="form answer N",
     summary="Answer",
     area="test",
     roles=ANYONE,
@@ -127,7 +127,7 @@ async def test_the_reply_deadline_counts_from_the_requests_arrival(db_url: str) 
 async def test_a_form_opens_as_a_modal_and_its_submission_runs_the_action(
     world: SlackWorld,
 ) -> None:
-    ack = await world.command("survey")
+    ack = await world.command("form")
     (button,) = [e for b in ack["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert button["text"]["text"] == "Send"
     payload = fixture("block_actions")

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-03 01:27:24.799181
+Create Date: 2026-12-03 01:28:45.853680
 """
 
 from collections.abc import Sequence
@@ -133,6 +133,8 @@ def upgrade() -> None:
         sa.Column("report_time", sa.String(length=5), nullable=False),
         sa.Column("budget_thresholds", sa.String(length=64), nullable=False),
         sa.Column("archived", sa.Boolean(), nullable=False),
+        sa.Column("closed_on", sa.Date(), nullable=True),
+        sa.Column("retro_until", storage.models.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["tenant_id"], ["tenants.id"], name=op.f("fk_projects_tenant_id_tenants")
@@ -306,6 +308,30 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "document_links",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("project_id", sa.Integer(), nullable=False),
+        sa.Column("number", sa.Integer(), nullable=False),
+        sa.Column("label", sa.String(length=200), nullable=False),
+        sa.Column("url", sa.String(length=2000), nullable=False),
+        sa.Column("client_visible", sa.Boolean(), nullable=False),
+        sa.Column("added_by_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["added_by_id"], ["people.id"], name=op.f("fk_document_links_added_by_id_people")
+        ),
+        sa.ForeignKeyConstraint(
+            ["project_id"], ["projects.id"], name=op.f("fk_document_links_project_id_projects")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_document_links")),
+        sa.UniqueConstraint("project_id", "number", name=op.f("uq_document_links_project_id")),
+    )
+    with op.batch_alter_table("document_links", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_document_links_project_id"), ["project_id"], unique=False
+        )
+
+    op.create_table(
         "email_recipients",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("project_id", sa.Integer(), nullable=False),
@@ -313,11 +339,6 @@ def upgrade() -> None:
         sa.Column("wants", sa.String(length=40), nullable=False),
         sa.Column("token", sa.String(length=64), nullable=False),
         sa.Column("token_digest", sa.String(length=64), nullable=False),
-        sa.Column("added_by_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["added_by_id"], ["people.id"], name=op.f("fk_email_recipients_added_by_id_people")
-        ),
         sa.ForeignKeyConstraint(
             ["project_id"], ["projects.id"], name=op.f("fk_email_recipients_project_id_projects")
         ),
@@ -508,6 +529,31 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_pulses_project_id"), ["project_id"], unique=False)
 
     op.create_table(
+        "retro_answers",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("project_id", sa.Integer(), nullable=False),
+        sa.Column("person_id", sa.Integer(), nullable=False),
+        sa.Column("closed_on", sa.Date(), nullable=False),
+        sa.Column("went_well", sa.Text(), nullable=False),
+        sa.Column("would_change", sa.Text(), nullable=False),
+        sa.Column("answered_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["person_id"], ["people.id"], name=op.f("fk_retro_answers_person_id_people")
+        ),
+        sa.ForeignKeyConstraint(
+            ["project_id"], ["projects.id"], name=op.f("fk_retro_answers_project_id_projects")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_retro_answers")),
+        sa.UniqueConstraint(
+            "project_id", "person_id", "closed_on", name=op.f("uq_retro_answers_project_id")
+        ),
+    )
+    with op.batch_alter_table("retro_answers", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_retro_answers_project_id"), ["project_id"], unique=False
+        )
+
+    op.create_table(
         "risks",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("project_id", sa.Integer(), nullable=False),
@@ -531,6 +577,29 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("risks", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_risks_project_id"), ["project_id"], unique=False)
+
+    op.create_table(
+        "survey_answers",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("project_id", sa.Integer(), nullable=False),
+        sa.Column("person_id", sa.Integer(), nullable=False),
+        sa.Column("satisfaction", sa.Integer(), nullable=False),
+        sa.Column("recommend", sa.Integer(), nullable=False),
+        sa.Column("comment", sa.Text(), nullable=True),
+        sa.Column("answered_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["person_id"], ["people.id"], name=op.f("fk_survey_answers_person_id_people")
+        ),
+        sa.ForeignKeyConstraint(
+            ["project_id"], ["projects.id"], name=op.f("fk_survey_answers_project_id_projects")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_survey_answers")),
+        sa.UniqueConstraint("project_id", "person_id", name=op.f("uq_survey_answers_project_id")),
+    )
+    with op.batch_alter_table("survey_answers", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_survey_answers_project_id"), ["project_id"], unique=False
+        )
 
     op.create_table(
         "pulse_answers",
@@ -854,10 +923,18 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_pulse_answers_project_id"))
 
     op.drop_table("pulse_answers")
+    with op.batch_alter_table("survey_answers", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_survey_answers_project_id"))
+
+    op.drop_table("survey_answers")
     with op.batch_alter_table("risks", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_risks_project_id"))
 
     op.drop_table("risks")
+    with op.batch_alter_table("retro_answers", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_retro_answers_project_id"))
+
+    op.drop_table("retro_answers")
     with op.batch_alter_table("pulses", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_pulses_project_id"))
 
@@ -893,6 +970,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_email_recipients_project_id"))
 
     op.drop_table("email_recipients")
+    with op.batch_alter_table("document_links", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_document_links_project_id"))
+
+    op.drop_table("document_links")
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.drop_index(
             "ix_deliveries_thread_of",
