@@ -676,6 +676,8 @@ class EmailRecipient(Base):
     wants: Mapped[str] = mapped_column(String(40), default="report")
     token: Mapped[str] = mapped_column(String(64))
     token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class SurveyAnswer(Base):

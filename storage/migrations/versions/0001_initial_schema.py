@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-03 01:28:45.853680
+Create Date: 2026-12-03 01:44:09.676855
 """
 
 from collections.abc import Sequence
@@ -339,6 +339,11 @@ def upgrade() -> None:
         sa.Column("wants", sa.String(length=40), nullable=False),
         sa.Column("token", sa.String(length=64), nullable=False),
         sa.Column("token_digest", sa.String(length=64), nullable=False),
+        sa.Column("added_by_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["added_by_id"], ["people.id"], name=op.f("fk_email_recipients_added_by_id_people")
+        ),
         sa.ForeignKeyConstraint(
             ["project_id"], ["projects.id"], name=op.f("fk_email_recipients_project_id_projects")
         ),
