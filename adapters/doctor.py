@@ -3,10 +3,12 @@ exit non-zero when something needed is wrong. Reads only; never prints a secret.
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+import aiosmtplib
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from slack_sdk.errors import SlackApiError
@@ -17,11 +19,11 @@ from adapters.secret_key import StartupError, secret_box
 from adapters.slack.clients import web_client
 from bot.settings import Settings
 from storage.db import alembic_config, create_engine, is_sqlite
+from storage.models import CalendarFeed
 from storage.secrets import SecretBox, SecretKeyError
 from storage.slack_tables import BOTS_TABLE, slack_metadata
 from storage.stored_secrets import count_opened
 
-BOT_FRAMEWORK_SCOPE = "https://api.botframework.com/.default"
 CLOCK_TOLERANCE_SECONDS = 30
 
 
@@ -46,7 +48,7 @@ async def run_doctor(settings: Settings, write: Callable[[str], None] = print) -
     db = create_engine(settings.database_url)
     failed = False
     try:
-        for check in (_database, _secrets, _slack, _teams, _public_url, _clock):
+        for check in (_database, _secrets, _slack, _teams, _public_url, _smtp, _clock):
             try:
                 findings = await check(settings, db)
             except Exception as error:  # a check that breaks is a finding, not a crash
@@ -157,34 +159,130 @@ async def _stored_bot_tokens(settings: Settings, db: AsyncEngine) -> list[tuple[
 async def _teams(settings: Settings, db: AsyncEngine) -> list[Finding]:
     if not settings.microsoft_app_id:
         return [Finding(True, "teams", "no MICROSOFT_APP_ID (Teams not in use)")]
-    from adapters.teams.auth import TokenCredentialFactory, login_url
+    from botframework.connector.auth import AuthenticationConstants
 
+    from adapters.teams.auth import TokenCredentialFactory, TokenRefused, login_url
+
+    scope = AuthenticationConstants.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE
     try:
-        factory = TokenCredentialFactory(settings)
-        await factory.token(BOT_FRAMEWORK_SCOPE, login_url(settings, None))
+        await TokenCredentialFactory(settings).token(scope, login_url(settings, None))
+    except TokenRefused as error:
+        return [Finding(False, "teams", f"no Bot Framework token: {error}", _teams_fix(error))]
     except Exception as error:
         return [
             Finding(
                 False,
                 "teams",
-                f"no Bot Framework token ({type(error).__name__})",
-                "check MICROSOFT_APP_ID, MICROSOFT_APP_PASSWORD and MICROSOFT_APP_TENANT_ID",
+                f"cannot reach the token endpoint ({type(error).__name__})",
+                "check the network (and BOTFRAMEWORK_LOGIN_URL if set)",
             )
         ]
     return [Finding(True, "teams", "the app id and password get a Bot Framework token")]
 
 
+def _teams_fix(error: Exception) -> str:
+    if getattr(error, "error", "") == "invalid_client":
+        return (
+            "set MICROSOFT_APP_PASSWORD to a current client secret's value of the app "
+            "registration (Azure portal, Certificates & secrets)"
+        )
+    return "check MICROSOFT_APP_ID, MICROSOFT_APP_PASSWORD and MICROSOFT_APP_TENANT_ID"
+
+
 async def _public_url(settings: Settings, db: AsyncEngine) -> list[Finding]:
-    if settings.slack_client_id and not settings.public_url:
+    if settings.public_url:
+        return [Finding(True, "public URL", settings.public_url)]
+    needs = await _needs_public_url(settings, db)
+    if needs:
         return [
             Finding(
                 False,
                 "public URL",
-                "Slack OAuth needs it for its redirect",
+                f"not set, and {' and '.join(needs)} need it",
                 "set LIAISON_PUBLIC_URL to https://your-host",
             )
         ]
-    return [Finding(True, "public URL", settings.public_url or "not needed")]
+    return [Finding(True, "public URL", "not needed yet (`calendar` links will ask for it)")]
+
+
+async def _needs_public_url(settings: Settings, db: AsyncEngine) -> list[str]:
+    """What stops working without LIAISON_PUBLIC_URL: the OAuth redirect, the unsubscribe
+    link in every email, and the calendar links people already hold."""
+    needs = []
+    if settings.slack_client_id:
+        needs.append("Slack OAuth (its redirect)")
+    if settings.smtp_url:
+        needs.append("email (its unsubscribe links)")
+    try:
+        async with db.connect() as connection:
+            feeds = await connection.scalar(select(func.count()).select_from(CalendarFeed))
+    except Exception:
+        feeds = 0  # the database line already says why it does not answer
+    if feeds:
+        needs.append("the calendar links already handed out")
+    return needs
+
+
+async def _smtp(settings: Settings, db: AsyncEngine) -> list[Finding]:
+    if not settings.smtp_url:
+        return [Finding(True, "email", "no LIAISON_SMTP_URL (email not in use)")]
+    from adapters.email.deliver import parse_smtp_url, smtp_session, smtp_tls_context
+
+    findings = []
+    if not settings.mail_from:
+        findings.append(
+            Finding(
+                False,
+                "email",
+                "LIAISON_MAIL_FROM is not set, so nothing is sent",
+                "set LIAISON_MAIL_FROM to the address reports come from",
+            )
+        )
+    try:
+        server = parse_smtp_url(settings.smtp_url)
+    except ValueError as error:
+        return [*findings, Finding(False, "email", str(error), "correct LIAISON_SMTP_URL")]
+    where = f"{server.host}:{server.port}"
+    try:
+        async with smtp_session(server, smtp_tls_context(settings.smtp_ca_file)):
+            pass  # connected, EHLO, STARTTLS and login done: what every send starts with
+    except Exception as error:
+        return [*findings, _smtp_failure(where, error)]
+    return [*findings, Finding(True, "email", f"the SMTP server at {where} accepts the login")]
+
+
+def _smtp_failure(where: str, error: Exception) -> Finding:
+    """One line for each way the relay says no; never the password, which is in the URL."""
+    if isinstance(error, aiosmtplib.SMTPAuthenticationError):
+        return Finding(
+            False,
+            "email",
+            f"the SMTP server at {where} refused the login ({error.code})",
+            "correct the user and password in LIAISON_SMTP_URL",
+        )
+    if (
+        isinstance(error, ssl.SSLError | aiosmtplib.SMTPException)
+        and "certificate" in str(error).lower()
+    ):
+        return Finding(
+            False,
+            "email",
+            f"the SMTP server at {where} has a certificate this machine does not trust",
+            "set LIAISON_SMTP_CA_FILE to the relay's CA certificate",
+        )
+    if isinstance(error, aiosmtplib.SMTPResponseException):
+        return Finding(
+            False,
+            "email",
+            f"the SMTP server at {where} answered {error.code}",
+            "check LIAISON_SMTP_URL (smtps:// for port 465) and the relay's settings",
+        )
+    return Finding(
+        False,
+        "email",
+        f"cannot connect to the SMTP server at {where} ({type(error).__name__})",
+        "check the host and port in LIAISON_SMTP_URL and that the server is running",
+    )
 
 
 async def _clock(settings: Settings, db: AsyncEngine) -> list[Finding]:

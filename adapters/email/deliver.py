@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import logging
 import ssl
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from email.message import EmailMessage
 from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
@@ -59,6 +62,31 @@ def parse_smtp_url(url: str) -> SmtpServer:
     )
 
 
+def smtp_tls_context(ca_file: str | None) -> ssl.SSLContext | None:
+    """A relay with a private CA: trust its certificates instead of the system's."""
+    return ssl.create_default_context(cafile=ca_file) if ca_file else None
+
+
+@asynccontextmanager
+async def smtp_session(
+    server: SmtpServer, tls_context: ssl.SSLContext | None
+) -> AsyncIterator[aiosmtplib.SMTP]:
+    """Connected, greeted (EHLO), encrypted (STARTTLS or implicit TLS) and logged in: how
+    both the outbox and `liaison doctor` reach the relay, so the doctor checks what sends."""
+    client = aiosmtplib.SMTP(
+        hostname=server.host,
+        port=server.port,
+        username=server.username,
+        password=server.password,
+        use_tls=server.implicit_tls,
+        start_tls=server.starttls,
+        tls_context=tls_context,
+        timeout=TIMEOUT,
+    )
+    async with client:
+        yield client
+
+
 class EmailDeliverer:
     platform = EMAIL
     per_second = 2.0  # to one address: plenty for reports, gentle on the relay
@@ -76,8 +104,7 @@ class EmailDeliverer:
         self.mail_from = mail_from
         self.public_url = public_url.rstrip("/")
         self.sessions = sessions
-        # A relay with a private CA: trust its certificates instead of the system's.
-        self.tls_context = ssl.create_default_context(cafile=ca_file) if ca_file else None
+        self.tls_context = smtp_tls_context(ca_file)
 
     async def deliver(
         self, target: Target, message: Message, *, thread_id: str | None = None
@@ -110,19 +137,9 @@ class EmailDeliverer:
             recipient = await find_recipient(session, int(target.tenant), target.channel_id)
         return recipient.token if recipient is not None else None
 
-    async def _send(self, mail: object) -> None:
-        server = self.server
-        await aiosmtplib.send(
-            mail,  # type: ignore[arg-type]
-            hostname=server.host,
-            port=server.port,
-            username=server.username,
-            password=server.password,
-            use_tls=server.implicit_tls,
-            start_tls=server.starttls,
-            tls_context=self.tls_context,
-            timeout=TIMEOUT,
-        )
+    async def _send(self, mail: EmailMessage) -> None:
+        async with smtp_session(self.server, self.tls_context) as smtp:
+            await smtp.send_message(mail)
 
 
 def _refused(recipients: list[aiosmtplib.SMTPRecipientRefused]) -> DeliveryError:

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import time
 from types import SimpleNamespace
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -84,6 +85,24 @@ def login_url(settings: Settings, sdk_endpoint: str | None) -> str:
     return endpoint
 
 
+class TokenRefused(ValueError):
+    """The token endpoint said no; `error` is its OAuth error code (invalid_client, ...),
+    never its description, which can quote the app id."""
+
+    def __init__(self, status: int, error: str) -> None:
+        super().__init__(f"token endpoint answered {status}" + (f" ({error})" if error else ""))
+        self.status = status
+        self.error = error
+
+
+async def _json_or_nothing(response: aiohttp.ClientResponse) -> dict[str, Any]:
+    try:
+        body = await response.json(content_type=None)
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
 class FetchedToken(AppCredentials):
     """Credentials holding a token fetched beforehand; msrest reads it synchronously."""
 
@@ -145,9 +164,9 @@ class TokenCredentialFactory(PasswordServiceClientCredentialFactory):
                 aiohttp.ClientSession(timeout=timeout) as http,
                 http.post(f"{authority}/oauth2/v2.0/token", data=form) as response,
             ):
+                body = await _json_or_nothing(response)
                 if response.status != 200:
-                    raise ValueError(f"token endpoint answered {response.status}")
-                body = await response.json(content_type=None)
+                    raise TokenRefused(response.status, str(body.get("error") or ""))
             token = str(body["access_token"])
             lifetime = float(body.get("expires_in", 3600))
             self._tokens[key] = (token, time.monotonic() + lifetime - EARLY_REFRESH_SECONDS)

@@ -4,6 +4,7 @@ Bot Framework key and token service, both real HTTP servers on 127.0.0.1, random
     async with FakeBotConnector() as connector:
         activity["serviceUrl"] = connector.url
         connector.fail_next(status=429, retry_after=7)   # the next post gets a 429
+        connector.client_secret = "right"                 # other secrets: 401 invalid_client
         await connector.wait_for(1)                       # posts arrive from a thread
         connector.updates[0].activity                     # an activity edited in place (PUT)
         connector.posts[0].activity["attachments"][0]["content"]   # the Adaptive Card
@@ -33,6 +34,7 @@ from jwt.algorithms import RSAAlgorithm
 
 ISSUER = "https://api.botframework.com"
 ACCESS_TOKEN = "fake-bot-connector-token"
+BOT_FRAMEWORK_SCOPE = "https://api.botframework.com/.default"
 
 
 @dataclass
@@ -83,6 +85,8 @@ class FakeBotConnector:
     # Update activity (PUT .../activities/{id}): `reply_to` holds the id of the one edited.
     updates: list[Post] = field(default_factory=list)
     token_requests: list[dict[str, str]] = field(default_factory=list)
+    # The app's client secret, when set: the token endpoint refuses any other, as Azure AD does.
+    client_secret: str | None = None
     attempts: int = 0
     # Member records (GET .../members/{id}): userRole per user id; others are "user".
     roles: dict[str, str] = field(default_factory=dict)
@@ -214,10 +218,31 @@ class FakeBotConnector:
         return web.json_response({"id": conversation}, status=201)
 
     async def _token(self, request: web.Request) -> web.Response:
-        self.token_requests.append(dict(await request.post()))  # type: ignore[arg-type]
+        """Azure AD's client-credentials token endpoint: errors as its OAuth error bodies."""
+        form: dict[str, str] = dict(await request.post())  # type: ignore[arg-type]
+        self.token_requests.append(form)
+        if form.get("scope") != BOT_FRAMEWORK_SCOPE:
+            return _oauth_error(
+                400, "invalid_scope", 70011, "The provided value for scope is not valid."
+            )
+        if self.client_secret is not None and form.get("client_secret") != self.client_secret:
+            return _oauth_error(401, "invalid_client", 7000215, "Invalid client secret provided.")
         return web.json_response(
             {"token_type": "Bearer", "expires_in": 3599, "access_token": ACCESS_TOKEN}
         )
+
+
+def _oauth_error(status: int, error: str, code: int, description: str) -> web.Response:
+    body = {
+        "error": error,
+        "error_description": f"AADSTS{code}: {description}",
+        "error_codes": [code],
+        "timestamp": time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime()),
+        "trace_id": str(uuid.uuid4()),
+        "correlation_id": str(uuid.uuid4()),
+        "error_uri": f"https://login.microsoftonline.com/error?code={code}",
+    }
+    return web.json_response(body, status=status)
 
 
 class FakeBotFrameworkKeys:

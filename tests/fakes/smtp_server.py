@@ -105,7 +105,9 @@ class SmtpRecorder:
             USER.encode(),
             PASSWORD.encode(),
         )
-        return AuthResult(success=ok, auth_data=data.login.decode() if ok else None)
+        # handled=False: aiosmtpd then answers a refusal with 535, as real servers do
+        # (its default leaves the client waiting for an answer that never comes).
+        return AuthResult(success=ok, handled=False, auth_data=data.login.decode() if ok else None)
 
     async def handle_RCPT(  # noqa: N802 (aiosmtpd's hook name)
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]

@@ -4,6 +4,7 @@ settings: one line per check, non-zero exit when something needed is wrong."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from slack_sdk.oauth.installation_store import Installation
 
@@ -14,6 +15,10 @@ from storage.db import create_engine
 from storage.secrets import SecretBox, new_key
 from tests.fakes.bot_connector import FakeBotConnector
 from tests.fakes.slack_api import FakeSlackApi
+from tests.fakes.smtp_server import PASSWORD, SmtpRecorder
+from tests.processes import free_port
+from tests.project_setup import kickoff
+from tests.reach_setup import PUBLIC_URL, link_in, reach_world
 
 
 async def doctor(**values: str | None) -> tuple[int, list[str]]:
@@ -24,6 +29,7 @@ async def doctor(**values: str | None) -> tuple[int, list[str]]:
 
 async def test_good_settings_pass_every_check(db_url: str) -> None:
     async with FakeSlackApi() as api, FakeBotConnector() as connector:
+        connector.client_secret = "app-password-SECRET"
         code, lines = await doctor(
             LIAISON_DATABASE_URL=db_url,
             SLACK_BOT_TOKEN="xoxb-good",
@@ -74,7 +80,7 @@ async def test_stored_tokens_under_another_key_and_oauth_without_public_url(
     failures = "\n".join(line for line in lines if line.startswith("FAIL"))
     assert code == 1
     assert "secret key: a stored secret does not open" in failures
-    assert "public URL: Slack OAuth needs it" in failures
+    assert "public URL: not set, and Slack OAuth (its redirect) need it" in failures
     assert "database: answers" in "\n".join(lines)
 
 
@@ -85,7 +91,9 @@ async def test_an_unreachable_database_is_one_failing_line() -> None:
 
 
 async def test_the_command_line_exits_non_zero_on_a_wrong_token(
-    db_url: str, monkeypatch, capsys  # noqa: ANN001
+    db_url: str,
+    monkeypatch,
+    capsys,  # noqa: ANN001
 ) -> None:
     import asyncio
 
@@ -101,3 +109,96 @@ async def test_the_command_line_exits_non_zero_on_a_wrong_token(
             monkeypatch.setenv(name, value)
         assert await asyncio.to_thread(main, ["doctor"]) == 1
     assert "FAIL slack: SLACK_BOT_TOKEN refused" in capsys.readouterr().out
+
+
+def failures(lines: list[str]) -> list[str]:
+    return [line for line in lines if line.startswith("FAIL")]
+
+
+async def test_a_wrong_teams_password_fails_with_the_teams_line(db_url: str) -> None:
+    async with FakeBotConnector() as connector:
+        connector.client_secret = "the-current-secret"
+        code, lines = await doctor(
+            LIAISON_DATABASE_URL=db_url,
+            MICROSOFT_APP_ID="app-id",
+            MICROSOFT_APP_PASSWORD="an-expired-SECRET",
+            BOTFRAMEWORK_LOGIN_URL=connector.login_url,
+        )
+    assert code == 1
+    (failure,) = failures(lines)
+    assert failure.startswith("FAIL teams: no Bot Framework token: token endpoint answered 401")
+    assert "(invalid_client)" in failure and "Fix: set MICROSOFT_APP_PASSWORD" in failure
+    assert [r["client_secret"] for r in connector.token_requests] == ["an-expired-SECRET"]
+    assert "SECRET" not in "\n".join(lines)
+
+
+def email(smtp: SmtpRecorder, **values: str | None) -> dict[str, str | None]:
+    settings: dict[str, str | None] = {
+        "LIAISON_SMTP_URL": smtp.url,
+        "LIAISON_SMTP_CA_FILE": smtp.ca_file,
+        "LIAISON_MAIL_FROM": "Liaison <liaison@agency.example>",
+        "LIAISON_PUBLIC_URL": PUBLIC_URL,
+    }
+    return settings | values
+
+
+async def test_a_reachable_smtp_server_passes_and_is_sent_nothing(
+    db_url: str, tmp_path: Path
+) -> None:
+    async with SmtpRecorder(tmp_path) as smtp:
+        code, lines = await doctor(LIAISON_DATABASE_URL=db_url, **email(smtp))
+    assert code == 0, lines
+    assert f"ok   email: the SMTP server at 127.0.0.1:{smtp.port} accepts the login." in lines
+    assert smtp.received == [] and smtp.rcpt_attempts == []
+
+
+async def test_a_refused_smtp_login_is_one_failing_line(db_url: str, tmp_path: Path) -> None:
+    async with SmtpRecorder(tmp_path) as smtp:
+        wrong = smtp.url.replace(PASSWORD, "wrong-SECRET")
+        code, lines = await doctor(
+            LIAISON_DATABASE_URL=db_url, **email(smtp, LIAISON_SMTP_URL=wrong)
+        )
+    assert code == 1
+    (failure,) = failures(lines)
+    assert f"email: the SMTP server at 127.0.0.1:{smtp.port} refused the login (535)" in failure
+    assert "Fix: correct the user and password in LIAISON_SMTP_URL" in failure
+    assert "SECRET" not in "\n".join(lines)
+
+
+async def test_an_untrusted_smtp_certificate_names_the_ca_setting(
+    db_url: str, tmp_path: Path
+) -> None:
+    async with SmtpRecorder(tmp_path) as smtp:
+        code, lines = await doctor(
+            LIAISON_DATABASE_URL=db_url, **email(smtp, LIAISON_SMTP_CA_FILE=None)
+        )
+    assert code == 1
+    (failure,) = failures(lines)
+    assert "certificate this machine does not trust" in failure
+    assert "Fix: set LIAISON_SMTP_CA_FILE" in failure
+
+
+async def test_email_with_no_server_no_sender_and_no_public_url(db_url: str) -> None:
+    port = free_port()
+    code, lines = await doctor(
+        LIAISON_DATABASE_URL=db_url, LIAISON_SMTP_URL=f"smtp://liaison:pw@127.0.0.1:{port}"
+    )
+    assert code == 1
+    found = "\n".join(failures(lines))
+    assert f"email: cannot connect to the SMTP server at 127.0.0.1:{port}" in found
+    assert "Fix: check the host and port in LIAISON_SMTP_URL" in found
+    assert "email: LIAISON_MAIL_FROM is not set" in found
+    assert "public URL: not set, and email (its unsubscribe links) need it" in found
+    assert len(failures(lines)) == 3
+
+
+async def test_calendar_links_handed_out_need_the_public_url(db_url: str) -> None:
+    async with reach_world(db_url) as world:
+        await kickoff(world.bot)
+        link_in(await world.bot.say("ann", "calendar"))
+    code, lines = await doctor(LIAISON_DATABASE_URL=db_url)
+    assert code == 1
+    (failure,) = failures(lines)
+    assert "public URL: not set, and the calendar links already handed out need it" in failure
+    code, lines = await doctor(LIAISON_DATABASE_URL=db_url, LIAISON_PUBLIC_URL=PUBLIC_URL)
+    assert code == 0, lines
