@@ -109,7 +109,7 @@ READ_ONLY_LINES = (
     "tasks overdue", "tasks blocked", "tasks done", "tasks all", "tasks due:this-week",
     "outbox", "outbox failed", "emails", "projects", "report", "report client", "report internal",
     "status", "requests", "requests open", "risks", "risks all", "changes", "team",
-    "history", "history days:3660 @bob", "export history",
+    "history", "history days:3660 @bob", "export history", "links",
     "blockers", "blockers all", "huddle history", "huddle history days:3", "huddle stats",
 )  # fmt: skip
 
@@ -125,13 +125,24 @@ async def test_read_only_commands_write_nothing(bot: Harness, statements: Statem
         await bot.say("ann", line)
     await bot.engine.handle(ann_says("help"))  # ann and the channel are remembered
     listed = {spec.name for spec in bot.engine.registry.all() if spec.reads_only}
-    assert listed == {bot.engine.registry.find(line.split())[0].name for line in READ_ONLY_LINES}
+    lines = (*READ_ONLY_LINES, *CLOSED_READ_ONLY_LINES)
+    assert listed == {bot.engine.registry.find(line.split())[0].name for line in lines}
     for line in READ_ONLY_LINES:
-        statements.reset()
-        reply = await bot.engine.handle(ann_says(line))
-        writes = [s for s in statements.statements if DML.match(s)]
-        assert not writes, (line, writes)
-        assert not reply.failed, (line, reply)
+        await _reads_only(bot, statements, line)
+    await bot.say("ann", "project close force")
+    for line in CLOSED_READ_ONLY_LINES:  # what only a closed project answers
+        await _reads_only(bot, statements, line)
+
+
+CLOSED_READ_ONLY_LINES = ("report final",)
+
+
+async def _reads_only(bot: Harness, statements: StatementCounter, line: str) -> None:
+    statements.reset()
+    reply = await bot.engine.handle(ann_says(line))
+    writes = [s for s in statements.statements if DML.match(s)]
+    assert not writes, (line, writes)
+    assert not reply.failed, (line, reply)
 
 
 def sneaky_module() -> ModuleType:
