@@ -11,7 +11,6 @@ from sqlalchemy import case, func, select
 from bot.commands.guards import team_side_only
 from bot.domain.budget import format_hours
 from bot.engine.context import CommandContext
-from bot.engine.dates import DateRead
 from bot.engine.parsing import Args, Mention, parse_duration
 from bot.engine.registry import EVERYONE, PM, TEAM, command
 from bot.messages import Actions, Button, Context, Heading, Item, Items, ItemStatus, Message, Text
@@ -35,13 +34,6 @@ def item_status(done: bool, blocked: bool, due: date | None, today: date, soon: 
     return "open"
 
 
-def _future_date(ctx: CommandContext, text: str, what: str) -> DateRead:
-    read = ctx.read_date(text)
-    if read.day < ctx.today:
-        raise ctx.fail(f"The {what} {read.day.isoformat()} is in the past; give today or later.")
-    return read
-
-
 def _date_words(ctx: CommandContext, args: Args, what: str) -> str:
     """A date given as bare words after the number (`fri`, `next tuesday`) or as due:."""
     given = args.option("due") or args.text()
@@ -63,7 +55,7 @@ def _date_words(ctx: CommandContext, args: Args, what: str) -> str:
 async def milestone_add(ctx: CommandContext, args: Args) -> Message:
     title = args.text("milestone title")
     assert title is not None
-    due_read = _future_date(ctx, args.required_option("due", "when it is due"), "due date")
+    due_read = ctx.read_date(args.required_option("due", "when it is due"))
     due = due_read.day
     client = args.flag("client")
     project = ctx.the_project
@@ -87,7 +79,8 @@ async def milestone_add(ctx: CommandContext, args: Args) -> Message:
     )
     kind = "client deliverable" if client else "milestone"
     blocks: list[Text | Context] = [
-        Text(f'Added {kind} {number} "{title}", due {due}.'), ctx.date_said(due_read, "due")
+        Text(f'Added {kind} {number} "{title}", due {due}.'),
+        ctx.date_said(due_read, "due"),
     ]
     if project.due_date and due > project.due_date:
         blocks.append(Context(f"That is after the project's due date, {project.due_date}."))
@@ -103,7 +96,7 @@ async def milestone_add(ctx: CommandContext, args: Args) -> Message:
 )
 async def milestone_due(ctx: CommandContext, args: Args) -> Message:
     milestone = await ctx.numbered(Milestone, args.number("milestone number"), "milestone")
-    due = _future_date(ctx, _date_words(ctx, args, "new due date"), "due date")
+    due = ctx.read_date(_date_words(ctx, args, "new due date"))
     old, milestone.due_date = milestone.due_date, due.day
     return ctx.say(
         Text(f'Milestone {milestone.number} "{milestone.title}": due {due.day} (was {old}).'),
@@ -278,7 +271,7 @@ async def task_add(ctx: CommandContext, args: Args) -> Message:
     assert title is not None
     mention = args.mention("the task's owner")
     assert mention is not None
-    due_read = _future_date(ctx, args.required_option("due", "when it is due"), "due date")
+    due_read = ctx.read_date(args.required_option("due", "when it is due"))
     due = due_read.day
     milestone_text = args.option("milestone")
     estimate_text = args.option("est")
@@ -338,7 +331,7 @@ async def task_assign(ctx: CommandContext, args: Args) -> Message:
 )
 async def task_due(ctx: CommandContext, args: Args) -> Message:
     task = await ctx.numbered(Task, args.number("task number"), "task")
-    due = _future_date(ctx, _date_words(ctx, args, "new due date"), "due date")
+    due = ctx.read_date(_date_words(ctx, args, "new due date"))
     old, task.due_date = task.due_date, due.day
     was = f" (was {old})" if old else ""
     return ctx.say(

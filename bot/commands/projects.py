@@ -7,7 +7,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from bot.engine.context import CommandContext, projects_of
-from bot.engine.dates import date_in_words
+from bot.engine.dates import DateRead
 from bot.engine.parsing import (
     Args,
     parse_clock,
@@ -43,11 +43,7 @@ async def project_new(ctx: CommandContext, args: Args) -> Message:
         money = parse_money(budget_text)
         currency = money.currency or currency
         budget = money.amount
-    due = None
-    if (due_text := args.option("due")) is not None:
-        due = ctx.read_date(due_text).day
-        if due < ctx.today:
-            raise ctx.fail(f"The due date {due} is in the past.")
+    due = ctx.read_date(due_text) if (due_text := args.option("due")) is not None else None
     if ctx.request.actor.external:
         raise ctx.refuse("Projects are started by the delivery team, not by a client.")
     if await ctx.session.scalar(
@@ -71,7 +67,7 @@ async def project_new(ctx: CommandContext, args: Args) -> Message:
         currency=currency,
         budget=budget,
         start_date=ctx.today,
-        due_date=due,
+        due_date=due.day if due else None,
         created_at=ctx.now,
     )
     ctx.session.add(project)
@@ -89,13 +85,14 @@ async def project_new(ctx: CommandContext, args: Args) -> Message:
     ctx.project, ctx.side = project, "team" if place.kind == "channel" else None
     facts = [("Client", client), ("PM", ctx.me.display_name), ("Time zone", zone)]
     if due:
-        facts.append(("Due", due.isoformat()))
+        facts.append(("Due", due.day.isoformat()))
     if budget is not None:
         facts.append(("Budget", f"{currency} {budget:,.2f}"))
     return Message(
         blocks=(
             Heading(f"Project {name} started"),
             Facts(tuple(facts)),
+            *([ctx.date_said(due, "due")] if due else []),
             Text(side_note),
             Context(
                 'Next: `team add @someone`, `task add "..." @owner due:fri`, `project link client`.'
@@ -229,15 +226,19 @@ async def project_set(ctx: CommandContext, args: Args) -> Message:
             changes.append(setter(ctx, project, value))
     if not changes:
         raise ctx.fail("Say what to change, for example `project set country:DE`.")
-    return ctx.say(Heading(f"{project.name} updated"), Facts(tuple(changes)))
+    # A new due date is said in words in the small print, which also warns when it is past.
+    due_said = (
+        [ctx.date_said(DateRead(project.due_date), "due")]
+        if project.due_date and any(label == "Due" for label, _ in changes)
+        else []
+    )
+    return ctx.say(Heading(f"{project.name} updated"), Facts(tuple(changes)), *due_said)
 
 
 def _set_due(ctx: CommandContext, project: Project, value: str) -> tuple[str, str]:
     due = ctx.read_date(value).day
-    if due < ctx.today:
-        raise ctx.fail(f"The due date {due} is in the past.")
     project.due_date = due
-    return ("Due", f"{due.isoformat()} ({date_in_words(due)})")
+    return ("Due", due.isoformat())
 
 
 def _set_zone(ctx: CommandContext, project: Project, value: str) -> tuple[str, str]:

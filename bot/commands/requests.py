@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from bot.clock import local_date
 from bot.commands.changes import parse_days, parse_price, raise_change
-from bot.commands.guards import future_date, team_person
+from bot.commands.guards import team_person
 from bot.engine.context import CommandContext
 from bot.engine.parsing import Args
 from bot.engine.registry import EVERYONE, PM, command
@@ -112,7 +112,8 @@ async def request_to_task(ctx: CommandContext, args: Args) -> Message:
     mention = args.mention("the task's owner")
     due_text = args.option("due")
     assert mention is not None
-    due = future_date(ctx, due_text, "due date") if due_text else None
+    due_read = ctx.read_date(due_text) if due_text else None
+    due = due_read.day if due_read else None
     request = await _open_request(ctx, number)
     owner = await team_person(ctx, mention)
     task = Task(
@@ -134,6 +135,7 @@ async def request_to_task(ctx: CommandContext, args: Args) -> Message:
         return told
     return ctx.say(
         Text(f"Request {number} is now task {task.number} for @{owner.display_name}{planned}."),
+        *([ctx.date_said(due_read, "due")] if due_read else []),
         Context("I told the client it is being worked on."),
     )
 

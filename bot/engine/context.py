@@ -109,12 +109,14 @@ class CommandContext:
         return WorkCalendar.of(project.working_days, project.country, years).add(start, days)
 
     def date_said(self, read: DateRead, what: str) -> Context:
-        """The small print that says a date just set in words, and how a numeric one was read."""
+        """The small print that says a date just set in words, how a numeric one was read, and
+        that it is already past: a past due date is taken (catching up on the plan), but said."""
         how = ""
         if read.ambiguous:
             order = "month/day" if month_first(self.request.actor.locale) else "day/month"
             how = f" (read as {order} for your locale; write {read.day.isoformat()} to be sure)"
-        return Context(f"{what.capitalize()}: {date_in_words(read.day)}{how}.")
+        past = " — that is in the past" if read.day < self.today else ""
+        return Context(f"{what.capitalize()}: {date_in_words(read.day)}{how}{past}.")
 
     @property
     def project_today(self) -> date:

@@ -42,7 +42,8 @@ DATES = [
     ("3/4", None, "2027-03-04"), ("3/4", "en-US", "2027-03-04"),
     ("3/4", "en-GB", "2027-04-03"), ("10/12", "en-GB", "2026-12-10"),
     ("10/12", "en-US", "2027-10-12"), ("12/24", "de-DE", "2026-12-24"),
-    ("24.12.2026", "de-DE", "2026-12-24"),
+    ("24.12.2026", "de-DE", "2026-12-24"), ("12/24/2020", None, "2020-12-24"),
+    ("2026-11-30", None, "2026-11-30"),
 ]  # fmt: skip
 
 DATE_REFUSALS = [
@@ -52,7 +53,6 @@ DATE_REFUSALS = [
     ("task due 1 due:soonish", f"I can't read `soonish` as a date. {DATE_HELP}"),
     ('task add "X" @bob due:this friday blue', "I did not understand `blue`."),
     ('task add "X" @bob due:march 1 purple', "I did not understand `purple`."),
-    ("task due 1 due:12/24/2020", "The due date 2020-12-24 is in the past; give today or later."),
 ]
 
 # (what is typed after `log`, the hours it must log)
@@ -163,6 +163,19 @@ async def test_a_date_is_said_in_words_and_a_two_way_numeric_date_says_how_it_wa
     assert "Due: Sat 3 Apr 2027 (read as day/month for your locale; write 2027-04-03" in out
     out = await bot.say("ann", 'milestone add "Launch" due:march 1')
     assert "due 2027-03-01" in out and "Due: Mon 1 Mar 2027." in out
+
+
+async def test_a_past_due_date_is_taken_with_a_warning_and_today_is_not_past(bot: Harness) -> None:
+    await world(bot)
+    out = await bot.say("ann", "task due 1 due:12/24/2020")
+    assert "Task 1 (T1) is due 2020-12-24 (was 2026-12-20)." in out
+    assert "Due: Thu 24 Dec 2020 — that is in the past." in out
+    assert str(await due_of(bot, 1)) == "2020-12-24"
+    out = await bot.say("ann", "task due 1 due:3/4/2025", locale="en-GB")
+    assert "Due: Thu 3 Apr 2025 (read as day/month for your locale; write 2025-04-03 to be " in out
+    assert "sure) — that is in the past." in out
+    out = await bot.say("ann", "task due 1 due:today")
+    assert "Due: Tue 1 Dec 2026." in out and "in the past" not in out
 
 
 @pytest.mark.parametrize(("line", "refusal"), DATE_REFUSALS)

@@ -49,6 +49,18 @@ async def test_slack_dates_by_the_users_locale_and_questions(world: SlackWorld) 
     assert overdue["blocks"] == canonical["blocks"]
 
 
+async def test_slack_a_past_due_date_is_taken_with_a_warning(world: SlackWorld) -> None:
+    await world.command(SLACK_PROJECT)
+    await world.command("team add <@U0BOB|bob> role:member")
+    added = await world.command('task add "Homepage" <@U0BOB|bob> due:2026-11-30')
+    said = block_texts(added["blocks"])
+    assert "Task 1 added: Homepage · bob · due 2026-11-30" in said
+    assert "Due: Mon 30 Nov 2026 — that is in the past." in said
+    moved = await world.command("project set due:2026-11-27")
+    assert "Due: Fri 27 Nov 2026 — that is in the past." in block_texts(moved["blocks"])
+    assert str((await _tasks(world.runtime.sessions))[1].due_date) == "2026-11-30"
+
+
 async def test_slack_run_it_button_and_typed_yes(world: SlackWorld) -> None:
     await world.command(SLACK_PROJECT)
     await world.command("team add <@U0BOB|bob> role:member")
