@@ -10,8 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.commands.erasure import Erased, Scope, erase_person
-from bot.engine.reply_cache import tenant_key
-from storage.changes import take_revision
+from bot.engine.reply_cache import Generations, tenant_key
+from storage.changes import announce, take_revision
 from storage.models import Acquaintance, AuditEntry, Person, Tenant
 
 
@@ -35,8 +35,12 @@ async def forget_person(
                 )
             ).all()
         )
+        # A notice from this process, which keeps no replies: every server hears it.
+        notices = Generations()
         for tenant in tenants:  # first, as every writer does: one lock order
-            await take_revision(session, tenant.id, tenant_key(tenant.platform, tenant.external_id))
+            await take_revision(session, tenant.id)
+            # A person's name shows in every project: the tenant changed as a whole.
+            await announce(session, notices.notice(tenant_key(tenant.platform, tenant.external_id)))
         erased = await erase_person(session, person, Scope())
         session.add_all(
             AuditEntry(
