@@ -159,13 +159,10 @@ async def _stored_bot_tokens(settings: Settings, db: AsyncEngine) -> list[tuple[
 async def _teams(settings: Settings, db: AsyncEngine) -> list[Finding]:
     if not settings.microsoft_app_id:
         return [Finding(True, "teams", "no MICROSOFT_APP_ID (Teams not in use)")]
-    from botframework.connector.auth import AuthenticationConstants
+    from adapters.teams.auth import TokenRefused, bot_token
 
-    from adapters.teams.auth import TokenCredentialFactory, TokenRefused, login_url
-
-    scope = AuthenticationConstants.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE
     try:
-        await TokenCredentialFactory(settings).token(scope, login_url(settings, None))
+        await bot_token(settings)
     except TokenRefused as error:
         return [Finding(False, "teams", f"no Bot Framework token: {error}", _teams_fix(error))]
     except Exception as error:

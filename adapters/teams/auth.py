@@ -209,3 +209,10 @@ class ServiceUrls:
         return parts.scheme == "https" and (
             host in MICROSOFT_SERVICE_HOSTS or host.endswith(MICROSOFT_SERVICE_DOMAINS)
         )
+
+
+async def bot_token(settings: Settings) -> str:
+    """A Bot Framework token for talking to channels, asked for now (`liaison doctor`):
+    raises TokenRefused when the app id or password is wrong."""
+    scope = AuthenticationConstants.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE
+    return await TokenCredentialFactory(settings).token(scope, login_url(settings, None))
