@@ -49,6 +49,18 @@ async def fresh_sqlite(directory: Path, label: str = "bench") -> str:
     return url
 
 
+async def analyze(url: str) -> None:
+    """Gather the planner's statistics after a bulk seed, as autovacuum would on a live
+    database. Without them PostgreSQL plans a join over 10,000 fresh rows as if the tables
+    were empty (a nested loop: 7 s instead of 20 ms for the fan-out's team query)."""
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text("ANALYZE"))
+    finally:
+        await engine.dispose()
+
+
 async def server_versions() -> dict[str, str]:
     import sqlite3
 

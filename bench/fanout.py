@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import delete, event, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bench.databases import fresh_postgres, fresh_sqlite
+from bench.databases import analyze, fresh_postgres, fresh_sqlite
 from bench.report import median, table
 from storage.db import create_engine, session_factory
 from storage.models import (
@@ -73,6 +73,7 @@ async def seed_projects(url: str, count: int) -> None:
                 await _seed_chunk(session, tenant, range(start, min(count, start + CHUNK)), created)
     finally:
         await engine.dispose()
+    await analyze(url)
 
 
 async def _seed_chunk(

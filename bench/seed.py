@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bench.databases import analyze
 from storage.db import create_engine, session_factory
 from storage.models import (
     Acquaintance,
@@ -69,6 +70,7 @@ async def bulk_seed(database_url: str, size: Size = Size(), *, seed: int = 7) ->
             }
     finally:
         await engine.dispose()
+    await analyze(database_url)
     return counts
 
 

@@ -4,7 +4,9 @@ On PostgreSQL the rows go in with COPY, the server's own bulk path: a morning's 
 writes hundreds of thousands of claims and outbox rows, and COPY takes them in a fraction
 of the time multi-row INSERTs need, in server and client alike. A unique violation still
 fails the statement (and so the transaction) as an INSERT's would, and is raised as
-SQLAlchemy's IntegrityError. Elsewhere it is one executemany INSERT."""
+SQLAlchemy's IntegrityError. Elsewhere (SQLite) it is one executemany INSERT handed to the
+driver as plain value tuples: compiling the statement's parameters row by row costs more
+than SQLite takes to store the rows."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import asyncpg
-from sqlalchemy import Table, insert, text
+from sqlalchemy import Table, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -26,9 +28,21 @@ async def insert_many(
         return
     connection = await session.connection()
     if connection.dialect.name != "postgresql":
-        await session.execute(insert(table), list(rows))
+        await _executemany(connection, table, rows)
         return
     await _copy(connection, table, rows)
+
+
+async def _executemany(
+    connection: AsyncConnection, table: Table, rows: Sequence[Mapping[str, Any]]
+) -> None:
+    names, records = _bind_values(table, rows, connection.dialect)
+    quote = connection.dialect.identifier_preparer.quote
+    statement = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
+        f"VALUES ({', '.join('?' * len(names))})"
+    )
+    await connection.exec_driver_sql(statement, records)
 
 
 def _bind_values(
