@@ -56,6 +56,9 @@ class CommandContext:
     # What the audit trail records for this command instead of its line (bot.engine.audit): a
     # line that names someone being erased must not outlive the erasure.
     audit_line: str | None = None
+    # How this tenant met each person asked about so far in this command (None: never),
+    # so that resolving a mention and then checking its side read the row once.
+    _met: dict[int, Acquaintance | None] = field(default_factory=dict, repr=False)
 
     # --- who and where ----------------------------------------------------------------
 
@@ -166,6 +169,8 @@ class CommandContext:
         workspace or tenant is refused: a mention is text anyone can type, and it must not
         reach into another organisation's people."""
         platform = self.request.actor.platform
+        if mention.user_id and mention.user_id == self.me.external_id:
+            return self.me  # met here: this very request is theirs
         if mention.user_id:
             found = await self._person_by_platform_id(mention)
             if found is None:
@@ -232,21 +237,23 @@ class CommandContext:
         )
         self.session.add(person)
         await self.session.flush()
-        self.session.add(
-            Acquaintance(
-                person_id=person.id, tenant_id=self.tenant.id, external=False, met_at=self.now
-            )
+        met = Acquaintance(
+            person_id=person.id, tenant_id=self.tenant.id, external=False, met_at=self.now
         )
+        self.session.add(met)
         await self.session.flush()
+        self._met[person.id] = met
         return person
 
     async def acquaintance(self, person: Person) -> Acquaintance | None:
         """How this tenant met `person`, if it did."""
-        return await self.session.scalar(
-            select(Acquaintance).where(
-                Acquaintance.person_id == person.id, Acquaintance.tenant_id == self.tenant.id
+        if person.id not in self._met:
+            self._met[person.id] = await self.session.scalar(
+                select(Acquaintance).where(
+                    Acquaintance.person_id == person.id, Acquaintance.tenant_id == self.tenant.id
+                )
             )
-        )
+        return self._met[person.id]
 
     async def is_external(self, person: Person) -> bool:
         """Whether `person` is from another organisation as this tenant sees them; someone
@@ -255,6 +262,14 @@ class CommandContext:
         return met is None or met.external
 
     async def membership_of(self, person: Person) -> Membership | None:
+        mine = self.membership
+        if (
+            person is self.me
+            and mine is not None
+            and mine.project_id == self.the_project.id
+            and mine not in self.session.deleted
+        ):
+            return mine  # read when the project was found (bot.engine.engine)
         return await self.session.scalar(
             select(Membership).where(
                 Membership.project_id == self.the_project.id, Membership.person_id == person.id

@@ -11,10 +11,12 @@ reply cache (bot.engine.reply_cache) while what it read is unchanged."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
 from collections.abc import Hashable, Iterable
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from types import ModuleType
 
@@ -91,6 +93,15 @@ class Engine:
         self.replies = ReplyCache(self.generations, on_hit=self.metrics.reply_cache_hits.inc)
         self.reply_cache = reply_cache
         self.identities = Identities()
+        # SQLite has one writer at a time, and every command writes (its delivery id at
+        # least). Its busy handler makes a waiting writer sleep and poll, so under load the
+        # lock sits free while writers sleep: in this process they queue here instead,
+        # each woken as the one before commits. Other processes still meet the busy handler.
+        self._one_writer: asyncio.Lock | None = (
+            asyncio.Lock() if _owned_by_one_process(sessions) else None
+        )
+        # PostgreSQL: the same, per tenant, for commands that write.
+        self._tenant_writers: dict[str, asyncio.Lock] = {}
         # Requests being handled now: a graceful shutdown waits for them (adapters.serve).
         self.in_flight = InFlight()
 
@@ -148,16 +159,36 @@ class Engine:
     async def _run(self, request: Request, text: str, tenant: str) -> tuple[Reply, Keep]:
         """The reply, in one transaction, and what it was read from if it may be kept for
         a repeat (False if it changed data or was a platform retry's)."""
-        async with self.sessions() as session, session.begin():
+        async with self._writer_turn(tenant, text), self.sessions() as session, session.begin():
             handled = await self._handle_in_transaction(session, request, text)
         if handled.changed:
             self.generations.changed(tenant, handled.projects)
         return handled.reply, False if handled.changed or handled.repeat else handled.read
 
+    def _writer_turn(self, tenant: str, text: str | None) -> AbstractAsyncContextManager[object]:
+        """Wait here, in this process, for this command's turn to write. Writers queue in
+        the database anyway (SQLite's one writer; the tenant's revision on PostgreSQL), and
+        each statement of a writer holding the turn competes with every waiter's for this
+        process's event loop: queued here, waiters start when their turn comes (about 1.5x
+        the writes a second under load; bench/)."""
+        if self._one_writer is not None:
+            return self._one_writer
+        spec = self._spec_of(text) if text is not None else None
+        if spec is None or spec.reads_only:
+            return nullcontext()
+        return self._tenant_writers.setdefault(tenant, asyncio.Lock())
+
+    def _spec_of(self, text: str) -> CommandSpec | None:
+        try:
+            return self._route(text)[0]
+        except UserError:
+            return None
+
     async def _offer(self, request: Request, offer: Suggested) -> Reply:
         """Did you mean the whole corrected line? A *Run it* button, or type `yes`."""
         line = offer.suggestion.line
-        async with self.sessions() as session, session.begin():
+        tenant = tenant_key(request.place.platform, request.place.tenant)
+        async with self._writer_turn(tenant, None), self.sessions() as session, session.begin():
             await suggestions.remember(session, request, line, request.received_at or self.clock())
         blocks: list[Text | Actions | Context] = [Text(f"{offer.message} Did you mean `{line}`?")]
         if len(offer.suggestion.arguments) <= MAX_BUTTON_VALUE:
@@ -175,11 +206,8 @@ class Engine:
             return None
         if request.event_id and not request.reply_inline:
             return None
-        try:
-            spec, _ = self._route(text)
-        except UserError:
-            return None
-        if not spec.cached:
+        spec = self._spec_of(text)
+        if spec is None or not spec.cached:
             return None
         return self.replies.key(text, request, request.received_at or self.clock())
 

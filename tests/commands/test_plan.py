@@ -284,6 +284,28 @@ async def test_tasks_and_milestones_run_a_fixed_number_of_statements(
     assert "Showing 50 of 500" in out
 
 
+async def test_adding_a_task_runs_a_fixed_few_statements(
+    bot: Harness, statements: StatementCounter
+) -> None:
+    """Writes in a workspace queue behind each other (the revision), so every statement of
+    a write is paid by everyone waiting: a teammate's task reads the owner once (person,
+    membership, how we met them); a task for oneself reads nothing more about the owner."""
+    await plan(bot)
+
+    async def count(line: str) -> int:
+        statements.reset()
+        assert "added" in await bot.say("ann", line)
+        # The harness's own delivery of posts, and PostgreSQL's change notice, aside.
+        return sum(
+            1
+            for s in statements.statements
+            if not s.startswith(("SELECT deliveries", "SELECT pg_notify"))
+        )
+
+    assert await count('task add "For a teammate" @bob due:fri') == 13
+    assert await count('task add "For myself" <@ann> due:fri') == 10
+
+
 async def test_the_task_list_is_never_shown_in_the_client_channel(bot: Harness) -> None:
     """Owners, estimates and blocked reasons are internal, even when the PM asks there."""
     await plan(bot)
