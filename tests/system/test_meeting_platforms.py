@@ -6,12 +6,15 @@ form is `action done N`); `meeting done` posts the minutes to the client side.""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.schedule.step import run_due
 from tests.fakes.slack_world import SlackWorld, block_texts, slack_world
 from tests.slack.test_interactions import buttons, press, set_up_project
 from tests.system.test_huddle_platforms import due
+from tests.system_world import ANN, CAROL, MARKERS, project_world, seen_by
 from tests.teams.test_commands import _ok, _project
 from tests.teams_support import SHARED_CHANNEL, TEAM_CHANNEL, TeamsService, teams_service, text_of
 
@@ -134,3 +137,38 @@ async def test_teams_agenda_reminder_button_and_minutes(teams: TeamsService) -> 
     (minutes,) = [p for p in teams.connector.posts[before:] if "Minutes" in text_of([p])]
     assert minutes.conversation_id == SHARED_CHANNEL
     assert "Staging on Monday" in text_of([minutes]) and "48,765" not in text_of([minutes])
+
+
+async def test_a_slack_client_sees_nothing_internal_of_the_meeting(db_url: str) -> None:
+    """The system world's internal facts (an internal risk, the budget, a rate, spend, a
+    decision, a huddle answer) and an internal note and item: none reaches Carol through the
+    agenda, the minutes, the reminders or her own commands."""
+    async with project_world(db_url) as app:
+        now = datetime.now(UTC)
+        starts = now + timedelta(minutes=59)
+        day = starts.strftime("%a").lower()
+        slack_team, slack_shared = "C0TEAM", "C0SHARED"
+        for line in (
+            "project set tz:UTC days:mon-sun",
+            f"meeting set {day} {starts:%H:%M}",
+            'meeting ask "Can we see staging?"',
+            'meeting note --internal "INTERNAL-NOTE-WOMBAT"',
+            'meeting note "Staging is ready"',
+            f'action "Send the logo" <@U0CAROL|carol> due:{(now + timedelta(days=1)).date()}',
+            'action "INTERNAL-DECISION-IBEX follow-up" --internal',
+        ):
+            reply = await app.slash(ANN, line, channel_id=slack_team)
+            assert "Usage" not in reply.text, (line, reply.text)
+        await run_due(app.runtime.sessions, now + timedelta(minutes=1))
+        await run_due(app.runtime.sessions, now + timedelta(hours=24))  # the due-day reminder
+        answers = [(await app.slash(ANN, "meeting done", channel_id=slack_team)).text]
+        for line in ("meeting", "actions", "actions all", "action done 2", "action done 1"):
+            answers.append((await app.slash(CAROL, line, channel_id=slack_shared)).text)
+        assert [(m, a[:200]) for a in answers[1:] for m in MARKERS if m in a] == []
+        seen = await seen_by(app, CAROL, set(), {slack_shared, CAROL.user_id, "D0CAROL"})
+        shown = "\n".join(seen.texts)
+        assert "Agenda: Acme Site" in shown and "Minutes: Acme Site" in shown
+        assert "Staging is ready" in shown and "Can we see staging?" in shown
+        assert seen.leaks() == []
+        team = "\n".join((await seen_by(app, ANN, set(), {slack_team})).texts)
+        assert "INTERNAL-NOTE-WOMBAT" in team + answers[0]  # the scan above could fail
