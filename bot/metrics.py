@@ -29,14 +29,18 @@ class Metrics:
             "liaison_reply_cache_hits", "Commands answered from the reply cache", registry=r
         )
         self.outbox_rows = Gauge(
-            "liaison_outbox_rows", "Outbox rows by state (read at scrape time)", ["state"],
+            "liaison_outbox_rows",
+            "Outbox rows by state (read at scrape time)",
+            ["state"],
             registry=r,
         )
         self.deliveries = Counter(
             "liaison_deliveries", "Delivery attempts", ["platform", "outcome"], registry=r
         )
         self.rate_limited = Counter(
-            "liaison_rate_limited_responses", "HTTP 429 answers from a platform", ["platform"],
+            "liaison_rate_limited_responses",
+            "HTTP 429 answers from a platform",
+            ["platform"],
             registry=r,
         )
         self.due_step_seconds = Histogram(

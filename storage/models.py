@@ -727,3 +727,98 @@ class DocumentLink(Base):
     client_visible: Mapped[bool] = mapped_column(Boolean, default=False)
     added_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Meeting(Base):
+    """A project's recurring client meeting (`meeting set tue 10:00 every:2w`), in the
+    project's zone: on `weekday` every `every_weeks` weeks counted from the week of `anchor`.
+    The agenda goes `agenda_minutes` before each one held (a working day, not skipped)."""
+
+    __tablename__ = "meetings"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    weekday: Mapped[int] = mapped_column(Integer)  # ISO weekday
+    local_time: Mapped[str] = mapped_column(String(5))
+    every_weeks: Mapped[int] = mapped_column(Integer, default=1)
+    length_minutes: Mapped[int] = mapped_column(Integer, default=45)
+    agenda_minutes: Mapped[int] = mapped_column(Integer, default=60)
+    anchor: Mapped[date] = mapped_column(Date)  # the first meeting's day
+    # The last `meeting done`: the next minutes count from here (or the meeting's start).
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Calendar feeds publish these as SEQUENCE and LAST-MODIFIED (see Milestone).
+    edits: Mapped[int] = mapped_column(
+        Integer, default=0, server_default="0", onupdate=literal_column("meetings.edits") + 1
+    )
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), onupdate=_utc_now)
+
+
+class MeetingSkip(Base):
+    """A client meeting that is not held (`meeting skip`): no agenda; EXDATE in the feeds."""
+
+    __tablename__ = "meeting_skips"
+    __table_args__ = (UniqueConstraint("project_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    day: Mapped[date] = mapped_column(Date)  # the meeting's local day
+    skipped_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class MeetingQuestion(Base):
+    """A question the team puts on the next client agenda (`meeting ask "..."`); answered
+    (`closed_at`) by the next `meeting done`."""
+
+    __tablename__ = "meeting_questions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    asked_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class MeetingNote(Base):
+    """A line of the meeting's minutes (`meeting note "..."`): shown to the client in the
+    minutes unless `internal` (`meeting note --internal "..."`)."""
+
+    __tablename__ = "meeting_notes"
+    __table_args__ = (Index("ix_meeting_notes_project_at", "project_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    text: Mapped[str] = mapped_column(Text)
+    internal: Mapped[bool] = mapped_column(Boolean, default=False)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ActionItem(Base):
+    """Something someone agreed to do (`action "Send the logo files" @carol due:fri`),
+    numbered per project. `client_owned` is fixed when the owner is set (a client person):
+    such items are reminded in the client side and listed on the client agenda. `internal`
+    items are never shown to the client."""
+
+    __tablename__ = "action_items"
+    __table_args__ = (UniqueConstraint("project_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(500))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    client_owned: Mapped[bool] = mapped_column(Boolean, default=False)
+    internal: Mapped[bool] = mapped_column(Boolean, default=False)
+    due_date: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(8), default="open")  # open | done
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    done_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    edits: Mapped[int] = mapped_column(
+        Integer, default=0, server_default="0", onupdate=literal_column("action_items.edits") + 1
+    )
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), onupdate=_utc_now)

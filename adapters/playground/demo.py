@@ -38,6 +38,7 @@ SCRIPT = """
 -21 ann   team   task add "CMS set-up" @bob due:{+1} milestone:"Beta" est:12h
 -21 ann   team   task add "Payment integration" @bob due:{+25} milestone:"Beta" est:30h
 -21 ann   team   decision "Use Stripe for payments" why:"Acme already has an account"
+-21 ann   team   meeting set thu 10:00
 -20 bob   dm     me
 -20 dana  dm     me
 -20 carol dm     help
@@ -59,6 +60,8 @@ impact:medium mitigation:"Mock the API; agree a fallback date" owner:@bob
 -3  ann   team   spend 3,200 "Hosting for the first year" hosting
 -3  bob   team   log 6h task:4
 -2  ann   team   change "Add a blog section" cost:4000 days:5
+-2  ann   team   action "Send the new logo files" @carol due:{+2}
+-2  ann   team   meeting ask "Can we go through the blog section's scope?"
 -1  dana  team   log 6h task:3 "Visual design, home page"
 -1  bob   team   log 5h task:4
 """

@@ -4,6 +4,7 @@ May import: the shared vocabulary, domain, engine, views, delivery, schedule."""
 from types import ModuleType
 
 from bot.commands import (
+    actions,
     budget,
     calendar,
     changes,
@@ -19,6 +20,7 @@ from bot.commands import (
     huddle_roster,
     huddle_stats,
     links,
+    meetings,
     outbox,
     plan,
     projects,
@@ -55,4 +57,6 @@ ALL_MODULES: list[ModuleType] = [
     email,
     closeout,
     links,
+    meetings,
+    actions,
 ]

@@ -42,9 +42,7 @@ HISTORY_HEADER = ["at_utc", "person", "platform", "channel", "command", "line"]
 
 
 def history_csv_rows(rows: list[tuple[AuditEntry, str | None]]) -> list[list[Any]]:
-    return [
-        [e.at.isoformat(), who, e.platform, e.channel_id, e.command, e.line] for e, who in rows
-    ]
+    return [[e.at.isoformat(), who, e.platform, e.channel_id, e.command, e.line] for e, who in rows]
 
 
 @command(

@@ -1,5 +1,5 @@
-"""A project's mailing list: who gets the weekly client report (and, once client meetings
-exist, agendas and minutes) by email, and the one-click unsubscribe.
+"""A project's mailing list: who gets the weekly client report, client meeting agendas and
+minutes by email (the client's versions only, ever), and the one-click unsubscribe.
 
 Email goes through the outbox like any post: its target is platform `email`, the address
 as the channel and the project's id as the tenant (a list belongs to one project, and an
@@ -63,8 +63,11 @@ async def recipients_of(session: AsyncSession, project_id: int) -> list[EmailRec
     return list(rows)
 
 
-async def report_recipients(session: AsyncSession, project_ids: list[int]) -> dict[int, list[str]]:
-    """The addresses that asked for the weekly report, for many projects in one statement."""
+async def recipients_wanting(
+    session: AsyncSession, project_ids: list[int], want: str
+) -> dict[int, list[str]]:
+    """The addresses that asked for `want` (report, agenda, minutes), for many projects in
+    one statement."""
     found: dict[int, list[str]] = defaultdict(list)
     if not project_ids:
         return found
@@ -74,9 +77,14 @@ async def report_recipients(session: AsyncSession, project_ids: list[int]) -> di
         .order_by(EmailRecipient.project_id, EmailRecipient.address)
     )
     for project_id, address, wants in rows:
-        if "report" in wants.split(","):
+        if want in wants.split(","):
             found[project_id].append(address)
     return found
+
+
+async def report_recipients(session: AsyncSession, project_ids: list[int]) -> dict[int, list[str]]:
+    """The addresses that asked for the weekly report, for many projects in one statement."""
+    return await recipients_wanting(session, project_ids, "report")
 
 
 def new_recipient(
@@ -143,3 +151,10 @@ def weekly_email(project: Project, client_report: Message, day: date) -> Message
         raise ValueError("only the client report is ever emailed")
     subject = Heading(f"{project.name}: weekly status, week {week_of(project, day)}")
     return replace(client_report, blocks=(subject, *client_report.blocks[1:]))
+
+
+def client_email(message: Message) -> Message:
+    """A client agenda or minutes as an email: its first heading is the subject line."""
+    if message.audience != "client":
+        raise ValueError("only client-audience messages are ever emailed")
+    return message

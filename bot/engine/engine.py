@@ -437,6 +437,8 @@ def _with(projects: frozenset[int] | None, project: Project | None) -> frozenset
     if projects is None or project is None:
         return None
     return projects | {project.id}
+
+
 def refuse_if_closed(ctx: CommandContext, spec: CommandSpec) -> None:
     """A closed project changes only through the few commands made for it."""
     project = ctx.project

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.delivery.mailing_list import report_recipients
 from bot.domain.blocker_rules import OpenBlocker
 from bot.domain.budget import BudgetSummary
+from bot.domain.meetings import ActionDue, MeetingTimes
 from bot.domain.occurrences import OwnedTask, PromptSent
 from bot.domain.pulse import PulseCadence
 from bot.domain.schedule import (
@@ -33,9 +34,11 @@ from bot.domain.schedule import (
 )
 from bot.domain.snapshot import ProjectSnapshot
 from bot.messages import Message
+from bot.schedule.meetings import Agendas, load_client_actions, load_meetings
 from bot.schedule.retro import Closing, load_closings
 from bot.views.charts import DailySpend, load_daily_spends
 from bot.views.ledger import load_budgets
+from bot.views.meeting_data import ActionLine
 from bot.views.mood_data import MoodDay, load_mood_days
 from bot.views.snapshots import load_snapshots
 from storage.models import (
@@ -104,6 +107,16 @@ class Schedule:
     closings: dict[int, Closing] = field(default_factory=dict)
     # Pulse settings where a PM set them; a project without a row runs on the defaults.
     pulse_configs: dict[int, PulseConfig] = field(default_factory=dict)
+    # Client meetings that are on, and the open action items client people own.
+    meetings: dict[int, MeetingTimes] = field(default_factory=dict)
+    client_actions: dict[int, list[ActionLine]] = field(default_factory=dict)
+
+    def actions_due(self, project_id: int) -> list[ActionDue]:
+        return [
+            ActionDue(a.number, project_id, a.due)
+            for a in self.client_actions.get(project_id, [])
+            if a.due is not None
+        ]
 
     def pulse_cadence(self, project: Project) -> PulseCadence | None:
         """When the client side is asked for a pulse; None when off or no client side."""
@@ -263,6 +276,8 @@ async def load_schedule(session: AsyncSession, window: Window) -> Schedule:
         optional=dict(optional),
         blockers=await _load_blockers(session, list(huddles)),
         closings=await load_closings(session, window),
+        meetings=await load_meetings(session, active),
+        client_actions=await load_client_actions(session, active, last + AHEAD),
     )
 
 
@@ -398,6 +413,7 @@ class Content:
     risks: dict[int, list[Risk]] = field(default_factory=dict)
     reports: dict[int, ReportData] = field(default_factory=dict)
     retros: dict[int, list[tuple[str, RetroAnswer]]] = field(default_factory=dict)
+    agendas: Agendas = field(default_factory=Agendas)
     # Messages several recipients get alike (a huddle prompt), built once per step.
     shared: dict[Hashable, Message] = field(default_factory=dict)
 

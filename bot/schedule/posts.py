@@ -326,12 +326,15 @@ BUILDERS: dict[str, Builder] = {
 
 
 def group_key(o: Occurrence) -> tuple[object, ...]:
-    """Occurrences that become one message: an owner's deadlines at one moment, and the
-    budget marks of one project crossed at once."""
+    """Occurrences that become one message: an owner's deadlines at one moment, a
+    project's client action items due at one moment, and the budget marks of one project
+    crossed at once."""
     if o.kind.startswith("deadline-"):
         return ("deadline", o.project_id, o.person_id, o.due_at, o.state)
     if o.kind == "budget":
         return ("budget", o.project_id, o.state)
+    if o.kind.startswith("action-"):  # a project's client action items due at one moment
+        return ("action", o.project_id, o.due_at, o.state)
     return (o.key,)
 
 

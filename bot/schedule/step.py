@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.delivery.outbox import delivery_values
 from bot.domain.budget import crossed_thresholds, parse_thresholds
+from bot.domain.meetings import AGENDA_KIND, action_reminders, agendas_due
 from bot.domain.occurrences import (
     blocker_escalations,
     budget_marks,
@@ -42,6 +43,8 @@ from bot.domain.pulse import pulses_due
 from bot.domain.schedule import Occurrence, Window
 from bot.messages import Message, message_to_dict
 from bot.schedule.load import Content, Schedule, load_content, load_reports, load_schedule
+from bot.schedule.meeting_posts import meeting_builder
+from bot.schedule.meetings import load_agenda_content
 from bot.schedule.posts import CONTENT_KINDS, Built, Outgoing, builder_for, group_key
 from bot.schedule.retro import KIND as RETRO
 from bot.schedule.retro import load_retro_answers, retro_occurrences
@@ -120,6 +123,10 @@ def find_due(schedule: Schedule) -> list[Occurrence]:
         cadence = schedule.pulse_cadence(project)
         if cadence is not None:
             found += pulses_due(times, cadence, window)
+        meeting = schedule.meetings.get(pid)
+        if meeting is not None:
+            found += agendas_due(times, meeting, window)
+        found += action_reminders(times, schedule.actions_due(pid), window)
         huddle = schedule.huddle_times(pid)
         if huddle is not None:
             members = schedule.members(pid)
@@ -159,7 +166,7 @@ async def due_step(session: AsyncSession, window: Window) -> DueResult:
             plan.claim(group, "skipped")
         else:
             try:
-                built = builder_for(first)(schedule, content, group)
+                built = (meeting_builder(first) or builder_for(first))(schedule, content, group)
             except Exception:  # one broken occurrence must not stop everyone else's
                 log.exception("could not build %s", first.key)
                 plan.claim(group, "error")
@@ -179,6 +186,10 @@ async def read_content(
     report_days = {o.project_id: o.day for o in posting if o.kind == "report" and o.day}
     if report_days:
         content.reports = await load_reports(session, schedule, report_days)
+    agenda_days = {o.project_id: o.day for o in posting if o.kind == AGENDA_KIND and o.day}
+    if agenda_days:
+        projects = [schedule.projects[pid] for pid in agenda_days]
+        content.agendas = await load_agenda_content(session, projects, agenda_days)
     retros = {o.project_id for o in posting if o.kind == RETRO}
     if retros:
         content.retros = await load_retro_answers(session, schedule.closings, retros)

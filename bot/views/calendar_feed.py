@@ -1,14 +1,18 @@
 """Calendar feeds (iCalendar, RFC 5545) that calendar apps subscribe to by URL.
 
-Three kinds: a project's `team` feed (milestones, task due dates with their owner, the
-project's due date), its `client` feed (built only from what the client view shows:
-deliverables the client signs off and the project's due date; never an internal task,
-amount or risk) and a person's `mine` feed (their tasks across every project).
+Three kinds: a project's `team` feed (milestones, task due dates with their owner, action
+items with a due date, the client meeting, the project's due date), its `client` feed
+(built only from what the client view shows: deliverables the client signs off, the client
+meeting, the action items client people own, the project's due date; never an internal
+task, amount or risk) and a person's `mine` feed (their tasks across every project).
 
-A request costs two statements: the feed with its project or person, then its events.
-Events are all-day and keep a stable UID (their row), so an edited milestone moves in the
-subscriber's calendar instead of appearing twice; SEQUENCE and LAST-MODIFIED come from the
-row's edit counter and time. DTSTAMP is the event's last change, not the request time, so
+A request costs two statements: the feed with its project (and its client meeting) or
+person, then its events and the meeting's skipped days (one UNION). Dated events are
+all-day; the client meeting is one timed event in the project's zone with an RRULE, and
+EXDATEs for the days it is not held (skipped, or a day the project does not work). Each
+keeps a stable UID (its row), so an edited milestone moves in the subscriber's calendar
+instead of appearing twice; SEQUENCE and LAST-MODIFIED come from the row's edit counter
+and time. DTSTAMP is the event's last change, not the request time, so
 an unchanged feed is byte for byte the same and pollers get 304 from its ETag.
 """
 
@@ -17,16 +21,40 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, Timezone
-from sqlalchemy import false, literal, null, select, union_all
+from sqlalchemy import false, literal, null, select, true, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.access_tokens import digest_of, same_token, well_formed
-from storage.models import CalendarFeed, Milestone, Person, Project, Task
+from bot.domain.meetings import is_held, meeting_days, starts_at
+from bot.domain.schedule import ProjectTimes
+from bot.views.meeting_data import meeting_times
+from storage.models import (
+    ActionItem,
+    CalendarFeed,
+    Meeting,
+    MeetingSkip,
+    Milestone,
+    Person,
+    Project,
+    Task,
+)
 
 PRODID = "-//Liaison//Calendar feeds//EN"
 FEED_KINDS = ("team", "client", "mine")
+ICAL_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+
+
+@dataclass(frozen=True, slots=True)
+class Recurrence:
+    """A timed, recurring event: the client meeting."""
+
+    start: datetime  # aware, in the project's zone
+    end: datetime
+    rule: dict[str, object]
+    exdates: tuple[datetime, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +64,7 @@ class FeedEvent:
     day: date
     sequence: int
     changed: datetime
+    recurrence: Recurrence | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +79,7 @@ class OpenedFeed:
     feed: CalendarFeed
     project: Project | None
     person: Person | None
+    meeting: Meeting | None = None  # the project's client meeting, while it is on
 
 
 def feed_scope(kind: str, *, project_id: int | None = None, person_id: int | None = None) -> str:
@@ -64,15 +94,16 @@ async def open_feed(session: AsyncSession, token: str) -> OpenedFeed | None:
         return None
     row = (
         await session.execute(
-            select(CalendarFeed, Project, Person)
+            select(CalendarFeed, Project, Person, Meeting)
             .outerjoin(Project, Project.id == CalendarFeed.project_id)
             .outerjoin(Person, Person.id == CalendarFeed.person_id)
+            .outerjoin(Meeting, (Meeting.project_id == Project.id) & (Meeting.enabled.is_(true())))
             .where(CalendarFeed.token_digest == digest_of(token))
         )
     ).first()
     if row is None or not same_token(row[0].token, token):
         return None
-    return OpenedFeed(row[0], row[1], row[2])
+    return OpenedFeed(row[0], row[1], row[2], row[3])
 
 
 async def render_feed(session: AsyncSession, opened: OpenedFeed) -> FeedBody:
@@ -87,11 +118,15 @@ async def render_feed(session: AsyncSession, opened: OpenedFeed) -> FeedBody:
 
 
 async def load_events(session: AsyncSession, opened: OpenedFeed) -> list[FeedEvent]:
-    """Every event of the feed in one statement (a UNION of milestones and tasks)."""
+    """Every event of the feed in one statement (a UNION of milestones, tasks, action items
+    and the client meeting's skipped days)."""
     kind = opened.feed.kind
     rows = (await session.execute(_events_query(opened))).all()
-    events = [_event(kind, *row) for row in rows]
+    events = [_event(kind, *row) for row in rows if row[0] != "skip"]
     project = opened.project
+    if project is not None and opened.meeting is not None and kind != "mine":
+        skips = [(_day(row[4]), _aware(row[10])) for row in rows if row[0] == "skip"]
+        events.append(meeting_event(kind, project, opened.meeting, skips))
     if kind != "mine" and project is not None and project.due_date is not None:
         events.append(
             FeedEvent(
@@ -120,10 +155,44 @@ def _events_query(opened: OpenedFeed):  # noqa: ANN202 (a SQLAlchemy compound se
         Milestone.updated_at,
         Milestone.created_at,
     ).where(Milestone.project_id == feed.project_id)
+    actions = (
+        select(
+            literal("action").label("what"),
+            ActionItem.id,
+            ActionItem.number,
+            ActionItem.title,
+            ActionItem.due_date,
+            Person.display_name,
+            literal("").label("project"),
+            ActionItem.done_at,
+            ActionItem.edits,
+            ActionItem.updated_at,
+            ActionItem.created_at,
+        )
+        .outerjoin(Person, Person.id == ActionItem.owner_id)
+        .where(ActionItem.project_id == feed.project_id, ActionItem.due_date.is_not(None))
+    )
+    skips = select(
+        literal("skip").label("what"),
+        MeetingSkip.id,
+        literal(0).label("number"),
+        literal("").label("title"),
+        MeetingSkip.day,
+        null().label("owner"),
+        literal("").label("project"),
+        null().label("done_at"),
+        literal(0).label("edits"),
+        null().label("updated_at"),
+        MeetingSkip.created_at,
+    ).where(MeetingSkip.project_id == feed.project_id)
     if feed.kind == "client":
-        # Only deliverables the client signs off: what the client view shows.
+        # Only deliverables the client signs off and the client's own action items: what
+        # the client view and the client agenda show.
         milestones = milestones.where(Milestone.client_signoff.is_(True))
-        return milestones
+        actions = actions.where(
+            ActionItem.client_owned.is_(true()), ActionItem.internal.is_(false())
+        )
+        return union_all(milestones, actions, skips)
     tasks = (
         select(
             literal("task").label("what"),
@@ -145,7 +214,7 @@ def _events_query(opened: OpenedFeed):  # noqa: ANN202 (a SQLAlchemy compound se
     if feed.kind == "mine":
         tasks = tasks.where(Task.owner_id == feed.person_id, Project.archived.is_(false()))
         return tasks
-    return union_all(milestones, tasks.where(Task.project_id == feed.project_id))
+    return union_all(milestones, tasks.where(Task.project_id == feed.project_id), actions, skips)
 
 
 def _event(
@@ -163,14 +232,53 @@ def _event(
     created_at: datetime,
 ) -> FeedEvent:
     mark = "✓ " if done_at is not None else ""
-    if what == "milestone":
+    if what == "action":
+        who = f" ({owner})" if owner else ""
+        summary = f"{mark}Action {number}: {title}{who}"
+    elif what == "milestone":
         summary = title if kind == "client" else f"{mark}Milestone M{number}: {title}"
     elif kind == "mine":
         summary = f"{mark}{project}: T{number} {title}"
     else:
         summary = f"{mark}T{number} {title}" + (f" ({owner})" if owner else " (no owner)")
     changed = _aware(updated_at or created_at)
-    return FeedEvent(f"{kind}-{what}-{row_id}@liaison", summary, due, edits or 0, changed)
+    return FeedEvent(f"{kind}-{what}-{row_id}@liaison", summary, _day(due), edits or 0, changed)
+
+
+def _day(value: date | str) -> date:
+    """A UNION's date column comes back as text on SQLite."""
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def meeting_event(
+    kind: str, project: Project, meeting: Meeting, skips: list[tuple[date, datetime]]
+) -> FeedEvent:
+    """The client meeting: weekly (or every N weeks) from its first day, in the project's
+    zone, with an EXDATE for each of the next meetings that is not held."""
+    times = meeting_times(meeting, [day for day, _ in skips])
+    project_times = ProjectTimes(
+        project.id, project.timezone, project.working_days, project.country
+    )
+    zone = ZoneInfo(project.timezone)
+    start = starts_at(project_times, times, times.anchor).astimezone(zone)
+    # Every skip, and the days off among the meetings of the first LOOK_AHEAD_WEEKS (a
+    # window fixed by the first day, so that the feed does not change by itself).
+    not_held = set(times.skipped) | {
+        day for day in meeting_days(times, times.anchor) if not is_held(project_times, times, day)
+    }
+    exdates = tuple(starts_at(project_times, times, d).astimezone(zone) for d in sorted(not_held))
+    rule: dict[str, object] = {"FREQ": "WEEKLY", "BYDAY": ICAL_DAYS[times.weekday - 1]}
+    if times.every_weeks > 1:
+        rule["INTERVAL"] = times.every_weeks
+    changed = max([_aware(meeting.updated_at or meeting.created_at), *(at for _, at in skips)])
+    return FeedEvent(
+        f"{kind}-meeting-{project.id}@liaison",
+        f"{project.name}: client meeting",
+        times.anchor,
+        (meeting.edits or 0) + len(skips),
+        changed,
+        Recurrence(start, start + timedelta(minutes=times.length_minutes), rule, exdates),
+    )
 
 
 def _aware(moment: datetime | str) -> datetime:
@@ -208,10 +316,19 @@ def _vevent(event: FeedEvent) -> Event:
     vevent = Event()
     vevent.add("uid", event.uid)
     vevent.add("summary", event.summary)
-    vevent.add("dtstart", event.day)
-    vevent.add("dtend", event.day + timedelta(days=1))
+    recurrence = event.recurrence
+    if recurrence is not None:
+        vevent.add("dtstart", recurrence.start)
+        vevent.add("dtend", recurrence.end)
+        vevent.add("rrule", recurrence.rule)
+        if recurrence.exdates:
+            vevent.add("exdate", list(recurrence.exdates))
+    else:
+        vevent.add("dtstart", event.day)
+        vevent.add("dtend", event.day + timedelta(days=1))
     vevent.add("dtstamp", event.changed.astimezone(UTC))
     vevent.add("last-modified", event.changed.astimezone(UTC))
     vevent.add("sequence", event.sequence)
-    vevent.add("transp", "TRANSPARENT")  # a deadline does not make anyone busy
+    # A deadline does not make anyone busy; a meeting does.
+    vevent.add("transp", "OPAQUE" if recurrence else "TRANSPARENT")
     return vevent

@@ -285,9 +285,7 @@ async def test_the_same_budget_twice_draws_once_and_a_change_draws_again(
     assert drawn.drawings == 3
 
 
-async def test_a_drawing_is_not_shared_across_projects(
-    bot: Harness, drawn: drawing.Drawn
-) -> None:
+async def test_a_drawing_is_not_shared_across_projects(bot: Harness, drawn: drawing.Drawn) -> None:
     await kickoff(bot)
     await bot.say(
         "ann", 'project new "Beta App" client:"Acme Corp" budget:50k due:2027-03-01', channel="beta"

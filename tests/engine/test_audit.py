@@ -49,7 +49,7 @@ async def test_history_for_the_pm_filtered_by_person_and_days(bot: Harness) -> N
     bot.clock.advance(days=3)
     await bot.say("ann", 'task add "Copy" @bob due:2026-12-10')
     recent = await bot.say("ann", "history days:1")
-    assert "task add \"Copy\"" in recent and "Wireframes" not in recent
+    assert 'task add "Copy"' in recent and "Wireframes" not in recent
     assert "days:" in await bot.say("ann", "history days:lots")
 
 

@@ -111,6 +111,7 @@ READ_ONLY_LINES = (
     "status", "requests", "requests open", "risks", "risks all", "changes", "team",
     "history", "history days:3660 @bob", "export history", "links",
     "blockers", "blockers all", "huddle history", "huddle history days:3", "huddle stats",
+    "meeting", "actions", "actions all",
 )  # fmt: skip
 
 

@@ -148,9 +148,7 @@ async def test_retention_is_two_statements_whatever_the_rows(
 
 
 async def test_liaison_retention_days_reaches_the_scheduler(db_url: str) -> None:
-    runtime = build_runtime(
-        load_settings(LIAISON_DATABASE_URL=db_url, LIAISON_RETENTION_DAYS="30")
-    )
+    runtime = build_runtime(load_settings(LIAISON_DATABASE_URL=db_url, LIAISON_RETENTION_DAYS="30"))
     try:
         scheduler = start_scheduler(runtime)
         assert scheduler is not None and scheduler.retention == timedelta(days=30)

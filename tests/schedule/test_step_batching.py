@@ -498,3 +498,107 @@ async def test_closed_projects_get_only_their_retro_in_as_many_statements_for_10
     async with sessions() as session:
         assert await session.scalar(select(func.count(Delivery.id))) == 1000
     assert large == small
+
+
+# --- client meetings ----------------------------------------------------------------------
+
+
+async def meet_on_tuesdays(
+    sessions: async_sessionmaker[AsyncSession], count: int, offset: int
+) -> None:
+    """Client meetings whose agenda (60 minutes before) is due at MORNING in each project's
+    zone, a question for it, an address that wants agendas, and a client's action item due
+    the next day (reminded this morning)."""
+    from storage.models import ActionItem, EmailRecipient, Meeting, MeetingQuestion
+
+    ids = range(offset + 1, offset + count + 1)
+    await link_client_sides(sessions, count, offset)
+    async with sessions() as session, session.begin():
+        for model, values in (
+            (
+                Meeting,
+                [
+                    {
+                        "project_id": p,
+                        "enabled": True,
+                        "weekday": 2,
+                        "local_time": ("11:30", "10:30", "16:00")[p % 3],  # 10:30 UTC
+                        "every_weeks": 1,
+                        "length_minutes": 45,
+                        "agenda_minutes": 60,
+                        "anchor": date(2026, 11, 3),
+                        "created_at": CREATED,
+                    }
+                    for p in ids
+                ],
+            ),
+            (
+                MeetingQuestion,
+                [{"project_id": p, "text": "Staging?", "created_at": CREATED} for p in ids],
+            ),
+            (
+                EmailRecipient,
+                [
+                    {
+                        "project_id": p,
+                        "address": f"client{p}@client.example",
+                        "wants": "agenda",
+                        "token": f"t{p}",
+                        "token_digest": f"d{p}",
+                        "created_at": CREATED,
+                    }
+                    for p in ids
+                ],
+            ),
+            (
+                ActionItem,
+                [
+                    {
+                        "project_id": p,
+                        "number": 1,
+                        "title": "Send the logo",
+                        "owner_id": p * 2 + 1,
+                        "client_owned": True,
+                        "internal": False,
+                        "due_date": date(2026, 12, 2),
+                        "status": "open",
+                        "created_at": CREATED,
+                    }
+                    for p in ids
+                ],
+            ),
+        ):
+            await session.execute(insert(model.__table__), values)
+
+
+async def meeting_posts(sessions: async_sessionmaker[AsyncSession]) -> dict[str, int]:
+    async with sessions() as session:
+        rows = await session.execute(
+            select(Delivery.platform, Delivery.audience, func.count(Delivery.id))
+            .where(
+                Delivery.occurrence_key.like("agenda:%") | Delivery.occurrence_key.like("action-%")
+            )
+            .group_by(Delivery.platform, Delivery.audience)
+        )
+        return {f"{platform}/{audience}": n for platform, audience, n in rows}
+
+
+async def test_agendas_for_1000_projects_run_as_many_statements_as_for_10(
+    sessions: async_sessionmaker[AsyncSession], statements: StatementCounter
+) -> None:
+    await populate(sessions, 10, 0)
+    await meet_on_tuesdays(sessions, 10, 0)
+    small = await due_step_statements(sessions, statements)
+    # Per project: the agenda and the reminder to the client side, the prep note to the
+    # team side, the agenda by email.
+    assert await meeting_posts(sessions) == {
+        "console/client": 20,
+        "console/internal": 10,
+        "email/client": 10,
+    }
+    await wipe_outcomes(sessions)
+    await populate(sessions, 990, 10)
+    await meet_on_tuesdays(sessions, 990, 10)
+    large = await due_step_statements(sessions, statements)
+    assert (await meeting_posts(sessions))["console/internal"] == 1000
+    assert large == small

@@ -112,9 +112,13 @@ async def test_pollers_get_304_until_something_changes(db_url: str) -> None:
         assert "✓ T1 Build homepage" in body.decode()
 
 
-async def test_a_feed_costs_two_statements(db_url: str) -> None:
+async def test_a_feed_costs_two_statements_meeting_and_action_items_included(
+    db_url: str,
+) -> None:
     async with reach_world(db_url) as world:
         await plan(world.bot)
+        for line in ("meeting set mon 10:00", "meeting skip", 'action "Logo" due:2027-03-24'):
+            assert "Usage" not in await world.bot.say("ann", line), line
         link = link_in(await world.bot.say("ann", "calendar"))
         seen: list[str] = []
         record = lambda *args: seen.append(args[2])  # noqa: E731

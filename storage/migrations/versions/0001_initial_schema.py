@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-03 01:44:09.676855
+Create Date: 2026-12-03 03:28:39.352821
 """
 
 from collections.abc import Sequence
@@ -144,6 +144,43 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("projects", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_projects_tenant_id"), ["tenant_id"], unique=False)
+
+    op.create_table(
+        "action_items",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("project_id", sa.Integer(), nullable=False),
+        sa.Column("number", sa.Integer(), nullable=False),
+        sa.Column("title", sa.String(length=500), nullable=False),
+        sa.Column("owner_id", sa.Integer(), nullable=True),
+        sa.Column("client_owned", sa.Boolean(), nullable=False),
+        sa.Column("internal", sa.Boolean(), nullable=False),
+        sa.Column("due_date", sa.Date(), nullable=True),
+        sa.Column("status", sa.String(length=8), nullable=False),
+        sa.Column("created_by_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("done_at", storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("done_by_id", sa.Integer(), nullable=True),
+        sa.Column("edits", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("updated_at", storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["created_by_id"], ["people.id"], name=op.f("fk_action_items_created_by_id_people")
+        ),
+        sa.ForeignKeyConstraint(
+            ["done_by_id"], ["people.id"], name=op.f("fk_action_items_done_by_id_people")
+        ),
+        sa.ForeignKeyConstraint(
+            ["owner_id"], ["people.id"], name=op.f("fk_action_items_owner_id_people")
+        ),
+        sa.ForeignKeyConstraint(
+            ["project_id"], ["projects.id"], name=op.f("fk_action_items_project_id_projects")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_action_items")),
+        sa.UniqueConstraint("project_id", "number", name=op.f("uq_action_items_project_id")),
+    )
+    with op.batch_alter_table("action_items", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_action_items_project_id"), ["project_id"], unique=False
+        )
 
     op.create_table(
         "audit_entries",
@@ -439,6 +476,88 @@ def upgrade() -> None:
             batch_op.f("ix_huddle_moods_project_id"), ["project_id"], unique=False
         )
 
+    op.create_table(
+        "meeting_notes",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("project_id", sa.Integer(), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("internal", sa.Boolean(), nullable=False),
+        sa.Column("author_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["author_id"], ["people.id"], name=op.f("fk_meeting_notes_author_id_people")
+        ),
+        sa.ForeignKeyConstraint(
+            ["project_id"], ["projects.id"], name=op.f("fk_meeting_notes_project_id_projects")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_meeting_notes")),
+    )
+    with op.batch_alter_table("meeting_notes", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_meeting_notes_project_at", ["project_id", "created_at"], unique=False
+        )
+
+    op.create_table(
+        "meeting_questions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("project_id", sa.Integer(), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("asked_by_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("closed_at", storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["asked_by_id"], ["people.id"], name=op.f("fk_meeting_questions_asked_by_id_people")
+        ),
+        sa.ForeignKeyConstraint(
+            ["project_id"], ["projects.id"], name=op.f("fk_meeting_questions_project_id_projects")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_meeting_questions")),
+    )
+    with op.batch_alter_table("meeting_questions", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_meeting_questions_project_id"), ["project_id"], unique=False
+        )
+
+    op.create_table(
+        "meeting_skips",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("project_id", sa.Integer(), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("skipped_by_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["project_id"], ["projects.id"], name=op.f("fk_meeting_skips_project_id_projects")
+        ),
+        sa.ForeignKeyConstraint(
+            ["skipped_by_id"], ["people.id"], name=op.f("fk_meeting_skips_skipped_by_id_people")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_meeting_skips")),
+        sa.UniqueConstraint("project_id", "day", name=op.f("uq_meeting_skips_project_id")),
+    )
+    with op.batch_alter_table("meeting_skips", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_meeting_skips_project_id"), ["project_id"], unique=False
+        )
+
+    op.create_table(
+        "meetings",
+        sa.Column("project_id", sa.Integer(), nullable=False),
+        sa.Column("enabled", sa.Boolean(), nullable=False),
+        sa.Column("weekday", sa.Integer(), nullable=False),
+        sa.Column("local_time", sa.String(length=5), nullable=False),
+        sa.Column("every_weeks", sa.Integer(), nullable=False),
+        sa.Column("length_minutes", sa.Integer(), nullable=False),
+        sa.Column("agenda_minutes", sa.Integer(), nullable=False),
+        sa.Column("anchor", sa.Date(), nullable=False),
+        sa.Column("done_at", storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("edits", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("updated_at", storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["project_id"], ["projects.id"], name=op.f("fk_meetings_project_id_projects")
+        ),
+        sa.PrimaryKeyConstraint("project_id", name=op.f("pk_meetings")),
+    )
     op.create_table(
         "memberships",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -958,6 +1077,19 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_memberships_person_id"))
 
     op.drop_table("memberships")
+    op.drop_table("meetings")
+    with op.batch_alter_table("meeting_skips", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_meeting_skips_project_id"))
+
+    op.drop_table("meeting_skips")
+    with op.batch_alter_table("meeting_questions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_meeting_questions_project_id"))
+
+    op.drop_table("meeting_questions")
+    with op.batch_alter_table("meeting_notes", schema=None) as batch_op:
+        batch_op.drop_index("ix_meeting_notes_project_at")
+
+    op.drop_table("meeting_notes")
     with op.batch_alter_table("huddle_moods", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_huddle_moods_project_id"))
 
@@ -1011,6 +1143,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_audit_entries_project_at")
 
     op.drop_table("audit_entries")
+    with op.batch_alter_table("action_items", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_action_items_project_id"))
+
+    op.drop_table("action_items")
     with op.batch_alter_table("projects", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_projects_tenant_id"))
 
