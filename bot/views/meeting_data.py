@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.meetings import MeetingTimes
 from bot.domain.snapshot import ProjectSnapshot
+from bot.views.link_data import load_client_links
 from bot.views.snapshots import load_snapshots
 from storage.models import (
     ActionItem,
@@ -47,6 +48,7 @@ class AgendaData:
     snapshot: ProjectSnapshot  # the internal one: the client agenda reads its client part
     questions: tuple[str, ...] = ()
     actions: tuple[ActionLine, ...] = ()  # open ones
+    client_links: tuple[tuple[str, str], ...] = ()  # client-flagged documents, (label, url)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,8 +167,14 @@ async def load_agendas(
     snapshots = await load_snapshots(session, projects, days)
     questions = await load_questions(session, ids)
     actions = await load_actions(session, ids)
+    links = await load_client_links(session, ids)
     return {
-        pid: AgendaData(snapshot, tuple(questions.get(pid, ())), tuple(actions.get(pid, ())))
+        pid: AgendaData(
+            snapshot,
+            tuple(questions.get(pid, ())),
+            tuple(actions.get(pid, ())),
+            tuple(links.get(pid, ())),
+        )
         for pid, snapshot in snapshots.items()
     }
 

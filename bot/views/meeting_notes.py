@@ -24,7 +24,7 @@ from bot.messages import Actions, Block, Button, Context, Facts, Heading, Item, 
 from bot.views.meeting_data import ActionLine, AgendaData, MinutesData
 from bot.views.notices import day_label
 from bot.views.pulse_notes import pulse_trend_blocks
-from bot.views.report_messages import attention_items, budget_facts, milestone_item
+from bot.views.report_messages import attention_items, budget_facts, links_blocks, milestone_item
 
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -114,6 +114,7 @@ def client_agenda(
         )
         blocks += [Heading("Risks we are watching with you"), Items(risks)]
     blocks += _questions(data.questions)
+    blocks += links_blocks(data.client_links)
     return Message(tuple(blocks), audience="client")
 
 

@@ -103,9 +103,15 @@ def client_status(snapshot: ProjectSnapshot, links: Sequence[tuple[str, str]] = 
         Heading("Waiting on you"),
         Items(tuple(Item(w, "info") for w in view.waiting_on_client), empty="Nothing right now."),
     ]
-    if links:
-        blocks += [Heading("Links"), Items(tuple(Item(f"{k}: {u}", "info") for k, u in links))]
+    blocks += links_blocks(links)
     return Message(tuple(blocks), audience="client")
+
+
+def links_blocks(links: Sequence[tuple[str, str]]) -> list[Block]:
+    """Document links, (label, url), under their heading; nothing when there are none."""
+    if not links:
+        return []
+    return [Heading("Links"), Items(tuple(Item(f"{k}: {u}", "info") for k, u in links))]
 
 
 def internal_report(snapshot: ProjectSnapshot) -> Message:

@@ -64,6 +64,8 @@ async def a_project_with_a_meeting(bot: Harness) -> None:
         'meeting ask "Can we see the staging site?"',
         'action "Send the logo files" @carol due:2026-12-14',
         'action "INTERNAL-ITEM-OKAPI" @bob --internal',
+        'link add "SOW" https://docs.example.com/sow client',
+        'link add "INTERNAL-LINK-TAPIR" https://docs.example.com/margins',
     ):
         out = await bot.say("ann", line)
         assert "Usage" not in out and "not" not in out.split("\n")[0], (line, out)
@@ -90,6 +92,8 @@ async def test_the_agenda_goes_before_each_meeting_once_in_the_projects_zone(
     assert "Hosting may slip" in agenda
     assert "1. Send the logo files @carol, due 2026-12-14" in agenda
     assert "Can we see the staging site?" in agenda
+    assert "SOW: https://docs.example.com/sow" in agenda  # a client-flagged link
+    assert "TAPIR" not in agenda and "margins" not in agenda
     no_leak(agenda)
     (prep,) = [p for p in posts_to(posted, "#team") if "Prep: Acme Site" in p]
     assert "Internal QA" in prep and "INTERNAL-RISK-ZEBRA" in prep
