@@ -1,6 +1,6 @@
 """`python -m bench` (what `make bench` runs): every benchmark, the table, the document.
 
-python -m bench                      # the full run (about 10-15 minutes on 2 cores)
+python -m bench                      # the full run (about 15 minutes on 2 cores)
 python -m bench --quick              # a smoke run with small counts (a minute or two)
 python -m bench --only fanout,delivery
 """
@@ -21,12 +21,13 @@ from bench.databases import fresh_postgres, fresh_sqlite, server_versions
 from bench.delivery import run_delivery
 from bench.fanout import run_fanout
 from bench.latency import LatencyRun, Loads, run_latency
+from bench.mixed import run_mixed
 from bench.parsing import run_parsing
 from bench.slack_load import ResponseUrls
 from tests.fakes.slack_api import FakeSlackApi
 
 ROOT = Path(__file__).resolve().parent.parent
-PARTS = ("latency", "fanout", "delivery", "parsing")
+PARTS = ("latency", "mixed", "fanout", "delivery", "parsing")
 
 
 def _options(argv: list[str] | None) -> argparse.Namespace:
@@ -80,7 +81,7 @@ async def main(argv: list[str] | None = None) -> int:
                 )
             sections.append(("1 and 4. Command latency over HTTP, and memory", _latency_notes(run)))
             verdicts += report.latency_verdicts(run)
-        for part in ("fanout", "delivery", "parsing"):
+        for part in ("mixed", "fanout", "delivery", "parsing"):
             if part in parts:
                 title, body, found = await _part(part, workdir, options, progress)
                 sections.append((title, body))
@@ -133,8 +134,13 @@ def _latency_notes(run: LatencyRun) -> str:
 async def _part(
     part: str, workdir: Path, options: argparse.Namespace, progress: Callable[[str], None]
 ) -> tuple[str, str, list[str]]:
-    """Fan-out, delivery and parsing: the scheduler's, the outbox's and the parser's own code."""
-    run = {"fanout": run_fanout, "delivery": run_delivery, "parsing": run_parsing}[part]
+    """The mixed workload, fan-out, delivery and parsing, each with its own servers or none."""
+    run = {
+        "mixed": run_mixed,
+        "fanout": run_fanout,
+        "delivery": run_delivery,
+        "parsing": run_parsing,
+    }[part]
     return await run(workdir, rounds=options.rounds, quick=options.quick, progress=progress)
 
 

@@ -94,6 +94,6 @@ async def run_parsing(
         + " ms)."
     )
     fast, library = median(rates[next(iter(cases))]), median(rates["library path (dateparser)"])
-    verdict = f"{'met' if fast > library else 'missed'}: parser fast path {fast:,.0f} lines/s"
+    verdict = f"- {'met' if fast > library else 'MISSED'}: parser fast path {fast:,.0f} lines/s"
     verdict += f" > library path {library:,.0f} lines/s"
     return "5. Parsing command lines", body, [verdict]

@@ -130,11 +130,11 @@ def latency_verdicts(run: LatencyRun) -> list[str]:
         if case.baseline or case.reference:
             continue
         p99 = median(r.percentile(99) for r in case.steady)
-        verdicts.append(_verdict(f"{case.name}: p99 at 100 req/s {p99:.1f} ms < 50 ms", p99 < 50))
+        verdicts.append(verdict(f"{case.name}: p99 at 100 req/s {p99:.1f} ms < 50 ms", p99 < 50))
         if case.name.endswith("/pm status"):
             rps = median(r.per_second for r in case.saturation)
             verdicts.append(
-                _verdict(
+                verdict(
                     f"{case.name}: saturated {rps:.0f} req/s >= half of bare Bolt "
                     f"({bolt_rps / 2:.0f})",
                     rps >= bolt_rps / 2,
@@ -143,12 +143,13 @@ def latency_verdicts(run: LatencyRun) -> list[str]:
     for label, mb in run.peak_rss_mb.items():
         if label not in ("aiohttp", "bolt"):  # and the uncached reference servers too
             verdicts.append(
-                _verdict(f"liaison serve on {label}: peak RSS {mb:.0f} MiB < 200", mb < 200)
+                verdict(f"liaison serve on {label}: peak RSS {mb:.0f} MiB < 200", mb < 200)
             )
     return verdicts
 
 
-def _verdict(text: str, ok: bool) -> str:
+def verdict(text: str, ok: bool) -> str:
+    """A target's line in the summary: met or MISSED."""
     return f"- {'met' if ok else 'MISSED'}: {text}"
 
 

@@ -40,8 +40,16 @@ class Size:
     milestones: int = 10
 
 
-async def bulk_seed(database_url: str, size: Size = Size(), *, seed: int = 7) -> dict[str, int]:
-    """Fill the project started by the PM's `project new` command; returns row counts."""
+async def bulk_seed(
+    database_url: str,
+    size: Size = Size(),
+    *,
+    seed: int = 7,
+    project_name: str = PROJECT,
+    member_prefix: str = "UMEMBER",
+) -> dict[str, int]:
+    """Fill the project started by the PM's `project new` command; returns row counts. Its
+    members are Slack users `member_prefix` + 001, 002, ..."""
     rng = random.Random(seed)
     engine = create_engine(database_url)
     sessions = session_factory(engine)
@@ -49,7 +57,7 @@ async def bulk_seed(database_url: str, size: Size = Size(), *, seed: int = 7) ->
     today = now.date()
     try:
         async with sessions() as session, session.begin():
-            project = await session.scalar(select(Project).where(Project.name == PROJECT))
+            project = await session.scalar(select(Project).where(Project.name == project_name))
             assert project is not None, "run `project new` through Slack first"
             pm = await session.scalar(
                 select(Person)
@@ -57,7 +65,7 @@ async def bulk_seed(database_url: str, size: Size = Size(), *, seed: int = 7) ->
                 .where(Membership.project_id == project.id, Membership.role == "pm")
             )
             assert pm is not None
-            people = await _members(session, project, pm, size, now)
+            people = await _members(session, project, pm, size, now, member_prefix)
             milestones = await _milestones(session, project, size, today, now)
             tasks = await _tasks(session, project, people, milestones, size, today, now, rng)
             await _risks(session, project, people, size, today, now, rng)
@@ -84,12 +92,12 @@ async def _count(session: AsyncSession, model: Any, project_id: int) -> int:
 
 
 async def _members(
-    session: AsyncSession, project: Project, pm: Person, size: Size, now: datetime
+    session: AsyncSession, project: Project, pm: Person, size: Size, now: datetime, prefix: str
 ) -> list[int]:
     rows = [
         {
             "platform": pm.platform,
-            "external_id": f"UMEMBER{n:03d}",
+            "external_id": f"{prefix}{n:03d}",
             "home_tenant": pm.home_tenant,
             "display_name": f"Member {n}",
             "timezone": "Europe/Berlin",

@@ -80,12 +80,16 @@ class SlashLoad:
     expect: str | None = None  # a substring every successful reply contains
     replies: list[str] = field(default_factory=list)
     keep_replies: int = 3
+    # Who sends request `index`, where and what, (user, channel id, text), instead of
+    # `user` sending `text` in `channel_id`.
+    pick: Callable[[int], tuple[SlackUser, str, str]] | None = None
 
     async def __call__(self, index: int) -> bool:
         url, future = self.receiver.new()
-        body = slash_command(
-            self.user, self.text(index), channel_id=self.channel_id, response_url=url
+        user, channel_id, text = (
+            self.pick(index) if self.pick else (self.user, self.channel_id, self.text(index))
         )
+        body = slash_command(user, text, channel_id=channel_id, response_url=url)
         try:
             async with self.http.post(
                 self.base_url + "/slack/events", data=body, headers=self.signer.headers(body)
