@@ -1,7 +1,8 @@
 """`liaison run-due [--at INSTANT]`: the scheduler's due-step once, then delivery of what is
 due. Posts to console channels and people are printed on standard output (target,
 audience, then the text), so a script can read what the scheduler said; the summary goes
-to standard error."""
+to standard error. Retention (bot.schedule.retention) runs after it, as the scheduler of
+`liaison serve` runs it hourly."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from adapters.runtime import build_runtime
 from adapters.server import create_app
 from bot.clock import utc_now
 from bot.delivery.workers import OutboxWorker
+from bot.schedule.retention import prune
 from bot.schedule.step import run_due
 from bot.settings import Settings
 
@@ -50,6 +52,11 @@ async def run_due_once(settings: Settings, at: str | None) -> int:
         )
         sent = await worker.run_once()
         print(f"delivered {sent} messages", file=sys.stderr)
+        # Where cron runs this instead of `liaison serve`, retention runs here too; by the
+        # real clock, so that a rehearsal `--at` a future instant deletes nothing early.
+        keep = timedelta(days=settings.retention_days)
+        pruned = await prune(runtime.sessions, utc_now(), keep_deliveries=keep)
+        print(f"retention: deleted {pruned}", file=sys.stderr)
     finally:
         await runtime.close()
     return 0

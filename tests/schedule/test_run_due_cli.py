@@ -6,7 +6,11 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
+from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import select
+
+from storage.models import ProcessedEvent
 from tests.harness import Harness
 from tests.processes import LIAISON, ROOT, TEST_SECRET_KEY, clean_environment
 from tests.project_setup import kickoff
@@ -49,6 +53,22 @@ async def test_run_due_twice_for_the_same_instant_posts_once(bot: Harness, db_ur
     assert second.returncode == 0, second.stderr
     assert second.stdout == ""
     assert "nothing due" in second.stderr and "delivered 0 messages" in second.stderr
+
+
+async def test_run_due_runs_retention_by_the_real_clock(bot: Harness, db_url: str) -> None:
+    """Deployments that run `run-due` from cron instead of `liaison serve` keep their tables
+    small too: old delivery ids go; a rehearsal at a future instant deletes nothing early."""
+    now = datetime.now(UTC)
+    async with bot.sessions() as session, session.begin():
+        for event_id, age in (("old", timedelta(days=3)), ("fresh", timedelta(hours=1))):
+            session.add(ProcessedEvent(platform="slack", event_id=event_id, processed_at=now - age))
+    future = (now + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    result = await asyncio.to_thread(run_due, db_url, future)
+    assert result.returncode == 0, result.stderr
+    assert "retention: deleted 1 processed events, 0 deliveries" in result.stderr
+    async with bot.sessions() as session:
+        left = await session.scalars(select(ProcessedEvent.event_id))
+        assert list(left) == ["fresh"]
 
 
 def test_run_due_refuses_an_instant_without_a_zone(tmp_path: object) -> None:
