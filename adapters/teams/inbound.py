@@ -199,6 +199,10 @@ def to_request(activity: Activity, received_at: datetime | None = None) -> Reque
     """The engine request for a message activity, or None when it is not meant for us."""
     if activity.get("type") != "message":
         return None
+    if not _text(_get(activity, "from", "id")) or not conversation_id(activity):
+        # Every message the Bot Framework sends says who and where: without them there is
+        # nobody to answer and no place to answer in (never a made-up "unknown" person).
+        return None
     base = {
         "actor": actor_of(activity),
         "place": place_of(activity),

@@ -40,6 +40,15 @@ def test_a_personal_message_is_a_dm_command_from_a_tenant_member() -> None:
     assert request.actor.timezone == "America/Los_Angeles"
 
 
+@pytest.mark.parametrize("part", ["from", "conversation"])
+def test_a_message_that_says_not_who_or_where_is_not_a_request(part: str) -> None:
+    activity = fixture("personal_message")
+    assert inbound.to_request(activity) is not None
+    for broken in ({**activity, part: None}, {**activity, part: {"id": ""}}):
+        assert inbound.to_request(broken) is None
+    assert inbound.to_request({k: v for k, v in activity.items() if k != part}) is None
+
+
 def test_a_channel_mention_is_removed_and_the_thread_belongs_to_its_channel() -> None:
     activity = fixture("channel_mention")
     request = _request(activity)
