@@ -38,8 +38,9 @@ bench: $(STAMP_TEST)
 
 # Until the first release, the schema is one migration regenerated from storage/models.py.
 schema: $(STAMP_RUN)
-	rm -f storage/migrations/versions/0001_initial_schema.py /tmp/liaison-schema.db
-	$(PY) -c "from alembic import command; from storage.db import alembic_config; \
-	command.revision(alembic_config('sqlite:////tmp/liaison-schema.db'), message='initial schema', autogenerate=True, rev_id='0001')"
+	rm -f storage/migrations/versions/0001_initial_schema.py
+	d=$$(mktemp -d) && trap 'rm -rf "$$d"' EXIT && $(PY) -c "import sys; from alembic import command; \
+	from storage.db import alembic_config; command.revision(alembic_config('sqlite:///' + sys.argv[1]), \
+	message='initial schema', autogenerate=True, rev_id='0001')" "$$d/schema.db"
 	$(VENV)/bin/ruff format -q storage/migrations/versions
 	$(VENV)/bin/ruff check -q --fix storage/migrations/versions || true
