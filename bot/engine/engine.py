@@ -324,13 +324,16 @@ class Engine:
         self, session: AsyncSession, request: Request, spec: CommandSpec, args: Args
     ) -> CommandContext:
         now = request.received_at or self.clock()
-        tenant = await self.identities.tenant(session, request, now)
         took = not spec.reads_only or self.identities.would_write(request)
+        # A reader reads its tenant and person together; a writer reads its person only
+        # once it holds the revision, after the last writer's changes.
+        known = None if took else await self.identities.read_known(session, request)
+        tenant = await self.identities.tenant(session, request, now, known)
         if took:
             # Before any other write: one lock order for every command (no deadlock), and
             # this command's reads and numbering come after the last writer's.
             await take_revision(session, tenant.id)
-        me, person_written = await self.identities.person(session, request, tenant, now)
+        me, person_written = await self.identities.person(session, request, tenant, now, known)
         conversation_written = await self.identities.conversation(session, request, me, now)
         if (person_written or conversation_written) and not took:
             await take_revision(session, tenant.id)  # a remembered row was gone
