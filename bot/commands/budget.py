@@ -6,15 +6,15 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import exists, select
 
-from bot.domain.budget import CENT, BudgetSummary, format_hours, format_money
+from bot.domain.budget import CENT, BudgetSummary, format_hours, format_money, summarise
 from bot.engine.context import CommandContext
 from bot.engine.parsing import Args, Money, parse_currency, parse_duration, parse_money
 from bot.engine.registry import PM, TEAM, command
 from bot.errors import UserError
 from bot.messages import Chart, Context, Facts, Heading, Message, Text
-from bot.views.charts import burn_up_chart, load_daily_spend
+from bot.views.charts import burn_up_chart
 from bot.views.drawing import draw_charts
-from bot.views.ledger import load_budget
+from bot.views.ledger import load_ledger_and_days
 from storage.models import Expense, Task, TimeEntry
 
 MAX_CATEGORY = 40
@@ -221,8 +221,8 @@ async def log_time(ctx: CommandContext, args: Args) -> Message:
 async def budget(ctx: CommandContext, args: Args) -> Message:
     _internal_only(ctx)
     project = ctx.the_project
-    summary = await load_budget(ctx.session, project, ctx.project_today)
-    daily = await load_daily_spend(ctx.session, project.id)
+    figures, daily = await load_ledger_and_days(ctx.session, project)
+    summary = summarise(figures, ctx.project_today)
     blocks: list[Heading | Facts | Text | Context | Chart] = [
         Heading(f"Budget of {project.name}"),
         Facts(tuple(_headline(summary))),

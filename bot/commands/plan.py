@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Row, case, func, select
 
 from bot.commands.guards import team_side_only
 from bot.domain.budget import format_hours
@@ -486,7 +486,17 @@ async def tasks(ctx: CommandContext, args: Args) -> Message:
     filters, label = await _task_filters(ctx, args)
     rows = (
         await ctx.session.execute(
-            select(Task, Person.display_name, Milestone.title, func.count().over())
+            select(
+                Task.number,
+                Task.title,
+                Task.due_date,
+                Task.estimate_hours,
+                Task.status,
+                Task.blocked_reason,
+                Person.display_name.label("owner"),
+                Milestone.title.label("milestone"),
+                func.count().over().label("total"),
+            )
             .outerjoin(Person, Person.id == Task.owner_id)
             .outerjoin(Milestone, Milestone.id == Task.milestone_id)
             .where(Task.project_id == project.id, *filters)
@@ -494,12 +504,12 @@ async def tasks(ctx: CommandContext, args: Args) -> Message:
             .limit(LIST_LIMIT)
         )
     ).all()
-    items = tuple(_task_item(ctx, task, owner, milestone) for task, owner, milestone, _ in rows)
+    items = tuple(_task_item(ctx, row) for row in rows)
     blocks: list[Heading | Items | Context] = [
         Heading(f"{label}: {project.name}"),
         Items(items, empty="No tasks match."),
     ]
-    total = rows[0][3] if rows else 0
+    total = rows[0].total if rows else 0
     if total > len(rows):
         blocks.append(
             Context(f"Showing {len(rows)} of {total}; narrow it with mine, @who or due:.")
@@ -507,12 +517,13 @@ async def tasks(ctx: CommandContext, args: Args) -> Message:
     return ctx.say(*blocks)
 
 
-def _task_item(ctx: CommandContext, task: Task, owner: str | None, milestone: str | None) -> Item:
-    parts = [f"{task.number}. {task.title}", owner or "no owner"]
+def _task_item(ctx: CommandContext, task: Row[Any]) -> Item:
+    """One line of the list, from the columns `tasks` reads (no ORM object per task)."""
+    parts = [f"{task.number}. {task.title}", task.owner or "no owner"]
     if task.due_date:
         parts.append(f"due {task.due_date}")
-    if milestone:
-        parts.append(milestone)
+    if task.milestone:
+        parts.append(task.milestone)
     if task.estimate_hours:
         parts.append(f"est {_hours(task.estimate_hours)}")
     if task.status == "blocked":

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Any
+
+from sqlalchemy import Row, select
 
 from bot.commands.guards import future_date, mention_in, team_person, team_side_only
 from bot.domain.snapshot import LEVELS
@@ -26,7 +28,7 @@ def _level(ctx: CommandContext, key: str, value: str | None) -> int | None:
     return level
 
 
-def _describe(risk: Risk) -> str:
+def _describe(risk: Risk | Row[Any]) -> str:
     return (
         f"likelihood {LEVELS[risk.likelihood]}, impact {LEVELS[risk.impact]}, "
         f"score {risk.likelihood * risk.impact}"
@@ -149,7 +151,17 @@ async def risks_list(ctx: CommandContext, args: Args) -> Message:
     client = ctx.audience == "client"
     include_closed = args.flag("all") and not client
     query = (
-        select(Risk, Person.display_name)
+        select(
+            Risk.number,
+            Risk.title,
+            Risk.likelihood,
+            Risk.impact,
+            Risk.mitigation,
+            Risk.client_visible,
+            Risk.review_on,
+            Risk.status,
+            Person.display_name.label("owner"),
+        )
         .outerjoin(Person, Person.id == Risk.owner_id)
         .where(Risk.project_id == project.id)
         .order_by(
@@ -165,7 +177,7 @@ async def risks_list(ctx: CommandContext, args: Args) -> Message:
         # Only what the team chose to share: title, rating and what is being done.
         query = query.where(Risk.client_visible.is_(True))
     rows = (await ctx.session.execute(query)).all()
-    items = tuple(_risk_item(ctx, risk, owner, client=client) for risk, owner in rows)
+    items = tuple(_risk_item(ctx, row, client=client) for row in rows)
     heading = "Risks we are watching with you" if client else f"Risks of {project.name}"
     blocks = [Heading(heading), Items(items, empty="No open risks.")]
     if not client:
@@ -173,12 +185,13 @@ async def risks_list(ctx: CommandContext, args: Args) -> Message:
     return ctx.say(*blocks)
 
 
-def _risk_item(ctx: CommandContext, risk: Risk, owner: str | None, *, client: bool) -> Item:
+def _risk_item(ctx: CommandContext, risk: Row[Any], *, client: bool) -> Item:
+    """One line of the list, from the columns `risks` reads (no ORM object per risk)."""
     text = f"Risk {risk.number} {risk.title} ({_describe(risk)})"
     if risk.mitigation:
         text += f". Mitigation: {risk.mitigation}"
     if not client:
-        text += f". Owner: {owner}" if owner else ". No owner"
+        text += f". Owner: {risk.owner}" if risk.owner else ". No owner"
         if risk.client_visible:
             text += ". Shared with the client"
         if risk.review_on:

@@ -26,6 +26,9 @@ class LedgerFigures:
     due_date: date | None
     by_category: tuple[tuple[str, Decimal], ...] = ()  # expenses per category
     by_person: tuple[tuple[str, Decimal, Decimal], ...] = ()  # (name, hours, time cost)
+    # (expenses, time cost) when the database summed them without the breakdowns above
+    # (status and reports show only the totals); otherwise the breakdowns' sums.
+    totals: tuple[Decimal, Decimal] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +46,7 @@ class BudgetSummary:
     by_person: tuple[tuple[str, Decimal, Decimal], ...]
     expenses: Decimal = ZERO
     time_cost: Decimal = ZERO
-    hours: Decimal = ZERO
+    hours: Decimal | None = ZERO  # None when read without the time by person
     today: date | None = None
     days_elapsed: int = 1
     projected_at_due: Decimal | None = None  # spend expected by the due date at this rate
@@ -125,10 +128,20 @@ def parse_thresholds(text: str) -> list[int]:
     return sorted({int(part) for part in text.split(",") if part.strip().isdigit()})
 
 
+def ledger_totals(figures: LedgerFigures) -> tuple[Decimal, Decimal, Decimal | None]:
+    """Expenses, time cost and, if read, the hours logged."""
+    if figures.totals is not None:
+        expenses, time_cost = figures.totals
+        return cents(expenses), cents(time_cost), None
+    return (
+        cents(sum((amount for _, amount in figures.by_category), ZERO)),
+        cents(sum((cost for _, _, cost in figures.by_person), ZERO)),
+        sum((h for _, h, _ in figures.by_person), ZERO),
+    )
+
+
 def summarise(figures: LedgerFigures, today: date) -> BudgetSummary:
-    expenses = cents(sum((amount for _, amount in figures.by_category), ZERO))
-    time_cost = cents(sum((cost for _, _, cost in figures.by_person), ZERO))
-    hours = sum((h for _, h, _ in figures.by_person), ZERO)
+    expenses, time_cost, hours = ledger_totals(figures)
     spent = expenses + time_cost
     days = days_elapsed(figures.start_date, today)
     run_out = forecast_run_out_date(figures.budget, spent, days, today)

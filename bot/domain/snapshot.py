@@ -114,11 +114,11 @@ class ProjectSnapshot:
     milestones: tuple[MilestoneFacts, ...] = ()
     tasks: TaskTotals = field(default_factory=TaskTotals)
     attention: tuple[TaskFacts, ...] = ()  # overdue or blocked open tasks, first ones only
-    risks: tuple[RiskFacts, ...] = ()  # open ones, highest score first
+    risks: tuple[RiskFacts, ...] = ()  # open ones, highest score first (status: high ones)
     requests: tuple[RequestFacts, ...] = ()  # unanswered, and answered in the last weeks
     changes: tuple[ChangeFacts, ...] = ()
     decisions: tuple[DecisionFacts, ...] = ()  # this week's
-    budget: BudgetSummary | None = None  # internal loads only
+    budget: BudgetSummary | None = None  # internal loads only; totals, no breakdowns
     pulse: tuple[PulsePoint, ...] = ()  # internal loads only: the last pulses, oldest first
 
 

@@ -20,7 +20,7 @@ from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from types import ModuleType
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock, utc_now
@@ -324,13 +324,16 @@ class Engine:
         self, session: AsyncSession, request: Request, spec: CommandSpec, args: Args
     ) -> CommandContext:
         now = request.received_at or self.clock()
-        tenant = await self.identities.tenant(session, request, now)
         took = not spec.reads_only or self.identities.would_write(request)
+        # A reader reads its tenant and person together; a writer reads its person only
+        # once it holds the revision, after the last writer's changes.
+        known = None if took else await self.identities.read_known(session, request)
+        tenant = await self.identities.tenant(session, request, now, known)
         if took:
             # Before any other write: one lock order for every command (no deadlock), and
             # this command's reads and numbering come after the last writer's.
             await take_revision(session, tenant.id)
-        me, person_written = await self.identities.person(session, request, tenant, now)
+        me, person_written = await self.identities.person(session, request, tenant, now, known)
         conversation_written = await self.identities.conversation(session, request, me, now)
         if (person_written or conversation_written) and not took:
             await take_revision(session, tenant.id)  # a remembered row was gone
@@ -356,16 +359,10 @@ class Engine:
 
     async def _find_project(self, ctx: CommandContext, name: str | None, spec: CommandSpec) -> None:
         session, place, required = ctx.session, ctx.request.place, spec.needs_project
-        link = await session.scalar(
-            select(ChannelLink).where(
-                ChannelLink.platform == place.platform,
-                ChannelLink.channel_id == place.channel_id,
-                ChannelLink.tenant == place.tenant,
-            )
-        )
+        link, linked, my_membership = await self._channel_link(ctx)
         ctx.client_place = place.shared_externally or (link is not None and link.side == "client")
         if link is not None and name is None:
-            ctx.project = await session.get(Project, link.project_id)
+            ctx.project = linked
             ctx.side = link.side
         elif name is not None:
             ctx.project = await self._project_named(ctx, name)
@@ -389,7 +386,9 @@ class Engine:
                     "or run this in the project's channel.",
                     ctx.usage,
                 )
-        if ctx.project is not None:
+        if ctx.project is linked and linked is not None:
+            ctx.membership = my_membership  # read with the channel's link
+        elif ctx.project is not None:
             ctx.membership = await ctx.membership_of(ctx.me)
         elif required:
             raise UserError(
@@ -397,6 +396,32 @@ class Engine:
                 '`project new "Name" client:"Client"`.',
                 ctx.usage,
             )
+
+    async def _channel_link(
+        self, ctx: CommandContext
+    ) -> tuple[ChannelLink | None, Project | None, Membership | None]:
+        """The link of the channel asked in, its project and the asker's membership of
+        it, in one statement (each None when there is none)."""
+        place = ctx.request.place
+        row = (
+            await ctx.session.execute(
+                select(ChannelLink, Project, Membership)
+                .outerjoin(Project, Project.id == ChannelLink.project_id)
+                .outerjoin(
+                    Membership,
+                    and_(
+                        Membership.project_id == ChannelLink.project_id,
+                        Membership.person_id == ctx.me.id,
+                    ),
+                )
+                .where(
+                    ChannelLink.platform == place.platform,
+                    ChannelLink.channel_id == place.channel_id,
+                    ChannelLink.tenant == place.tenant,
+                )
+            )
+        ).first()
+        return (row[0], row[1], row[2]) if row is not None else (None, None, None)
 
     async def _project_named(self, ctx: CommandContext, name: str) -> Project:
         project = await ctx.session.scalar(

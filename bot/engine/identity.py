@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Hashable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
+from sqlalchemy import select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.requests import Request
@@ -23,6 +26,28 @@ from storage.upsert import insert_ignore, upsert
 
 MAX_AGE_SECONDS = 600.0
 MAX_ENTRIES = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class Known:
+    """The remembered tenant and person rows, read together (`Identities.read_known`)."""
+
+    tenant: Tenant | None = None
+    person: Person | None = None
+
+
+R = TypeVar("R", Tenant, Person)
+
+
+async def _row(
+    session: AsyncSession, model: type[R], row_id: int | None, read: R | None
+) -> R | None:
+    """The row `row_id`: the one read already if it is that row, else read now."""
+    if row_id is None:
+        return None
+    if read is not None and read.id == row_id:
+        return read
+    return await session.get(model, row_id)
 
 
 def _person_values(request: Request) -> dict[str, object]:
@@ -77,11 +102,34 @@ class Identities:
         person = self._known(self._person_key(request), self._person_seen(request))
         return person is None or self._known(self._conversation_key(request), None) is None
 
-    async def tenant(self, session: AsyncSession, request: Request, now: datetime) -> Tenant:
+    @staticmethod
+    def _tenant_key(request: Request) -> Hashable:
+        return ("tenant", request.place.platform, request.place.tenant)
+
+    async def read_known(self, session: AsyncSession, request: Request) -> Known:
+        """The remembered tenant and person rows, read in one statement for `tenant` and
+        `person` (which otherwise read one each). Nothing is read if either is not
+        remembered, and nothing found if either row is gone."""
+        tenant_id = self._known(self._tenant_key(request), None)
+        person_id = self._known(self._person_key(request), self._person_seen(request))
+        if tenant_id is None or person_id is None:
+            return Known()
+        row = (
+            await session.execute(
+                select(Tenant, Person)
+                .join(Person, true())  # one row each, by primary key
+                .where(Tenant.id == tenant_id, Person.id == person_id)
+            )
+        ).first()
+        return Known() if row is None else Known(row[0], row[1])
+
+    async def tenant(
+        self, session: AsyncSession, request: Request, now: datetime, known: Known | None = None
+    ) -> Tenant:
         place = request.place
-        key = ("tenant", place.platform, place.tenant)
+        key = self._tenant_key(request)
         tenant_id = self._known(key, None)
-        tenant = await session.get(Tenant, tenant_id) if tenant_id is not None else None
+        tenant = await _row(session, Tenant, tenant_id, known.tenant if known else None)
         if tenant is None or (tenant.platform, tenant.external_id) != key[1:]:
             tenant_id = await upsert(
                 session,
@@ -96,13 +144,18 @@ class Identities:
         return tenant
 
     async def person(
-        self, session: AsyncSession, request: Request, tenant: Tenant, now: datetime
+        self,
+        session: AsyncSession,
+        request: Request,
+        tenant: Tenant,
+        now: datetime,
+        known: Known | None = None,
     ) -> tuple[Person, bool]:
         """The person, met in `tenant` as this request says, and whether it was written."""
         actor = request.actor
         key, seen = self._person_key(request), self._person_seen(request)
         person_id = self._known(key, seen)
-        person = await session.get(Person, person_id) if person_id is not None else None
+        person = await _row(session, Person, person_id, known.person if known else None)
         if person is not None and (person.platform, person.external_id) == key[1:3]:
             return person, False
         values = _person_values(request)

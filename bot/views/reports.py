@@ -66,7 +66,7 @@ async def build_report(
 async def build_status(
     session: AsyncSession, project: Project, today: date, audience: Audience
 ) -> Message:
-    snapshot = await load_snapshot(session, project, today, audience)
+    snapshot = await load_snapshot(session, project, today, audience, for_status=True)
     if audience == "client":
         links = await load_links(session, project.id, client_only=True)
         return report_views.client_status(snapshot, [(k.label, k.url) for k in links])

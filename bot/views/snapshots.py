@@ -20,7 +20,9 @@ from sqlalchemy import Date, Integer, and_, bindparam, case, func, or_, select, 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import local_date
+from bot.domain.budget import summarise
 from bot.domain.snapshot import (
+    HIGH_RISK_SCORE,
     ChangeFacts,
     DecisionFacts,
     MilestoneFacts,
@@ -32,7 +34,7 @@ from bot.domain.snapshot import (
 )
 from bot.domain.working_days import WorkCalendar
 from bot.messages import Audience
-from bot.views.ledger import load_budgets
+from bot.views.ledger import figures_of_totals, ledger_sums
 from bot.views.pulse_data import load_pulse_trends
 from storage.models import (
     ChangeRequest,
@@ -167,25 +169,38 @@ async def load_milestones(session: AsyncSession, dates: AsOf) -> Grouped[Milesto
 
 
 @lru_cache(maxsize=16)
-def _task_totals_query(dates: Any) -> Any:
+def _totals_query(dates: Any, money: bool) -> Any:
+    """Each project's task counts and, with `money`, the sums its budget is made of: one
+    row per project, a project without tasks included."""
     is_open = Task.status != "done"
-    return (
+    query = (
         select(
-            Task.project_id,
+            dates.c.project_id,
             _count(is_open),
             _count(Task.status == "done"),
             _count(and_(is_open, Task.due_date < dates.c.today)),
             _count(Task.status == "blocked"),
             _count(and_(Task.status == "done", Task.done_at >= dates.c.week_start)),
         )
-        .join(dates, dates.c.project_id == Task.project_id)
-        .group_by(Task.project_id)
+        .select_from(dates)
+        .outerjoin(Task, Task.project_id == dates.c.project_id)
+        .group_by(dates.c.project_id)
     )
+    return query.add_columns(*ledger_sums(dates.c.project_id)) if money else query
 
 
-async def load_task_totals(session: AsyncSession, dates: AsOf) -> dict[int, TaskTotals]:
-    rows = await session.execute(_task_totals_query(dates.table), dates.params)
-    return {r[0]: TaskTotals(*(int(v) for v in r[1:])) for r in rows}
+class Totals(NamedTuple):
+    tasks: TaskTotals
+    money: tuple[object, object] | None  # expenses and time cost, in whole cents
+
+
+async def load_totals(session: AsyncSession, dates: AsOf, *, money: bool) -> dict[int, Totals]:
+    """Task counts, and with `money` the ledger's sums, of each project in one statement."""
+    rows = await session.execute(_totals_query(dates.table, money), dates.params)
+    return {
+        r[0]: Totals(TaskTotals(*(int(v) for v in r[1:6])), (r[6], r[7]) if money else None)
+        for r in rows
+    }
 
 
 def _ranked(query: Any, partition: Any, order: Sequence[Any], limit: int) -> Any:
@@ -223,7 +238,7 @@ async def load_attention(session: AsyncSession, dates: AsOf) -> Grouped[TaskFact
 
 
 @lru_cache(maxsize=16)
-def _risks_query(dates: Any, client_only: bool) -> Any:
+def _risks_query(dates: Any, client_only: bool, high_only: bool) -> Any:
     query = (
         select(
             Risk.project_id,
@@ -248,13 +263,16 @@ def _risks_query(dates: Any, client_only: bool) -> Any:
     )
     if client_only:
         query = query.where(Risk.client_visible.is_(True))
+    if high_only:
+        query = query.where(Risk.likelihood * Risk.impact >= HIGH_RISK_SCORE)
     return query
 
 
 async def load_open_risks(
-    session: AsyncSession, dates: AsOf, *, client_only: bool = False
+    session: AsyncSession, dates: AsOf, *, client_only: bool = False, high_only: bool = False
 ) -> Grouped[RiskFacts]:
-    rows = await session.execute(_risks_query(dates.table, client_only), dates.params)
+    query = _risks_query(dates.table, client_only, high_only)
+    rows = await session.execute(query, dates.params)
     return _grouped(rows, lambda r: RiskFacts(*r[1:]))
 
 
@@ -378,29 +396,35 @@ async def load_snapshots(
     projects: Sequence[Project],
     today_by_project: Mapping[int, date],
     audience: Audience = "internal",
+    *,
+    for_status: bool = False,
 ) -> dict[int, ProjectSnapshot]:
     """Everything status and reports show, for each project as of its own `today` (its
     local date), in the same number of statements for one project or a thousand. A client
     load never reads money, internal risks, internal tasks or decisions, so they cannot
-    end up in a client message by mistake."""
+    end up in a client message by mistake. The budget is its totals, without the spend by
+    category or the time by person. `for_status` reads only what a status shows: no
+    decisions, and of the open risks only the high ones."""
     if not projects:
         return {}
     client = audience == "client"
     dates = as_of(projects, today_by_project)
     zones = {p.id: p.timezone for p in projects}
     milestones = await load_milestones(session, dates)
-    totals = await load_task_totals(session, dates)
+    totals = await load_totals(session, dates, money=not client)
     attention = {} if client else await load_attention(session, dates)
-    risks = await load_open_risks(session, dates, client_only=client)
+    risks = await load_open_risks(session, dates, client_only=client, high_only=for_status)
     requests = await load_requests(session, dates, zones)
     changes = await load_changes(session, dates, zones)
-    decisions = {} if client else await load_decisions(session, dates, zones)
-    budgets = {} if client else await load_budgets(session, projects, today_by_project)
+    skip_decisions = client or for_status
+    decisions = {} if skip_decisions else await load_decisions(session, dates, zones)
     # The pulse is internal: a client load never reads it.
     pulses = {} if client else await load_pulse_trends(session, [p.id for p in projects])
     snapshots = {}
     for project in projects:
         pid, today = project.id, today_by_project[project.id]
+        found = totals.get(pid)
+        money = found.money if found is not None else None
         snapshots[pid] = ProjectSnapshot(
             name=project.name,
             client_name=project.client_name,
@@ -409,20 +433,28 @@ async def load_snapshots(
             due_date=project.due_date,
             calendar=calendar_of(project, today),
             milestones=milestones.get(pid, ()),
-            tasks=totals.get(pid, TaskTotals()),
+            tasks=found.tasks if found is not None else TaskTotals(),
             attention=attention.get(pid, ()),
             risks=risks.get(pid, ()),
             requests=requests.get(pid, ()),
             changes=changes.get(pid, ()),
             decisions=decisions.get(pid, ()),
-            budget=budgets.get(pid),
+            budget=None if money is None else summarise(figures_of_totals(project, *money), today),
             pulse=pulses.get(pid, ()),
         )
     return snapshots
 
 
 async def load_snapshot(
-    session: AsyncSession, project: Project, today: date, audience: Audience
+    session: AsyncSession,
+    project: Project,
+    today: date,
+    audience: Audience,
+    *,
+    for_status: bool = False,
 ) -> ProjectSnapshot:
     """One project's snapshot (see `load_snapshots`)."""
-    return (await load_snapshots(session, [project], {project.id: today}, audience))[project.id]
+    found = await load_snapshots(
+        session, [project], {project.id: today}, audience, for_status=for_status
+    )
+    return found[project.id]

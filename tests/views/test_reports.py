@@ -304,10 +304,14 @@ async def test_status_and_report_use_a_fixed_number_of_statements(
     async with bot.sessions() as session:
         tasks = await session.scalar(select(Task.id).order_by(Task.id.desc()).limit(1))
     assert tasks == 500
-    for line in ("status", "report", "report client"):
+    # Of which 2 find who asks and where (tenant with person, the channel's project with
+    # one's membership), and 1 is the harness looking for posts to deliver; status reads 7
+    # for its snapshot: milestones, task counts with the budget's sums, attention, high
+    # risks, requests, changes and the pulse.
+    expected = {"status": 10, "report": 14, "report client": 8}
+    for line, count in expected.items():
         small = await _statements_for(bot, statements, line)
         big = await _statements_for(bot, statements, line, channel="big")
-        assert small == big, (line, small, big)
-        assert big < 30
+        assert small == big == count, (line, small, big)
     out = await bot.say("ann", "status", channel="big")
     assert "Spent: USD 752,020.00" in out  # 5,000 x 150 + 200 x 10.10
