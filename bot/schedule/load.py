@@ -130,18 +130,27 @@ class Schedule:
         return PulseCadence(config.every_weeks, config.weekday, project.start_date)
 
     def times(self, project: Project) -> ProjectTimes:
-        return ProjectTimes(
-            id=project.id,
-            zone=project.timezone,
-            working_days=project.working_days,
-            country=project.country,
-            checkin_time=project.checkin_time,
-            report_weekday=project.report_weekday,
-            report_time=project.report_time,
-        )
+        found = self._times.get(project.id)
+        if found is None:
+            found = self._times[project.id] = ProjectTimes(
+                id=project.id,
+                zone=project.timezone,
+                working_days=project.working_days,
+                country=project.country,
+                checkin_time=project.checkin_time,
+                report_weekday=project.report_weekday,
+                report_time=project.report_time,
+            )
+        return found
 
     def members(self, project_id: int) -> list[Member]:
-        return [member_of(person) for _, person in self.team.get(project_id, [])]
+        return [self.member(person) for _, person in self.team.get(project_id, [])]
+
+    def member(self, person: Person) -> Member:
+        found = self._members.get(person.id)
+        if found is None:
+            found = self._members[person.id] = member_of(person)
+        return found
 
     def huddle_times(self, project_id: int) -> HuddleTimes | None:
         config = self.huddles.get(project_id)
@@ -156,6 +165,10 @@ class Schedule:
         return {pid: p.display_name for pid, p in self.people.items()}
 
     def __post_init__(self) -> None:
+        # Each project's times and each person's, made once: the rules ask for them again
+        # and again.
+        self._times: dict[int, ProjectTimes] = {}
+        self._members: dict[int, Member] = {}
         # Huddle prompts that went out, by project: reminders and digests follow from them.
         self.prompts: dict[int, list[PromptSent]] = defaultdict(list)
         for key, claim in self.claims.items():
@@ -172,7 +185,7 @@ class Schedule:
 
     def owned_tasks(self, project_id: int) -> list[OwnedTask]:
         return [
-            OwnedTask(task.id, project_id, task.due_date, member_of(owner))
+            OwnedTask(task.id, project_id, task.due_date, self.member(owner))
             for task, owner in self.tasks.get(project_id, [])
             if owner is not None and task.due_date is not None
         ]

@@ -139,7 +139,7 @@ def huddle_prompt(schedule: Schedule, content: Content, group: Sequence[Occurren
     questions = huddle_notes.questions_of(config.questions)
     tz = person_zone(schedule, person, project)
     previous = _previous_answer(content, o.project_id, person.id, o.day)
-    initial = huddle_notes.prefill_from_yesterday(questions, previous)
+    initial = huddle_notes.prefill_from_yesterday(questions, previous) if previous else []
     if initial:  # pre-filled: this person's own prompt
         message = huddle_notes.prompt(project, o.day, questions, closes, tz, initial, config.mood)
         return one(dm(schedule, person, o.project_id), message, o)
