@@ -161,6 +161,20 @@ class Member:
 
 
 @dataclass(frozen=True, slots=True)
+class Teammate:
+    """Someone the due-step may message, with what its rules and messages read of them (the
+    `Person` columns, as plain values: a morning reads a hundred thousand)."""
+
+    id: int
+    platform: str
+    external_id: str
+    display_name: str
+    timezone: str | None = None
+    away_from: date | None = None
+    away_until: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class HuddleTimes:
     local_time: str = "09:30"
     window_minutes: int = 120

@@ -28,6 +28,7 @@ from bot.domain.schedule import (
     Member,
     MilestoneDue,
     ProjectTimes,
+    Teammate,
     Window,
     local_day,
     parse_key,
@@ -70,6 +71,16 @@ AHEAD = timedelta(days=21)
 BEHIND = timedelta(days=21)
 BLOCKERS_LOOKBACK = timedelta(days=10)
 MOOD_WEEKS = timedelta(days=27)  # the internal report's mood trend: 4 weeks to its day
+# What the due-step reads of a person, in `Teammate`'s order.
+TEAMMATE = (
+    Person.id,
+    Person.platform,
+    Person.external_id,
+    Person.display_name,
+    Person.timezone,
+    Person.away_from,
+    Person.away_until,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,13 +96,13 @@ class Schedule:
     window: Window
     projects: dict[int, Project]
     huddles: dict[int, HuddleConfig]
-    team: dict[int, list[tuple[str, Person]]]  # project -> (role, person), team roles only
-    people: dict[int, Person]
+    team: dict[int, list[tuple[str, Teammate]]]  # project -> (role, person), team roles only
+    people: dict[int, Teammate]
     links: dict[tuple[int, str], ChannelLink]
     # (person, tenant platform id) -> their direct conversation with the bot there
     dms: dict[tuple[int, str], Conversation]
     claims: dict[str, Claim]
-    tasks: dict[int, list[tuple[Task, Person | None]]]
+    tasks: dict[int, list[tuple[Task, Teammate | None]]]
     milestones: dict[int, list[Milestone]]
     alarms: dict[tuple[int, str], set[str]]  # (project, budget amount) -> marks
     budgets: dict[int, BudgetSummary] = field(default_factory=dict)
@@ -146,7 +157,7 @@ class Schedule:
     def members(self, project_id: int) -> list[Member]:
         return [self.member(person) for _, person in self.team.get(project_id, [])]
 
-    def member(self, person: Person) -> Member:
+    def member(self, person: Teammate) -> Member:
         found = self._members.get(person.id)
         if found is None:
             found = self._members[person.id] = member_of(person)
@@ -196,11 +207,11 @@ class Schedule:
             for m in self.milestones.get(project_id, [])
         ]
 
-    def pm_of(self, project_id: int) -> Person | None:
+    def pm_of(self, project_id: int) -> Teammate | None:
         return next((p for role, p in self.team.get(project_id, []) if role == "pm"), None)
 
 
-def member_of(person: Person) -> Member:
+def member_of(person: Teammate) -> Member:
     return Member(person.id, person.timezone, person.away_from, person.away_until)
 
 
@@ -233,12 +244,12 @@ async def load_schedule(session: AsyncSession, window: Window) -> Schedule:
             )
         )
     }
-    team: dict[int, list[tuple[str, Person]]] = defaultdict(list)
-    people: dict[int, Person] = {}
+    team: dict[int, list[tuple[str, Teammate]]] = defaultdict(list)
+    people: dict[int, Teammate] = {}
     insiders: set[tuple[int, int]] = set()
     optional: dict[int, set[int]] = defaultdict(set)
     rows = await session.execute(
-        select(Membership.project_id, Membership.role, Person, Membership.huddle_optional)
+        select(Membership.project_id, Membership.role, Membership.huddle_optional, *TEAMMATE)
         .join(Person, Person.id == Membership.person_id)
         .join(Project, Project.id == Membership.project_id)
         .join(
@@ -252,7 +263,8 @@ async def load_schedule(session: AsyncSession, window: Window) -> Schedule:
         )
         .order_by(Membership.id)
     )
-    for project_id, role, person, is_optional in rows:
+    for project_id, role, is_optional, *columns in rows:
+        person = Teammate(*columns)
         team[project_id].append((role, person))
         people[person.id] = person
         insiders.add((project_id, person.id))
@@ -339,14 +351,14 @@ async def _load_tasks(
     active: object,
     first: date,
     last: date,
-    people: dict[int, Person],
+    people: dict[int, Teammate],
     insiders: set[tuple[int, int]],
-) -> dict[int, list[tuple[Task, Person | None]]]:
+) -> dict[int, list[tuple[Task, Teammate | None]]]:
     """Open tasks due up to a few weeks ahead (every overdue one too), and blocked ones;
     owners the project's tenant met as its own join `insiders`."""
-    found: dict[int, list[tuple[Task, Person | None]]] = defaultdict(list)
+    found: dict[int, list[tuple[Task, Teammate | None]]] = defaultdict(list)
     rows = await session.execute(
-        select(Task, Person, Acquaintance.external)
+        select(Task, Acquaintance.external, *TEAMMATE)
         .outerjoin(Person, Person.id == Task.owner_id)
         .join(Project, Project.id == Task.project_id)
         .outerjoin(
@@ -361,12 +373,11 @@ async def _load_tasks(
         )
         .order_by(Task.project_id, Task.due_date, Task.number)
     )
-    for task, owner, external in rows:
+    for task, external, *columns in rows:
+        owner = None if columns[0] is None else people.setdefault(columns[0], Teammate(*columns))
         found[task.project_id].append((task, owner))
-        if owner is not None:
-            people.setdefault(owner.id, owner)
-            if external is False:
-                insiders.add((task.project_id, owner.id))
+        if owner is not None and external is False:
+            insiders.add((task.project_id, owner.id))
     return dict(found)
 
 
