@@ -22,7 +22,7 @@ from storage.models import Project
 CONTENT_KINDS = ("checkin", "huddle-prompt", "huddle-digest", "huddle-reminder")
 
 
-@dataclass
+@dataclass(slots=True)
 class Outgoing:
     target: Target
     message: Message
@@ -31,7 +31,7 @@ class Outgoing:
     replies: list[Message] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(slots=True)
 class Built:
     outgoing: list[Outgoing] = field(default_factory=list)
     alarms: list[tuple[int, str, str]] = field(default_factory=list)  # project, mark, budget
