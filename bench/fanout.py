@@ -1,8 +1,8 @@
 """Benchmark 2: scheduler fan-out. One morning for N projects of 10 people each: the
-due-step (bot.schedule.step.run_due, the scheduler's own code) claims every check-in, huddle prompt
-and deadline reminder and writes their outbox rows. Measured: wall time, SQL statements
-(as SQLAlchemy issues them; a multi-row insert is one), claims and outbox rows, for
-1,000 and for 10,000 projects, on SQLite and PostgreSQL."""
+due-step (bot.schedule.step.run_due, the scheduler's own code) claims every check-in, huddle
+prompt, deadline reminder, client pulse and meeting agenda and writes their outbox rows.
+Measured: wall time, SQL statements (as SQLAlchemy issues them; a multi-row insert is one),
+claims and outbox rows, for 1,000 and for 10,000 projects, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -28,17 +28,23 @@ from storage.models import (
     Delivery,
     HuddleBlocker,
     HuddleConfig,
+    Meeting,
     Membership,
     OccurrenceClaim,
     Person,
     Project,
+    Pulse,
+    PulseConfig,
     Task,
     Tenant,
 )
 
 ZONE = "Europe/Berlin"
-# A Tuesday in winter: 09:00 in Berlin is 08:00 UTC, every project's check-in and huddle.
+# A Tuesday in winter: 09:00 in Berlin is 08:00 UTC, every project's check-in and huddle,
+# its client pulse (every other Tuesday from the project's start) and the agenda of its
+# client meeting at 10:00 (sent an hour before).
 MORNING = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+MEETING_TIME, AGENDA_MINUTES = "10:00", 60
 MEMBERS = 10
 TASKS = 3
 CHUNK = 5000
@@ -58,7 +64,9 @@ class FanoutCase:
 
 async def seed_projects(url: str, count: int) -> None:
     """`count` projects, each with a PM and 9 members (each in their own DM), a team
-    channel, a daily huddle at the check-in time, and a few tasks due around today."""
+    channel and a client channel, a daily huddle at the check-in time, a few tasks due
+    around today, a client pulse due this morning and a weekly client meeting whose agenda
+    is due this morning."""
     engine = create_engine(url)
     sessions = session_factory(engine)
     created = MORNING - timedelta(days=30)
@@ -108,7 +116,20 @@ async def _seed_chunk(
     ])  # fmt: skip
     await _insert(session, ChannelLink, [
         {"project_id": pid, "platform": "slack", "tenant": "T0001",
-         "channel_id": f"CPROJ{pid:06d}", "side": "team", "name": f"project-{pid}",
+         "channel_id": f"C{side[0].upper()}{pid:06d}", "side": side,
+         "name": f"project-{pid}-{side}", "created_at": created}
+        for pid in projects for side in ("team", "client")
+    ])  # fmt: skip
+    # The pulse every other Tuesday, counted from the project's start (1 November): due today.
+    await _insert(session, PulseConfig, [
+        {"project_id": pid, "enabled": True, "every_weeks": 2, "weekday": MORNING.isoweekday(),
+         "after_signoff": True}
+        for pid in projects
+    ])  # fmt: skip
+    await _insert(session, Meeting, [
+        {"project_id": pid, "enabled": True, "weekday": MORNING.isoweekday(),
+         "local_time": MEETING_TIME, "every_weeks": 1, "length_minutes": 45,
+         "agenda_minutes": AGENDA_MINUTES, "anchor": date(2026, 11, 3), "edits": 0,
          "created_at": created}
         for pid in projects
     ])  # fmt: skip
@@ -179,7 +200,7 @@ async def one_morning(url: str) -> tuple[float, int, int, int]:
     sessions = session_factory(engine)
     try:
         async with sessions() as session, session.begin():
-            for model in (Delivery, OccurrenceClaim, BudgetAlarm):
+            for model in (Delivery, OccurrenceClaim, BudgetAlarm, Pulse):
                 await session.execute(delete(model))
         async with engine.connect() as connection:  # a warm pool, as in `liaison serve`
             await connection.execute(select(1))
@@ -250,9 +271,12 @@ def _fanout_section(cases: list[FanoutCase]) -> str:
     ]
     return (
         f"Every project: {MEMBERS} people (a PM and {MEMBERS - 1} members, each with a huddle "
-        f"prompt due), a team channel, a daily huddle and the check-in at 09:00 {ZONE}, "
-        f"{TASKS} tasks due around the day (deadline reminders), and one huddle blocker "
-        "due for escalation to the PM. The step runs "
+        f"prompt due), a team channel and a client channel, a daily huddle and the check-in "
+        f"at 09:00 {ZONE}, {TASKS} tasks due around the day (deadline reminders), one huddle "
+        "blocker due for escalation to the PM, the client pulse due that morning (every "
+        f"other {MORNING:%A}) and a weekly client meeting at {MEETING_TIME} whose agenda is "
+        f"due {AGENDA_MINUTES} minutes before (to the client side and, as the prep note, the "
+        "team side). The step runs "
         f"`bot.schedule.step.run_due` at {MORNING.isoformat()} on a database where nothing was "
         "claimed yet; claims and outbox rows are counted afterwards. A morning slower than "
         f"{REPEAT_LIMIT:.0f} s is measured once (the time budget of `make bench`).\n\n"

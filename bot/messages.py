@@ -151,8 +151,14 @@ _BLOCK_TYPES: dict[str, type] = {
 }
 
 
+_TEXT_BLOCKS = (Heading, Text, Context)
+
+
 def _block_to_dict(block: Block) -> dict[str, Any]:
-    data: dict[str, Any] = {"type": type(block).__name__}
+    kind = type(block)
+    if kind in _TEXT_BLOCKS:  # most blocks: no need to try every other kind first
+        return {"type": kind.__name__, "text": block.text}  # type: ignore[union-attr]
+    data: dict[str, Any] = {"type": kind.__name__}
     match block:
         case Facts(pairs=pairs):
             data["pairs"] = [list(p) for p in pairs]

@@ -34,6 +34,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery.vocabulary import Target
+from bot.domain.schedule import Teammate
 from bot.messages import Message, message_to_dict
 from storage.models import Conversation, Delivery, Person, SerialisedJSON
 
@@ -108,7 +109,9 @@ def unlinked_place(target_kind: str, channel_id: str) -> str:
     return f"channel {channel_id}"
 
 
-def person_target(person: Person, conversation: Conversation | None, tenant: str) -> Target | None:
+def person_target(
+    person: Person | Teammate, conversation: Conversation | None, tenant: str
+) -> Target | None:
     """Where a direct message to `person` about a project of `tenant` (its platform id)
     goes: their known DM conversation there; on Slack their user id with that tenant's
     token (chat.postMessage opens the DM); in the console their name. Never into another

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -16,11 +16,13 @@ from bot.domain.schedule import (
     MilestoneDue,
     Occurrence,
     ProjectTimes,
+    State,
     Window,
     due_occurrence,
     local_day,
     local_instant,
     next_working_day,
+    occurrence_key,
     working_days_before,
 )
 
@@ -60,9 +62,14 @@ def huddle_runs_on(project: ProjectTimes, huddle: HuddleTimes, day: date) -> boo
 def prompt_at(project: ProjectTimes, huddle: HuddleTimes, member: Member, day: date) -> datetime:
     """When `member` is asked on the huddle of `day`: the huddle time in their own zone, or
     the moment the PM ran `huddle now`."""
+    return prompt_in(project, huddle, member.zone or project.zone, day)
+
+
+def prompt_in(project: ProjectTimes, huddle: HuddleTimes, zone: str, day: date) -> datetime:
+    """When the members in `zone` are asked on the huddle of `day`."""
     if huddle.adhoc_date == day and huddle.adhoc_at is not None:
         return huddle.adhoc_at
-    return local_instant(day, huddle.local_time, member.zone or project.zone)
+    return local_instant(day, huddle.local_time, zone)
 
 
 def askable(project: ProjectTimes, huddle: HuddleTimes, members: Iterable[Member], day: date):
@@ -78,27 +85,33 @@ def huddle_prompts(
     found = []
     for day in window.days(project.zone):
         # Members in one zone are asked at one instant: most days' are outside the window.
-        due_in: dict[str | None, bool] = {}
+        due_in: dict[str, tuple[datetime, State] | None] = {}
         for member in askable(project, huddle, members, day):
             zone = member.zone or project.zone
             if zone not in due_in:
-                due_in[zone] = window.state(prompt_at(project, huddle, member, day)) is not None
-            if not due_in[zone]:
+                due_in[zone] = prompt_due(project, huddle, zone, day, window)
+            due = due_in[zone]
+            if due is None:
                 continue
-            occurrence = due_occurrence(
-                window,
-                "huddle-prompt",
-                project.id,
-                prompt_at(project, huddle, member, day),
-                day,
-                person_id=member.person_id,
-                person=member.person_id,
+            at, state = due
+            key = occurrence_key("huddle-prompt", project.id, day, person=member.person_id)
+            found.append(
+                Occurrence(key, "huddle-prompt", project.id, at, day, state, member.person_id)
             )
-            if occurrence and occurrence.state == "post" and local_day(window.now, zone) > day:
-                # Back after downtime: nobody is asked about a day already over for them.
-                occurrence = replace(occurrence, state="skip")
-            found.append(occurrence)
-    return [o for o in found if o]
+    return found
+
+
+def prompt_due(
+    project: ProjectTimes, huddle: HuddleTimes, zone: str, day: date, window: Window
+) -> tuple[datetime, State] | None:
+    """When the members in `zone` are asked on the huddle of `day`, and whether that is
+    posted or skipped; None when it is outside the window."""
+    at = prompt_in(project, huddle, zone, day)
+    state = window.state(at)
+    if state == "post" and local_day(window.now, zone) > day:
+        # Back after downtime: nobody is asked about a day already over for them.
+        state = "skip"
+    return None if state is None else (at, state)
 
 
 @dataclass(frozen=True, slots=True)

@@ -84,13 +84,16 @@ class Window:
 
     now: datetime
     grace: timedelta = timedelta(minutes=120)
-    # Derived once: `state` runs for every occurrence of every project.
+    # Derived once: `state` runs for every occurrence of every project, `days` for every
+    # rule of every project (by zone).
     _earliest: datetime = field(init=False, repr=False, compare=False)
     _posted_from: datetime = field(init=False, repr=False, compare=False)
+    _days: dict[str | None, tuple[date, ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_earliest", self.now - self.lookback)
         object.__setattr__(self, "_posted_from", self.now - self.grace)
+        object.__setattr__(self, "_days", {})
 
     @property
     def lookback(self) -> timedelta:
@@ -106,9 +109,15 @@ class Window:
             return None
         return "post" if due_at >= self._posted_from else "skip"
 
-    def days(self, zone_name: str | None) -> Iterator[date]:
+    def days(self, zone_name: str | None) -> tuple[date, ...]:
         """Local days whose occurrences may fall in the window, with a day of margin each
         side for people whose zone is ahead of or behind the project's."""
+        found = self._days.get(zone_name)
+        if found is None:
+            found = self._days[zone_name] = tuple(self._local_days(zone_name))
+        return found
+
+    def _local_days(self, zone_name: str | None) -> Iterator[date]:
         first = local_day(self.now - self.lookback, zone_name) - timedelta(days=1)
         last = local_day(self.now, zone_name) + timedelta(days=1)
         day = first
@@ -149,6 +158,20 @@ class Member:
 
     def away(self, day: date) -> bool:
         return is_away(day, self.away_from, self.away_until)
+
+
+@dataclass(frozen=True, slots=True)
+class Teammate:
+    """Someone the due-step may message, with what its rules and messages read of them (the
+    `Person` columns, as plain values: a morning reads a hundred thousand)."""
+
+    id: int
+    platform: str
+    external_id: str
+    display_name: str
+    timezone: str | None = None
+    away_from: date | None = None
+    away_until: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,10 +224,10 @@ class Occurrence:
 
 def occurrence_key(kind: str, project_id: int, day: date | None, **parts: object) -> str:
     """`checkin:project=7:2026-12-01`; extra parts in the order given."""
-    fields = [f"project={project_id}", *(f"{k}={v}" for k, v in parts.items())]
-    if day is not None:
-        fields.append(day.isoformat())
-    return ":".join([kind, *fields])
+    key = f"{kind}:project={project_id}"
+    for name, value in parts.items():
+        key += f":{name}={value}"
+    return key if day is None else f"{key}:{day.isoformat()}"
 
 
 def parse_key(key: str) -> tuple[str, dict[str, str], date | None]:

@@ -28,6 +28,7 @@ from bot.domain.schedule import (
     Member,
     MilestoneDue,
     ProjectTimes,
+    Teammate,
     Window,
     local_day,
     parse_key,
@@ -70,6 +71,16 @@ AHEAD = timedelta(days=21)
 BEHIND = timedelta(days=21)
 BLOCKERS_LOOKBACK = timedelta(days=10)
 MOOD_WEEKS = timedelta(days=27)  # the internal report's mood trend: 4 weeks to its day
+# What the due-step reads of a person, in `Teammate`'s order.
+TEAMMATE = (
+    Person.id,
+    Person.platform,
+    Person.external_id,
+    Person.display_name,
+    Person.timezone,
+    Person.away_from,
+    Person.away_until,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,13 +96,13 @@ class Schedule:
     window: Window
     projects: dict[int, Project]
     huddles: dict[int, HuddleConfig]
-    team: dict[int, list[tuple[str, Person]]]  # project -> (role, person), team roles only
-    people: dict[int, Person]
+    team: dict[int, list[tuple[str, Teammate]]]  # project -> (role, person), team roles only
+    people: dict[int, Teammate]
     links: dict[tuple[int, str], ChannelLink]
     # (person, tenant platform id) -> their direct conversation with the bot there
     dms: dict[tuple[int, str], Conversation]
     claims: dict[str, Claim]
-    tasks: dict[int, list[tuple[Task, Person | None]]]
+    tasks: dict[int, list[tuple[Task, Teammate | None]]]
     milestones: dict[int, list[Milestone]]
     alarms: dict[tuple[int, str], set[str]]  # (project, budget amount) -> marks
     budgets: dict[int, BudgetSummary] = field(default_factory=dict)
@@ -130,18 +141,27 @@ class Schedule:
         return PulseCadence(config.every_weeks, config.weekday, project.start_date)
 
     def times(self, project: Project) -> ProjectTimes:
-        return ProjectTimes(
-            id=project.id,
-            zone=project.timezone,
-            working_days=project.working_days,
-            country=project.country,
-            checkin_time=project.checkin_time,
-            report_weekday=project.report_weekday,
-            report_time=project.report_time,
-        )
+        found = self._times.get(project.id)
+        if found is None:
+            found = self._times[project.id] = ProjectTimes(
+                id=project.id,
+                zone=project.timezone,
+                working_days=project.working_days,
+                country=project.country,
+                checkin_time=project.checkin_time,
+                report_weekday=project.report_weekday,
+                report_time=project.report_time,
+            )
+        return found
 
     def members(self, project_id: int) -> list[Member]:
-        return [member_of(person) for _, person in self.team.get(project_id, [])]
+        return [self.member(person) for _, person in self.team.get(project_id, [])]
+
+    def member(self, person: Teammate) -> Member:
+        found = self._members.get(person.id)
+        if found is None:
+            found = self._members[person.id] = member_of(person)
+        return found
 
     def huddle_times(self, project_id: int) -> HuddleTimes | None:
         config = self.huddles.get(project_id)
@@ -156,6 +176,10 @@ class Schedule:
         return {pid: p.display_name for pid, p in self.people.items()}
 
     def __post_init__(self) -> None:
+        # Each project's times and each person's, made once: the rules ask for them again
+        # and again.
+        self._times: dict[int, ProjectTimes] = {}
+        self._members: dict[int, Member] = {}
         # Huddle prompts that went out, by project: reminders and digests follow from them.
         self.prompts: dict[int, list[PromptSent]] = defaultdict(list)
         for key, claim in self.claims.items():
@@ -172,7 +196,7 @@ class Schedule:
 
     def owned_tasks(self, project_id: int) -> list[OwnedTask]:
         return [
-            OwnedTask(task.id, project_id, task.due_date, member_of(owner))
+            OwnedTask(task.id, project_id, task.due_date, self.member(owner))
             for task, owner in self.tasks.get(project_id, [])
             if owner is not None and task.due_date is not None
         ]
@@ -183,11 +207,11 @@ class Schedule:
             for m in self.milestones.get(project_id, [])
         ]
 
-    def pm_of(self, project_id: int) -> Person | None:
+    def pm_of(self, project_id: int) -> Teammate | None:
         return next((p for role, p in self.team.get(project_id, []) if role == "pm"), None)
 
 
-def member_of(person: Person) -> Member:
+def member_of(person: Teammate) -> Member:
     return Member(person.id, person.timezone, person.away_from, person.away_until)
 
 
@@ -220,12 +244,12 @@ async def load_schedule(session: AsyncSession, window: Window) -> Schedule:
             )
         )
     }
-    team: dict[int, list[tuple[str, Person]]] = defaultdict(list)
-    people: dict[int, Person] = {}
+    team: dict[int, list[tuple[str, Teammate]]] = defaultdict(list)
+    people: dict[int, Teammate] = {}
     insiders: set[tuple[int, int]] = set()
     optional: dict[int, set[int]] = defaultdict(set)
     rows = await session.execute(
-        select(Membership.project_id, Membership.role, Person, Membership.huddle_optional)
+        select(Membership.project_id, Membership.role, Membership.huddle_optional, *TEAMMATE)
         .join(Person, Person.id == Membership.person_id)
         .join(Project, Project.id == Membership.project_id)
         .join(
@@ -239,7 +263,8 @@ async def load_schedule(session: AsyncSession, window: Window) -> Schedule:
         )
         .order_by(Membership.id)
     )
-    for project_id, role, person, is_optional in rows:
+    for project_id, role, is_optional, *columns in rows:
+        person = Teammate(*columns)
         team[project_id].append((role, person))
         people[person.id] = person
         insiders.add((project_id, person.id))
@@ -326,14 +351,14 @@ async def _load_tasks(
     active: object,
     first: date,
     last: date,
-    people: dict[int, Person],
+    people: dict[int, Teammate],
     insiders: set[tuple[int, int]],
-) -> dict[int, list[tuple[Task, Person | None]]]:
+) -> dict[int, list[tuple[Task, Teammate | None]]]:
     """Open tasks due up to a few weeks ahead (every overdue one too), and blocked ones;
     owners the project's tenant met as its own join `insiders`."""
-    found: dict[int, list[tuple[Task, Person | None]]] = defaultdict(list)
+    found: dict[int, list[tuple[Task, Teammate | None]]] = defaultdict(list)
     rows = await session.execute(
-        select(Task, Person, Acquaintance.external)
+        select(Task, Acquaintance.external, *TEAMMATE)
         .outerjoin(Person, Person.id == Task.owner_id)
         .join(Project, Project.id == Task.project_id)
         .outerjoin(
@@ -348,12 +373,11 @@ async def _load_tasks(
         )
         .order_by(Task.project_id, Task.due_date, Task.number)
     )
-    for task, owner, external in rows:
+    for task, external, *columns in rows:
+        owner = None if columns[0] is None else people.setdefault(columns[0], Teammate(*columns))
         found[task.project_id].append((task, owner))
-        if owner is not None:
-            people.setdefault(owner.id, owner)
-            if external is False:
-                insiders.add((task.project_id, owner.id))
+        if owner is not None and external is False:
+            insiders.add((task.project_id, owner.id))
     return dict(found)
 
 

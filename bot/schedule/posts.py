@@ -12,17 +12,17 @@ from bot.delivery.mailing_list import email_target, weekly_email
 from bot.delivery.outbox import person_target
 from bot.delivery.vocabulary import Target
 from bot.domain.blocker_rules import blocker_age, escalation_day
-from bot.domain.schedule import Occurrence, parse_key
+from bot.domain.schedule import Occurrence, Teammate, parse_key
 from bot.messages import Message
 from bot.schedule.load import Content, Schedule
 from bot.views import closeout_messages, huddle_notes, notices, pulse_notes
 from bot.views.reports import report_message
-from storage.models import Person, Project
+from storage.models import Project
 
 CONTENT_KINDS = ("checkin", "huddle-prompt", "huddle-digest", "huddle-reminder")
 
 
-@dataclass
+@dataclass(slots=True)
 class Outgoing:
     target: Target
     message: Message
@@ -31,7 +31,7 @@ class Outgoing:
     replies: list[Message] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(slots=True)
 class Built:
     outgoing: list[Outgoing] = field(default_factory=list)
     alarms: list[tuple[int, str, str]] = field(default_factory=list)  # project, mark, budget
@@ -51,7 +51,7 @@ def side(schedule: Schedule, project_id: int, name: str) -> Target | None:
     return Target(link.platform, link.tenant, link.channel_id, "channel")
 
 
-def dm(schedule: Schedule, person: Person | None, project_id: int) -> Target | None:
+def dm(schedule: Schedule, person: Teammate | None, project_id: int) -> Target | None:
     """A team member's direct messages in the project's tenant; never a client's (these
     messages are internal), never into another tenant."""
     if person is None or (project_id, person.id) not in schedule.insiders:
@@ -66,7 +66,7 @@ def one(target: Target | None, message: Message | None, o: Occurrence) -> Built:
     return Built([Outgoing(target, message, o.key, o.project_id)])
 
 
-def person_zone(schedule: Schedule, person: Person, project: Project) -> str:
+def person_zone(schedule: Schedule, person: Teammate, project: Project) -> str:
     return person.timezone or project.timezone
 
 
@@ -139,7 +139,7 @@ def huddle_prompt(schedule: Schedule, content: Content, group: Sequence[Occurren
     questions = huddle_notes.questions_of(config.questions)
     tz = person_zone(schedule, person, project)
     previous = _previous_answer(content, o.project_id, person.id, o.day)
-    initial = huddle_notes.prefill_from_yesterday(questions, previous)
+    initial = huddle_notes.prefill_from_yesterday(questions, previous) if previous else []
     if initial:  # pre-filled: this person's own prompt
         message = huddle_notes.prompt(project, o.day, questions, closes, tz, initial, config.mood)
         return one(dm(schedule, person, o.project_id), message, o)

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import select
@@ -235,7 +236,7 @@ class Plan:
         # Unique rows go in key order, so that two processes claiming the same
         # occurrences wait for each other instead of deadlocking.
         if self.claims:
-            self.claims.sort(key=lambda c: c["key"])
+            self.claims.sort(key=itemgetter("key"))
             await insert_many(session, OccurrenceClaim.__table__, self.claims)
         if self.alarms:
             self.alarms.sort(key=lambda a: (a["project_id"], a["threshold"]))

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from bot.domain.blocker_rules import age_label, blocker_age
-from bot.domain.schedule import zone
+from bot.domain.schedule import Teammate, zone
 from bot.domain.working_days import WorkCalendar
 from bot.messages import (
     Actions,
@@ -234,7 +234,7 @@ def digest(
     day: date,
     questions: Sequence[str],
     answers: Sequence[HuddleAnswer],
-    asked: Sequence[Person],
+    asked: Sequence[Person | Teammate],
     names: dict[int, str],
     optional: frozenset[int] | set[int] = frozenset(),
     blockers: Sequence[BlockerLine] | None = None,

@@ -10,6 +10,7 @@ from decimal import Decimal
 from functools import lru_cache
 
 from bot.domain.budget import BudgetSummary, format_money
+from bot.domain.schedule import Teammate
 from bot.messages import Actions, Button, Context, Facts, Heading, Item, Items, Message, Text
 from storage.models import ChangeRequest, ClientRequest, Milestone, Person, Project, Risk, Task
 
@@ -33,7 +34,7 @@ def _section(title: str, items: list[Item]) -> list[Heading | Items]:
     return [Heading(title), Items(_more(items[:SHOWN], len(items)))]
 
 
-def task_line(task: Task, owner: Person | None) -> str:
+def task_line(task: Task, owner: Person | Teammate | None) -> str:
     who = f" ({owner.display_name})" if owner else " (no owner)"
     return f"#{task.number} {task.title}{who}"
 
@@ -55,7 +56,7 @@ def budget_line(budget: BudgetSummary | None) -> tuple[str, str] | None:
 def checkin(
     project: Project,
     day: date,
-    tasks: Sequence[tuple[Task, Person | None]],
+    tasks: Sequence[tuple[Task, Person | Teammate | None]],
     blockers: Sequence[Blocker],
     requests: Sequence[ClientRequest],
     changes: Sequence[ChangeRequest],
