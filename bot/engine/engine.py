@@ -12,6 +12,7 @@ reply cache (bot.engine.reply_cache) while what it read is unchanged."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 import uuid
@@ -30,6 +31,7 @@ from bot.engine.context import CommandContext, projects_of
 from bot.engine.identity import Identities
 from bot.engine.in_flight import InFlight
 from bot.engine.parsing import Args, check_line, tokenize
+from bot.engine.recent_deliveries import RecentDeliveries
 from bot.engine.registry import CommandSpec, Registry
 from bot.engine.reply_cache import Generations, Keep, ReplyCache, tenant_key
 from bot.engine.understanding import Suggestion, answer_question, near_miss
@@ -38,6 +40,7 @@ from bot.messages import Actions, Button, Context, Message, Reply, Text
 from bot.metrics import UNKNOWN_COMMAND, Metrics
 from bot.requests import Request
 from storage.changes import announce, take_revision, take_wrote, touched_projects
+from storage.db import REQUEST_CONNECTIONS
 from storage.models import ChannelLink, Membership, ProcessedEvent, Project
 from storage.upsert import insert_ignore
 
@@ -102,6 +105,12 @@ class Engine:
         )
         # PostgreSQL: the same, per tenant, for commands that write.
         self._tenant_writers: dict[str, asyncio.Lock] = {}
+        # Commands in a transaction at once (storage.db.REQUEST_CONNECTIONS): the others
+        # wait here for a pooled connection rather than open one of their own.
+        self._connections = asyncio.Semaphore(REQUEST_CONNECTIONS)
+        self._specs = functools.lru_cache(maxsize=256)(self._find_spec)
+        # Delivery ids of reads answered inline (see _may_skip_dedupe).
+        self.recent = RecentDeliveries()
         # Requests being handled now: a graceful shutdown waits for them (adapters.serve).
         self.in_flight = InFlight()
 
@@ -121,10 +130,10 @@ class Engine:
     def _command_name(self, request: Request) -> str:
         """The registered name (a fixed vocabulary, safe as a metrics label)."""
         try:
-            spec, _ = self._route(self._command_text(request))
+            spec = self._spec_of(self._command_text(request))
         except UserError:
             return UNKNOWN_COMMAND
-        return spec.name
+        return UNKNOWN_COMMAND if spec is None else spec.name
 
     async def _handle(self, request: Request) -> tuple[Reply, str]:
         """The reply and its outcome for metrics: ok, user_error or failure."""
@@ -159,26 +168,64 @@ class Engine:
     async def _run(self, request: Request, text: str, tenant: str) -> tuple[Reply, Keep]:
         """The reply, in one transaction, and what it was read from if it may be kept for
         a repeat (False if it changed data or was a platform retry's)."""
-        async with self._writer_turn(tenant, text), self.sessions() as session, session.begin():
-            handled = await self._handle_in_transaction(session, request, text)
+        async with (
+            self._writer_turn(tenant, text, request),
+            self._connections,
+            self.sessions() as session,
+            session.begin(),
+        ):
+            try:
+                handled = await self._handle_in_transaction(session, request, text)
+            except BaseException:
+                self.recent.forget(_delivery(request))  # not answered: it may come again
+                raise
         if handled.changed:
             self.generations.changed(tenant, handled.projects)
         return handled.reply, False if handled.changed or handled.repeat else handled.read
 
-    def _writer_turn(self, tenant: str, text: str | None) -> AbstractAsyncContextManager[object]:
+    def _writer_turn(
+        self, tenant: str, text: str | None, request: Request | None = None
+    ) -> AbstractAsyncContextManager[object]:
         """Wait here, in this process, for this command's turn to write. Writers queue in
         the database anyway (SQLite's one writer; the tenant's revision on PostgreSQL), and
         each statement of a writer holding the turn competes with every waiter's for this
         process's event loop: queued here, waiters start when their turn comes (about 1.5x
         the writes a second under load; bench/)."""
         if self._one_writer is not None:
+            # A reader that knows who asks writes nothing (not even a delivery id, see
+            # _may_skip_dedupe): it reads beside the writer, as WAL allows.
+            if text is not None and request is not None and self._writes_nothing(request, text):
+                return nullcontext()
             return self._one_writer
         spec = self._spec_of(text) if text is not None else None
         if spec is None or spec.reads_only:
             return nullcontext()
         return self._tenant_writers.setdefault(tenant, asyncio.Lock())
 
+    def _may_skip_dedupe(self, request: Request, text: str) -> bool:
+        """Whether this delivery's id may be remembered in this process only, not in the
+        database (bot.engine.recent_deliveries): a read-only command answered in the
+        acknowledgement. A reply that is posted, a button, a `yes` (it runs what was
+        offered) or any write records its id in its transaction."""
+        if not request.reply_inline or request.action is not None or suggestions.is_yes(text):
+            return False
+        spec = self._spec_of(text)
+        return spec is not None and spec.reads_only
+
+    def _writes_nothing(self, request: Request, text: str) -> bool:
+        """A read-only command by someone remembered, whose delivery id is not recorded."""
+        if suggestions.is_yes(text):
+            return False  # it takes the offer, and may run a write
+        if request.event_id is not None and not self._may_skip_dedupe(request, text):
+            return False
+        spec = self._spec_of(text)
+        return spec is not None and spec.reads_only and not self.identities.would_write(request)
+
     def _spec_of(self, text: str) -> CommandSpec | None:
+        """The command `text` runs, if any (memoised: a request asks several times)."""
+        return self._specs(text)
+
+    def _find_spec(self, text: str) -> CommandSpec | None:
         try:
             return self._route(text)[0]
         except UserError:
@@ -188,7 +235,12 @@ class Engine:
         """Did you mean the whole corrected line? A *Run it* button, or type `yes`."""
         line = offer.suggestion.line
         tenant = tenant_key(request.place.platform, request.place.tenant)
-        async with self._writer_turn(tenant, None), self.sessions() as session, session.begin():
+        async with (
+            self._writer_turn(tenant, None),
+            self._connections,
+            self.sessions() as session,
+            session.begin(),
+        ):
             await suggestions.remember(session, request, line, request.received_at or self.clock())
         blocks: list[Text | Actions | Context] = [Text(f"{offer.message} Did you mean `{line}`?")]
         if len(offer.suggestion.arguments) <= MAX_BUTTON_VALUE:
@@ -228,7 +280,7 @@ class Engine:
     async def _handle_in_transaction(
         self, session: AsyncSession, request: Request, text: str
     ) -> Handled:
-        if request.event_id and not await self._first_delivery(session, request):
+        if request.event_id and not await self._first_delivery(session, request, text):
             log.info("duplicate event %s ignored", request.event_id)
             return Handled(Reply(), repeat=True)
         take_wrote(session)  # remembering a delivery id changes nothing a command reads
@@ -275,7 +327,9 @@ class Engine:
         )
         return frozenset(mine)
 
-    async def _first_delivery(self, session: AsyncSession, request: Request) -> bool:
+    async def _first_delivery(self, session: AsyncSession, request: Request, text: str) -> bool:
+        if self._may_skip_dedupe(request, text):
+            return self.recent.first(_delivery(request))
         inserted = await insert_ignore(
             session,
             ProcessedEvent,
@@ -462,6 +516,10 @@ def _with(projects: frozenset[int] | None, project: Project | None) -> frozenset
     if projects is None or project is None:
         return None
     return projects | {project.id}
+
+
+def _delivery(request: Request) -> tuple[str, str | None]:
+    return (request.place.platform, request.event_id)
 
 
 def refuse_if_closed(ctx: CommandContext, spec: CommandSpec) -> None:

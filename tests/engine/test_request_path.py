@@ -1,0 +1,72 @@
+"""The request path under load: what a read answered inline writes (nothing), how many
+database connections many commands at once use (the pool's, never more), and the memory
+of recent delivery ids that stands in for the database's for those reads."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+
+from sqlalchemy import event, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.engine.recent_deliveries import RecentDeliveries
+from storage.db import POOL_SIZE, REQUEST_CONNECTIONS
+from storage.models import ProcessedEvent
+from tests.conftest import StatementCounter
+from tests.engine.test_reply_cache import ann_says
+from tests.harness import Harness
+from tests.project_setup import kickoff
+
+
+async def test_a_read_answered_inline_writes_nothing_and_a_write_records_its_delivery(
+    bot: Harness, statements: StatementCounter
+) -> None:
+    await kickoff(bot)
+    bot.engine.reply_cache = False
+    statements.reset()
+    read = replace(ann_says("status"), event_id="trigger-1", reply_inline=True)
+    assert (await bot.engine.handle(read)).messages
+    written = [s for s in statements.statements if not s.lstrip().startswith(("SELECT", "WITH"))]
+    assert written == [], written
+    assert not (await bot.engine.handle(read)).messages  # the same delivery again: no reply
+
+    posted = replace(ann_says("status"), event_id="event-2")  # a reply posted, not inline
+    write = replace(ann_says('task add "Inline" <@ann> due:fri'), event_id="t3", reply_inline=True)
+    for request in (posted, write):
+        assert (await bot.engine.handle(request)).messages
+        assert not (await bot.engine.handle(request)).messages
+    async with bot.sessions() as session:
+        recorded = set(await session.scalars(select(ProcessedEvent.event_id)))
+    assert recorded == {"event-2", "t3"}
+
+
+async def test_many_commands_at_once_use_no_more_connections_than_the_pool_keeps(
+    bot: Harness, db: AsyncEngine
+) -> None:
+    """Past the pool's size, a connection is opened for one command and closed after it:
+    under load every command would pay for a new connection."""
+    await kickoff(bot)
+    bot.engine.reply_cache = False
+    opened: list[object] = []
+    event.listen(db.sync_engine, "connect", lambda connection, _record: opened.append(connection))
+    replies = await asyncio.gather(
+        *(bot.engine.handle(ann_says("status")) for _ in range(3 * REQUEST_CONNECTIONS))
+    )
+    assert all(reply.messages and not reply.failed for reply in replies)
+    assert len(opened) <= POOL_SIZE
+    assert db.sync_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    assert db.sync_engine.pool.overflow() <= 0  # type: ignore[attr-defined]
+
+
+async def test_a_failed_read_may_come_again() -> None:
+    now = [0.0]
+    recent = RecentDeliveries(keep_seconds=300, most=3, clock=lambda: now[0])
+    assert recent.first(("slack", "a")) and not recent.first(("slack", "a"))
+    recent.forget(("slack", "a"))
+    assert recent.first(("slack", "a"))
+    now[0] = 301.0  # older than a signature may be: forgotten
+    assert recent.first(("slack", "a"))
+    for name in "bcd":
+        assert recent.first(("slack", name))
+    assert recent.first(("slack", "a"))  # the oldest went first when a fourth came
