@@ -16,6 +16,7 @@ from bot.engine.registry import EVERYONE, PM, TEAM, command
 from bot.messages import Actions, Button, Context, Heading, Item, Items, ItemStatus, Message, Text
 from bot.schedule.pulse import ask_after_signoff
 from storage.models import Membership, Milestone, Person, Task
+from storage.reads import column_rows
 
 LIST_LIMIT = 50
 SOON_DAYS = 2  # a task due within this many days is marked "due"
@@ -484,26 +485,25 @@ async def tasks(ctx: CommandContext, args: Args) -> Message:
     team_side_only(ctx, "Task lists")
     project = ctx.the_project
     filters, label = await _task_filters(ctx, args)
-    rows = (
-        await ctx.session.execute(
-            select(
-                Task.number,
-                Task.title,
-                Task.due_date,
-                Task.estimate_hours,
-                Task.status,
-                Task.blocked_reason,
-                Person.display_name.label("owner"),
-                Milestone.title.label("milestone"),
-                func.count().over().label("total"),
-            )
-            .outerjoin(Person, Person.id == Task.owner_id)
-            .outerjoin(Milestone, Milestone.id == Task.milestone_id)
-            .where(Task.project_id == project.id, *filters)
-            .order_by(Task.status == "done", Task.due_date.is_(None), Task.due_date, Task.number)
-            .limit(LIST_LIMIT)
+    rows = await column_rows(
+        ctx.session,
+        select(
+            Task.number,
+            Task.title,
+            Task.due_date,
+            Task.estimate_hours,
+            Task.status,
+            Task.blocked_reason,
+            Person.display_name.label("owner"),
+            Milestone.title.label("milestone"),
+            func.count().over().label("total"),
         )
-    ).all()
+        .outerjoin(Person, Person.id == Task.owner_id)
+        .outerjoin(Milestone, Milestone.id == Task.milestone_id)
+        .where(Task.project_id == project.id, *filters)
+        .order_by(Task.status == "done", Task.due_date.is_(None), Task.due_date, Task.number)
+        .limit(LIST_LIMIT),
+    )
     items = tuple(_task_item(ctx, row) for row in rows)
     blocks: list[Heading | Items | Context] = [
         Heading(f"{label}: {project.name}"),

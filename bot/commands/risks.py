@@ -13,6 +13,7 @@ from bot.engine.parsing import Args
 from bot.engine.registry import EVERYONE, TEAM, command
 from bot.messages import Context, Heading, Item, Items, Message, Text
 from storage.models import Person, Risk
+from storage.reads import column_rows
 
 LEVEL_WORDS = {"low": 1, "l": 1, "1": 1, "medium": 2, "med": 2, "m": 2, "2": 2}
 LEVEL_WORDS |= {"high": 3, "h": 3, "3": 3, "lo": 1, "hi": 3, "mid": 2}
@@ -176,7 +177,7 @@ async def risks_list(ctx: CommandContext, args: Args) -> Message:
     if client:
         # Only what the team chose to share: title, rating and what is being done.
         query = query.where(Risk.client_visible.is_(True))
-    rows = (await ctx.session.execute(query)).all()
+    rows = await column_rows(ctx.session, query)
     items = tuple(_risk_item(ctx, row, client=client) for row in rows)
     heading = "Risks we are watching with you" if client else f"Risks of {project.name}"
     blocks = [Heading(heading), Items(items, empty="No open risks.")]

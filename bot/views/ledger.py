@@ -29,6 +29,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from bot.domain.budget import BudgetSummary, LedgerFigures, summarise
 from storage.models import Expense, Person, Project, TimeEntry
+from storage.reads import column_rows
 
 HUNDRED = Decimal(100)
 
@@ -181,7 +182,7 @@ async def load_ledger_and_days(
     """One project's ledger (spend by category, time by person) and its spend per day
     (expenses and logged time, a day's entry for each), in one statement: what the
     `budget` command shows and charts."""
-    rows = await session.execute(_ledger_and_days_query(), {"project_id": project.id})
+    rows = await column_rows(session, _ledger_and_days_query(), {"project_id": project.id})
     categories: list[tuple[str, Decimal]] = []
     people: list[tuple[str, Decimal, Decimal]] = []
     daily: list[tuple[date, Decimal]] = []

@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.pulse import TREND_LENGTH, PulsePoint
 from storage.models import Pulse, PulseAnswer
+from storage.reads import column_rows
 
 
 async def load_pulse_trends(
@@ -19,12 +21,23 @@ async def load_pulse_trends(
     """Each project's last `length` pulses, oldest first, with their scores."""
     if not project_ids:
         return {}
-    rows = await session.execute(
+    query = pulses_query().where(Pulse.project_id.in_(list(project_ids)))
+    return pulse_trends_of(await column_rows(session, query), length)
+
+
+def pulses_query() -> Select[Any]:
+    """Every pulse and its answers' scores, by project and day (narrow it with a where or
+    a join): the rows `pulse_trends_of` reads."""
+    return (
         select(Pulse.project_id, Pulse.id, Pulse.asked_on, PulseAnswer.score)
         .outerjoin(PulseAnswer, PulseAnswer.pulse_id == Pulse.id)
-        .where(Pulse.project_id.in_(list(project_ids)))
         .order_by(Pulse.project_id, Pulse.asked_on)
     )
+
+
+def pulse_trends_of(
+    rows: Iterable[Sequence[Any]], length: int = TREND_LENGTH
+) -> dict[int, tuple[PulsePoint, ...]]:
     scores: dict[int, dict[int, list[int]]] = defaultdict(dict)
     days: dict[int, object] = {}
     for project_id, pulse_id, asked_on, score in rows:

@@ -35,7 +35,7 @@ from bot.domain.snapshot import (
 from bot.domain.working_days import WorkCalendar
 from bot.messages import Audience
 from bot.views.ledger import figures_of_totals, ledger_sums
-from bot.views.pulse_data import load_pulse_trends
+from bot.views.pulse_data import pulse_trends_of, pulses_query
 from storage.models import (
     ChangeRequest,
     ClientRequest,
@@ -43,16 +43,19 @@ from storage.models import (
     Milestone,
     Person,
     Project,
+    Pulse,
     Risk,
     Task,
     UTCDateTime,
 )
+from storage.reads import column_row_sets
 
 ATTENTION_LIMIT = 10
 REQUEST_LIMIT = 50
 ANSWERED_SHOWN_FOR = timedelta(days=14)
 
 T = TypeVar("T")
+Rows = Sequence[Sequence[Any]]
 Grouped = dict[int, tuple[T, ...]]
 
 
@@ -149,8 +152,7 @@ def _milestones_query(dates: Any) -> Any:
     )
 
 
-async def load_milestones(session: AsyncSession, dates: AsOf) -> Grouped[MilestoneFacts]:
-    rows = await session.execute(_milestones_query(dates.table), dates.params)
+def _milestones_of(rows: Rows) -> Grouped[MilestoneFacts]:
     return _grouped(
         rows,
         lambda r: MilestoneFacts(
@@ -194,9 +196,8 @@ class Totals(NamedTuple):
     money: tuple[object, object] | None  # expenses and time cost, in whole cents
 
 
-async def load_totals(session: AsyncSession, dates: AsOf, *, money: bool) -> dict[int, Totals]:
-    """Task counts, and with `money` the ledger's sums, of each project in one statement."""
-    rows = await session.execute(_totals_query(dates.table, money), dates.params)
+def _totals_of(rows: Rows, *, money: bool) -> dict[int, Totals]:
+    """Task counts, and with `money` the ledger's sums, of each project."""
     return {
         r[0]: Totals(TaskTotals(*(int(v) for v in r[1:6])), (r[6], r[7]) if money else None)
         for r in rows
@@ -231,9 +232,8 @@ def _attention_query(dates: Any) -> Any:
     return _ranked(query, Task.project_id, order, ATTENTION_LIMIT)
 
 
-async def load_attention(session: AsyncSession, dates: AsOf) -> Grouped[TaskFacts]:
+def _attention_of(rows: Rows) -> Grouped[TaskFacts]:
     """Blocked and overdue open tasks, the first few of each project."""
-    rows = await session.execute(_attention_query(dates.table), dates.params)
     return _grouped(rows, lambda r: TaskFacts(*r[1:]))
 
 
@@ -268,11 +268,7 @@ def _risks_query(dates: Any, client_only: bool, high_only: bool) -> Any:
     return query
 
 
-async def load_open_risks(
-    session: AsyncSession, dates: AsOf, *, client_only: bool = False, high_only: bool = False
-) -> Grouped[RiskFacts]:
-    query = _risks_query(dates.table, client_only, high_only)
-    rows = await session.execute(query, dates.params)
+def _risks_of(rows: Rows) -> Grouped[RiskFacts]:
     return _grouped(rows, lambda r: RiskFacts(*r[1:]))
 
 
@@ -304,12 +300,10 @@ def _requests_query(dates: Any) -> Any:
     return _ranked(query, ClientRequest.project_id, (ClientRequest.number.desc(),), REQUEST_LIMIT)
 
 
-async def load_requests(
-    session: AsyncSession, dates: AsOf, zones: Mapping[int, str]
-) -> Grouped[RequestFacts]:
+def _requests_of(rows: Rows, zones: Mapping[int, str]) -> Grouped[RequestFacts]:
     """Unanswered requests and those answered lately: the newest ones, oldest first."""
     grouped = _grouped(
-        await session.execute(_requests_query(dates.table), dates.params),
+        rows,
         lambda r: RequestFacts(
             number=r[1],
             text=r[2],
@@ -346,10 +340,7 @@ def _changes_query(dates: Any) -> Any:
     )
 
 
-async def load_changes(
-    session: AsyncSession, dates: AsOf, zones: Mapping[int, str]
-) -> Grouped[ChangeFacts]:
-    rows = await session.execute(_changes_query(dates.table), dates.params)
+def _changes_of(rows: Rows, zones: Mapping[int, str]) -> Grouped[ChangeFacts]:
     return _grouped(
         rows,
         lambda r: ChangeFacts(
@@ -377,12 +368,14 @@ def _decisions_query(dates: Any) -> Any:
     )
 
 
-async def load_decisions(
-    session: AsyncSession, dates: AsOf, zones: Mapping[int, str]
-) -> Grouped[DecisionFacts]:
+def _decisions_of(rows: Rows, zones: Mapping[int, str]) -> Grouped[DecisionFacts]:
     """This week's decisions."""
-    rows = await session.execute(_decisions_query(dates.table), dates.params)
     return _grouped(rows, lambda r: DecisionFacts(r[1], r[2], local_date(r[3], zones[r[0]])))
+
+
+@lru_cache(maxsize=16)
+def _pulses_query(dates: Any) -> Any:
+    return pulses_query().join(dates, dates.c.project_id == Pulse.project_id)
 
 
 def calendar_of(project: Project, today: date) -> WorkCalendar:
@@ -410,16 +403,30 @@ async def load_snapshots(
     client = audience == "client"
     dates = as_of(projects, today_by_project)
     zones = {p.id: p.timezone for p in projects}
-    milestones = await load_milestones(session, dates)
-    totals = await load_totals(session, dates, money=not client)
-    attention = {} if client else await load_attention(session, dates)
-    risks = await load_open_risks(session, dates, client_only=client, high_only=for_status)
-    requests = await load_requests(session, dates, zones)
-    changes = await load_changes(session, dates, zones)
-    skip_decisions = client or for_status
-    decisions = {} if skip_decisions else await load_decisions(session, dates, zones)
-    # The pulse is internal: a client load never reads it.
-    pulses = {} if client else await load_pulse_trends(session, [p.id for p in projects])
+    table = dates.table
+    queries = {
+        "milestones": _milestones_query(table),
+        "totals": _totals_query(table, not client),
+        "risks": _risks_query(table, client, for_status),
+        "requests": _requests_query(table),
+        "changes": _changes_query(table),
+    }
+    if not client:
+        queries["attention"] = _attention_query(table)
+        # The pulse is internal: a client load never reads it.
+        queries["pulses"] = _pulses_query(table)
+        if not for_status:
+            queries["decisions"] = _decisions_query(table)
+    found_rows = await column_row_sets(session, list(queries.values()), dates.params)
+    rows: dict[str, Rows] = dict(zip(queries, found_rows, strict=True))
+    milestones = _milestones_of(rows["milestones"])
+    totals = _totals_of(rows["totals"], money=not client)
+    attention = _attention_of(rows.get("attention", []))
+    risks = _risks_of(rows["risks"])
+    requests = _requests_of(rows["requests"], zones)
+    changes = _changes_of(rows["changes"], zones)
+    decisions = _decisions_of(rows.get("decisions", []), zones)
+    pulses = pulse_trends_of(rows.get("pulses", []))
     snapshots = {}
     for project in projects:
         pid, today = project.id, today_by_project[project.id]

@@ -305,10 +305,10 @@ async def test_status_and_report_use_a_fixed_number_of_statements(
         tasks = await session.scalar(select(Task.id).order_by(Task.id.desc()).limit(1))
     assert tasks == 500
     # Of which 2 find who asks and where (tenant with person, the channel's project with
-    # one's membership), and 1 is the harness looking for posts to deliver; status reads 7
-    # for its snapshot: milestones, task counts with the budget's sums, attention, high
-    # risks, requests, changes and the pulse.
-    expected = {"status": 10, "report": 14, "report client": 8}
+    # one's membership), and 1 is the harness looking for posts to deliver; status reads
+    # its snapshot (milestones, task counts with the budget's sums, attention, high risks,
+    # requests, changes and the pulse) in 1.
+    expected = {"status": 4, "report": 7, "report client": 4}
     for line, count in expected.items():
         small = await _statements_for(bot, statements, line)
         big = await _statements_for(bot, statements, line, channel="big")

@@ -179,11 +179,11 @@ async def test_reading_many_projects_costs_the_statements_of_one(
                 statements.reset()
                 await load_snapshots(session, some, TODAY, audience)
                 counts[audience, len(some)] = statements.count
-    # Internal: the snapshot CTEs (task counts and the budget's sums in one) and the pulse
-    # trend; a status reads no decisions.
-    assert counts["internal", 1] == counts["internal", 3] == 8
-    assert counts["client", 1] == counts["client", 3] == 5
+    # Every part (milestones, task counts and the budget's sums, attention, risks,
+    # requests, changes, decisions, the pulse trend) in one statement, for any audience.
+    assert counts["internal", 1] == counts["internal", 3] == 1
+    assert counts["client", 1] == counts["client", 3] == 1
     async with sessions() as session:
         statements.reset()
         await load_snapshots(session, projects, TODAY, "internal", for_status=True)
-        assert statements.count == 7
+        assert statements.count == 1

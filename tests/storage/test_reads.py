@@ -1,0 +1,49 @@
+"""Several column selects read in one statement give exactly the rows each gives alone:
+the same values of the same types (dates, aware datetimes, exact Decimals, bools, NULLs),
+in each select's own order, on both backends."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from sqlalchemy import func, select, update
+
+from storage.models import Project, Risk, Task
+from storage.reads import column_row_sets, column_rows
+from tests.harness import Harness
+from tests.project_setup import kickoff
+
+
+async def test_rows_read_together_are_the_rows_read_alone(bot: Harness) -> None:
+    await kickoff(bot)
+    for n in range(5):
+        await bot.say("ann", f'task add "Task {n}" @bob due:2027-01-{10 - n:02d} est:{n}.25h')
+    await bot.say("ann", 'risk add "Vendor" likelihood:high impact:high')
+    async with bot.sessions() as session, session.begin():
+        await session.execute(update(Project).values(budget=Decimal("123456789012.34")))
+        await session.execute(
+            update(Task)
+            .where(Task.number == 2)
+            .values(done_at=datetime(2026, 3, 29, 1, 30, tzinfo=UTC))
+        )
+    statements = [
+        select(Task.number, Task.title, Task.due_date, Task.estimate_hours, Task.done_at).order_by(
+            Task.due_date.desc(), Task.number
+        ),
+        select(Project.name, Project.budget, Project.archived, Project.created_at),
+        select(Risk.number, Risk.client_visible, Risk.mitigation).where(Risk.number > 99),
+        select(Task.owner_id, func.count(), func.sum(Task.estimate_hours))
+        .group_by(Task.owner_id)
+        .order_by(Task.owner_id),
+    ]
+    async with bot.sessions() as session:
+        together = await column_row_sets(session, statements, {})
+        alone = [[tuple(row) for row in await column_rows(session, s)] for s in statements]
+    assert together == alone
+    for rows_together, rows_alone in zip(together, alone, strict=True):
+        for row_together, row_alone in zip(rows_together, rows_alone, strict=True):
+            assert [type(v) for v in row_together] == [type(v) for v in row_alone]
+    tasks, projects, risks, _ = together
+    assert len(tasks) >= 5 and any(row[4] is not None for row in tasks)
+    assert projects[0][1] == Decimal("123456789012.34") and risks == []
