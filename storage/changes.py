@@ -108,10 +108,15 @@ def take_wrote(session: AsyncSession) -> bool:
     return bool(session.info.pop(WROTE, False))
 
 
-async def take_revision(session: AsyncSession, tenant_id: int) -> None:
-    """Count a change to the tenant's data, waiting for the tenant's other writers first."""
-    await session.execute(
-        update(Tenant).where(Tenant.id == tenant_id).values(revision=Tenant.revision + 1)
+async def take_revision(session: AsyncSession, tenant_id: int) -> Tenant | None:
+    """Count a change to the tenant's data, waiting for the tenant's other writers first.
+    The tenant's row comes back with it (None if there is none): a writer need not read
+    it before."""
+    return await session.scalar(
+        update(Tenant)
+        .where(Tenant.id == tenant_id)
+        .values(revision=Tenant.revision + 1)
+        .returning(Tenant)
     )
 
 

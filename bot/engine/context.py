@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import local_date
@@ -59,6 +59,8 @@ class CommandContext:
     # How this tenant met each person asked about so far in this command (None: never),
     # so that resolving a mention and then checking its side read the row once.
     _met: dict[int, Acquaintance | None] = field(default_factory=dict, repr=False)
+    # A mentioned person's membership (project id, row or None), read with the person.
+    _memberships: dict[int, tuple[int, Membership | None]] = field(default_factory=dict, repr=False)
 
     # --- who and where ----------------------------------------------------------------
 
@@ -193,39 +195,54 @@ class CommandContext:
     async def _person_by_platform_id(self, mention: Mention) -> Person | None:
         if not mention.user_id:
             return None
-        return await self.session.scalar(
-            select(Person).where(
-                Person.platform == self.request.actor.platform,
-                Person.external_id == mention.user_id,
-            )
+        found = await self._people_where(
+            Person.platform == self.request.actor.platform,
+            Person.external_id == mention.user_id,
         )
+        return found[0] if found else None
 
     async def _person_by_name(self, name: str) -> Person | None:
         platform = self.request.actor.platform
         met_here = select(Acquaintance.person_id).where(Acquaintance.tenant_id == self.tenant.id)
-        rows = (
-            await self.session.scalars(
-                select(Person).where(
-                    Person.platform == platform,
-                    Person.id.in_(met_here),
-                    # A typed name is looked up in the asker's own organisation only: a
-                    # namesake in another workspace or tenant must never join the project.
-                    Person.home_tenant == self.request.actor.tenant,
-                    func.lower(Person.display_name) == name.lower(),
-                )
-            )
-        ).all()
+        rows = await self._people_where(
+            Person.platform == platform,
+            Person.id.in_(met_here),
+            # A typed name is looked up in the asker's own organisation only: a
+            # namesake in another workspace or tenant must never join the project.
+            Person.home_tenant == self.request.actor.tenant,
+            func.lower(Person.display_name) == name.lower(),
+        )
         if len(rows) > 1:
             raise self.fail(f"More than one person is called {name}; use their @-mention.")
         if rows:
             return rows[0]
-        return await self.session.scalar(
-            select(Person).where(
-                Person.platform == platform,
-                Person.external_id == name,
-                Person.id.in_(met_here),
-            )
+        found = await self._people_where(
+            Person.platform == platform,
+            Person.external_id == name,
+            Person.id.in_(met_here),
         )
+        return found[0] if found else None
+
+    async def _people_where(self, *conditions: ColumnElement[bool]) -> list[Person]:
+        """The people matching `conditions`, each read with how this tenant met them and
+        their membership of this command's project: the next questions about a mentioned
+        person (see acquaintance and membership_of), answered by the same statement."""
+        met = and_(Acquaintance.person_id == Person.id, Acquaintance.tenant_id == self.tenant.id)
+        query = select(Person, Acquaintance).outerjoin(Acquaintance, met).where(*conditions)
+        project = self.project
+        if project is not None:
+            on_project = and_(
+                Membership.person_id == Person.id, Membership.project_id == project.id
+            )
+            query = query.add_columns(Membership).outerjoin(Membership, on_project)
+        people = []
+        for row in (await self.session.execute(query)).all():
+            person = row[0]
+            self._met[person.id] = row[1]
+            if project is not None:
+                self._memberships[person.id] = (project.id, row[2])
+            people.append(person)
+        return people
 
     async def _new_person(self, external_id: str, name: str) -> Person:
         person = Person(
@@ -270,11 +287,21 @@ class CommandContext:
             and mine not in self.session.deleted
         ):
             return mine  # read when the project was found (bot.engine.engine)
+        read = self._memberships.pop(person.id, None)  # with the person (one use)
+        if read is not None and read[0] == self.the_project.id and self._unchanged(read[1]):
+            return read[1]
         return await self.session.scalar(
             select(Membership).where(
                 Membership.project_id == self.the_project.id, Membership.person_id == person.id
             )
         )
+
+    def _unchanged(self, membership: Membership | None) -> bool:
+        """Whether a membership read earlier in this command still holds: no membership
+        was added or removed since (the session would know)."""
+        if membership is not None and membership in self.session.deleted:
+            return False
+        return not any(isinstance(added, Membership) for added in self.session.new)
 
     async def pm_of_project(self) -> Person | None:
         return await self.session.scalar(

@@ -382,11 +382,12 @@ class Engine:
         # A reader reads its tenant and person together; a writer reads its person only
         # once it holds the revision, after the last writer's changes.
         known = None if took else await self.identities.read_known(session, request)
-        tenant = await self.identities.tenant(session, request, now, known)
         if took:
             # Before any other write: one lock order for every command (no deadlock), and
             # this command's reads and numbering come after the last writer's.
-            await take_revision(session, tenant.id)
+            tenant = await self.identities.tenant_taking_revision(session, request, now)
+        else:
+            tenant = await self.identities.tenant(session, request, now, known)
         me, person_written = await self.identities.person(session, request, tenant, now, known)
         conversation_written = await self.identities.conversation(session, request, me, now)
         if (person_written or conversation_written) and not took:

@@ -20,7 +20,7 @@ from sqlalchemy import select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.requests import Request
-from storage.changes import on_commit
+from storage.changes import on_commit, take_revision
 from storage.models import Acquaintance, Conversation, Person, Tenant
 from storage.upsert import insert_ignore, upsert
 
@@ -141,6 +141,21 @@ class Identities:
             tenant = await session.get(Tenant, tenant_id)
             assert tenant is not None
             self._remember(session, key, None, tenant.id)
+        return tenant
+
+    async def tenant_taking_revision(
+        self, session: AsyncSession, request: Request, now: datetime
+    ) -> Tenant:
+        """The tenant, its revision taken (storage.changes): a remembered tenant's row
+        comes back from taking it, one statement instead of a read and a write."""
+        key = self._tenant_key(request)
+        tenant_id = self._known(key, None)
+        if tenant_id is not None:
+            tenant = await take_revision(session, tenant_id)
+            if tenant is not None and (tenant.platform, tenant.external_id) == key[1:]:
+                return tenant
+        tenant = await self.tenant(session, request, now)
+        await take_revision(session, tenant.id)
         return tenant
 
     async def person(
