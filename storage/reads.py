@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -100,14 +101,23 @@ def _as_json_array(statement: Select[Any], dialect: str) -> tuple[Any, Reader]:
 
 
 def _reader(types: list[TypeEngine[Any]]) -> Reader:
+    made: dict[str, list[tuple[int, Callable[[Any], Any]]]] = {}
+
     def read(dialect: Dialect, text: str | None) -> list[tuple[Any, ...]]:
         if not text:
             return []
         postgresql = dialect.name == "postgresql"
-        converts = [_converter(t, dialect, postgresql) for t in types]
+        converts = made.get(dialect.name)
+        if converts is None:  # once a dialect: only the columns whose JSON form differs
+            every = (_converter(t, dialect, postgresql) for t in types)
+            converts = made[dialect.name] = [(n, c) for n, c in enumerate(every) if c is not _same]
         rows = json.loads(text, parse_float=Decimal if postgresql else float)
-        rows.sort(key=lambda row: row[-1])
-        return [tuple(c(v) for c, v in zip(converts, row, strict=False)) for row in rows]
+        rows.sort(key=itemgetter(-1))
+        for row in rows:
+            row.pop()  # the ordinal
+            for n, convert in converts:
+                row[n] = convert(row[n])
+        return [tuple(row) for row in rows]
 
     return read
 

@@ -21,7 +21,7 @@ from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from types import ModuleType
 
-from sqlalchemy import and_, select
+from sqlalchemy import Select, and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock, utc_now
@@ -458,24 +458,13 @@ class Engine:
         """The link of the channel asked in, its project and the asker's membership of
         it, in one statement (each None when there is none)."""
         place = ctx.request.place
-        row = (
-            await ctx.session.execute(
-                select(ChannelLink, Project, Membership)
-                .outerjoin(Project, Project.id == ChannelLink.project_id)
-                .outerjoin(
-                    Membership,
-                    and_(
-                        Membership.project_id == ChannelLink.project_id,
-                        Membership.person_id == ctx.me.id,
-                    ),
-                )
-                .where(
-                    ChannelLink.platform == place.platform,
-                    ChannelLink.channel_id == place.channel_id,
-                    ChannelLink.tenant == place.tenant,
-                )
-            )
-        ).first()
+        params = {
+            "person_id": ctx.me.id,
+            "platform": place.platform,
+            "channel_id": place.channel_id,
+            "tenant": place.tenant,
+        }
+        row = (await ctx.session.execute(_channel_link_rows(), params)).first()
         return (row[0], row[1], row[2]) if row is not None else (None, None, None)
 
     async def _project_named(self, ctx: CommandContext, name: str) -> Project:
@@ -510,6 +499,27 @@ class Engine:
             leaked = [m for m in reply.messages if m.audience != "client"]
             if leaked:
                 raise RuntimeError("an internal message was addressed to a client audience")
+
+
+@functools.cache
+def _channel_link_rows() -> Select[tuple[ChannelLink, Project, Membership]]:
+    """Built once: every command asked in a channel runs it."""
+    return (
+        select(ChannelLink, Project, Membership)
+        .outerjoin(Project, Project.id == ChannelLink.project_id)
+        .outerjoin(
+            Membership,
+            and_(
+                Membership.project_id == ChannelLink.project_id,
+                Membership.person_id == bindparam("person_id"),
+            ),
+        )
+        .where(
+            ChannelLink.platform == bindparam("platform"),
+            ChannelLink.channel_id == bindparam("channel_id"),
+            ChannelLink.tenant == bindparam("tenant"),
+        )
+    )
 
 
 def _with(projects: frozenset[int] | None, project: Project | None) -> frozenset[int] | None:

@@ -14,9 +14,10 @@ import time
 from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import TypeVar
 
-from sqlalchemy import select, true
+from sqlalchemy import Select, bindparam, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.requests import Request
@@ -48,6 +49,16 @@ async def _row(
     if read is not None and read.id == row_id:
         return read
     return await session.get(model, row_id)
+
+
+@cache
+def _known_rows() -> Select[tuple[Tenant, Person]]:
+    """Built once: every request with a remembered tenant and person runs it."""
+    return (
+        select(Tenant, Person)
+        .join(Person, true())  # one row each, by primary key
+        .where(Tenant.id == bindparam("tenant_id"), Person.id == bindparam("person_id"))
+    )
 
 
 def _person_values(request: Request) -> dict[str, object]:
@@ -114,13 +125,8 @@ class Identities:
         person_id = self._known(self._person_key(request), self._person_seen(request))
         if tenant_id is None or person_id is None:
             return Known()
-        row = (
-            await session.execute(
-                select(Tenant, Person)
-                .join(Person, true())  # one row each, by primary key
-                .where(Tenant.id == tenant_id, Person.id == person_id)
-            )
-        ).first()
+        params = {"tenant_id": tenant_id, "person_id": person_id}
+        row = (await session.execute(_known_rows(), params)).first()
         return Known() if row is None else Known(row[0], row[1])
 
     async def tenant(
