@@ -213,13 +213,14 @@ class Engine:
         return spec is not None and spec.reads_only
 
     def _writes_nothing(self, request: Request, text: str) -> bool:
-        """A read-only command by someone remembered, whose delivery id is not recorded."""
+        """A read-only command whose delivery id is not recorded. (Who asks is written only
+        when new or changed: once a person and place, which then waits in the database.)"""
         if suggestions.is_yes(text):
             return False  # it takes the offer, and may run a write
         if request.event_id is not None and not self._may_skip_dedupe(request, text):
             return False
         spec = self._spec_of(text)
-        return spec is not None and spec.reads_only and not self.identities.would_write(request)
+        return spec is not None and spec.reads_only
 
     def _spec_of(self, text: str) -> CommandSpec | None:
         """The command `text` runs, if any (memoised: a request asks several times)."""
@@ -378,7 +379,7 @@ class Engine:
         self, session: AsyncSession, request: Request, spec: CommandSpec, args: Args
     ) -> CommandContext:
         now = request.received_at or self.clock()
-        took = not spec.reads_only or self.identities.would_write(request)
+        took = not spec.reads_only
         # A reader reads its tenant and person together; a writer reads its person only
         # once it holds the revision, after the last writer's changes.
         known = None if took else await self.identities.read_known(session, request)
@@ -388,11 +389,22 @@ class Engine:
             tenant = await self.identities.tenant_taking_revision(session, request, now)
         else:
             tenant = await self.identities.tenant(session, request, now, known)
-        me, person_written = await self.identities.person(session, request, tenant, now, known)
-        conversation_written = await self.identities.conversation(session, request, me, now)
-        if (person_written or conversation_written) and not took:
-            await take_revision(session, tenant.id)  # a remembered row was gone
-            took = True
+
+        async def take_turn() -> None:
+            """A reader about to write who asks (someone new, or changed): the revision
+            first, as every writer takes it."""
+            nonlocal took
+            if not took:
+                await take_revision(session, tenant.id)
+                took = True
+
+        identities = self.identities
+        me, person_written = await identities.person(
+            session, request, tenant, now, known, before_write=take_turn
+        )
+        conversation_written = await identities.conversation(
+            session, request, me, now, before_write=take_turn
+        )
         await session.flush()  # a time zone learnt just now is identity's write too
         take_wrote(session)  # what identity wrote is counted by the revision taken
         ctx = CommandContext(

@@ -11,13 +11,13 @@ meanwhile. A remembered row is used only if it still is the same platform identi
 from __future__ import annotations
 
 import time
-from collections.abc import Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import TypeVar
 
-from sqlalchemy import Select, bindparam, select, true
+from sqlalchemy import Select, and_, bindparam, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.requests import Request
@@ -59,6 +59,43 @@ def _known_rows() -> Select[tuple[Tenant, Person]]:
         .join(Person, true())  # one row each, by primary key
         .where(Tenant.id == bindparam("tenant_id"), Person.id == bindparam("person_id"))
     )
+
+
+@cache
+def _tenant_rows() -> Select[tuple[Tenant]]:
+    return select(Tenant).where(
+        Tenant.platform == bindparam("platform"), Tenant.external_id == bindparam("external_id")
+    )
+
+
+@cache
+def _stored_rows() -> Select[tuple[Person, bool]]:
+    met = and_(
+        Acquaintance.person_id == Person.id, Acquaintance.tenant_id == bindparam("tenant_id")
+    )
+    return (
+        select(Person, Acquaintance.external)
+        .join(Acquaintance, met)
+        .where(
+            Person.platform == bindparam("platform"),
+            Person.external_id == bindparam("external_id"),
+        )
+    )
+
+
+@cache
+def _conversation_ids() -> Select[tuple[int]]:
+    return select(Conversation.id).where(
+        Conversation.platform == bindparam("platform"),
+        Conversation.channel_id == bindparam("channel_id"),
+    )
+
+
+BeforeWrite = Callable[[], Awaitable[None]]
+
+
+async def _nothing_first() -> None:
+    return None
 
 
 def _person_values(request: Request) -> dict[str, object]:
@@ -108,11 +145,6 @@ class Identities:
     def _conversation_key(request: Request) -> Hashable:
         return ("conversation", request.place.platform, request.place.channel_id)
 
-    def would_write(self, request: Request) -> bool:
-        """Whether the person or the conversation must be written (as far as known)."""
-        person = self._known(self._person_key(request), self._person_seen(request))
-        return person is None or self._known(self._conversation_key(request), None) is None
-
     @staticmethod
     def _tenant_key(request: Request) -> Hashable:
         return ("tenant", request.place.platform, request.place.tenant)
@@ -137,6 +169,11 @@ class Identities:
         tenant_id = self._known(key, None)
         tenant = await _row(session, Tenant, tenant_id, known.tenant if known else None)
         if tenant is None or (tenant.platform, tenant.external_id) != key[1:]:
+            # Read first: a tenant is new once, and a process meets every tenant anew.
+            tenant = await session.scalar(
+                _tenant_rows(), {"platform": place.platform, "external_id": place.tenant}
+            )
+        if tenant is None:
             tenant_id = await upsert(
                 session,
                 Tenant,
@@ -146,6 +183,7 @@ class Identities:
             )
             tenant = await session.get(Tenant, tenant_id)
             assert tenant is not None
+        if tenant.id != tenant_id:
             self._remember(session, key, None, tenant.id)
         return tenant
 
@@ -171,14 +209,25 @@ class Identities:
         tenant: Tenant,
         now: datetime,
         known: Known | None = None,
+        before_write: BeforeWrite = _nothing_first,
     ) -> tuple[Person, bool]:
-        """The person, met in `tenant` as this request says, and whether it was written."""
+        """The person, met in `tenant` as this request says, and whether it was written.
+        `before_write` is awaited before anything is written (the engine takes the
+        tenant's revision there: one lock order for every command)."""
         actor = request.actor
         key, seen = self._person_key(request), self._person_seen(request)
         person_id = self._known(key, seen)
         person = await _row(session, Person, person_id, known.person if known else None)
         if person is not None and (person.platform, person.external_id) == key[1:3]:
             return person, False
+        person = await self._stored_as_seen(session, request, tenant)
+        if person is not None:
+            # Met before, and nothing about them changed: a read, not a write (a person
+            # is forgotten here after MAX_AGE_SECONDS, and every one of a busy
+            # workspace's people would otherwise write, in turn, every ten minutes).
+            self._remember(session, key, seen, person.id)
+            return person, False
+        await before_write()
         values = _person_values(request)
         person_id = await upsert(
             session,
@@ -206,8 +255,33 @@ class Identities:
         self._remember(session, key, seen, person.id)
         return person, True
 
+    async def _stored_as_seen(
+        self, session: AsyncSession, request: Request, tenant: Tenant
+    ) -> Person | None:
+        """The stored person, if their row and how `tenant` met them say what this request
+        says (nothing to write); else None."""
+        actor = request.actor
+        row = (
+            await session.execute(
+                _stored_rows(),
+                {"platform": actor.platform, "external_id": actor.user_id, "tenant_id": tenant.id},
+            )
+        ).first()
+        if row is None:
+            return None
+        person, external = row
+        values = _person_values(request)
+        same = all(getattr(person, name) == value for name, value in values.items())
+        learns_zone = bool(actor.timezone) and not person.timezone
+        return person if same and external == actor.external and not learns_zone else None
+
     async def conversation(
-        self, session: AsyncSession, request: Request, me: Person, now: datetime
+        self,
+        session: AsyncSession,
+        request: Request,
+        me: Person,
+        now: datetime,
+        before_write: BeforeWrite = _nothing_first,
     ) -> bool:
         """Keep the places the bot can post to later (a person's DM, a channel); whether
         a new one was written."""
@@ -215,6 +289,13 @@ class Identities:
         key = self._conversation_key(request)
         if self._known(key, None) is not None:
             return False
+        stored = await session.scalar(
+            _conversation_ids(), {"platform": place.platform, "channel_id": place.channel_id}
+        )
+        if stored is not None:
+            self._remember(session, key, None, 0)
+            return False
+        await before_write()
         inserted = await insert_ignore(
             session,
             Conversation,

@@ -10,9 +10,10 @@ from dataclasses import replace
 from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.engine.identity import Identities
 from bot.engine.recent_deliveries import RecentDeliveries
 from storage.db import POOL_SIZE, REQUEST_CONNECTIONS
-from storage.models import ProcessedEvent
+from storage.models import Person, ProcessedEvent, Tenant
 from tests.conftest import StatementCounter
 from tests.engine.test_reply_cache import ann_says
 from tests.harness import Harness
@@ -70,3 +71,33 @@ async def test_a_failed_read_may_come_again() -> None:
     for name in "bcd":
         assert recent.first(("slack", name))
     assert recent.first(("slack", "a"))  # the oldest went first when a fourth came
+
+
+async def test_someone_met_before_reads_without_writing_who_they_are(
+    bot: Harness, statements: StatementCounter
+) -> None:
+    """A process forgets who it met after a while (and knows no one when it starts): a
+    person whose stored row says what their request says is read, not written again, so
+    a busy workspace's readers do not queue behind its writers."""
+    await kickoff(bot)
+    bot.engine.reply_cache = False
+
+    async def revision() -> int:
+        async with bot.sessions() as session:
+            return int(await session.scalar(select(Tenant.revision)) or 0)
+
+    before = await revision()
+    bot.engine.identities = Identities()  # as a new process
+    statements.reset()
+    assert (await bot.engine.handle(ann_says("status"))).messages
+    written = [s for s in statements.statements if s.lstrip().startswith(("INSERT", "UPDATE"))]
+    assert written == [] and await revision() == before
+
+    renamed = ann_says("status")
+    renamed = replace(renamed, actor=replace(renamed.actor, name="Ann Renamed"))
+    bot.engine.identities = Identities()
+    assert (await bot.engine.handle(renamed)).messages
+    assert await revision() == before + 1  # a change of name is a write, in turn
+    async with bot.sessions() as session:
+        names = set(await session.scalars(select(Person.display_name)))
+    assert "Ann Renamed" in names
