@@ -206,3 +206,28 @@ async def test_reports_carry_charts_and_the_clients_shows_only_its_deliverables(
     assert len(images) == 1
     assert images[0].startswith("(image: Milestone timeline of Acme: Beta 2027-02-01 (upcoming)")
     assert "code freeze" not in client and "Budget" not in client and "1,200" not in client
+
+
+def test_the_burn_ups_fixed_margins_fit_its_labels_from_tens_to_billions() -> None:
+    """The burn-up is drawn without a layout engine (a third of its time): its margin is
+    worked out from the widest amount, and no amount or axis name may be cut off."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from bot.views.drawing import BurnUp, Point, burn_up_figure
+
+    start, due = date(2026, 9, 1), date(2027, 3, 1)
+    for top in (40, 90_000, 2_500_000, 7_000_000_000):
+        spent = (Point(start, Decimal(0)), Point(date(2026, 11, 30), Decimal(top)))
+        budget = (Point(start, Decimal(top)), Point(due, Decimal(top)))
+        series = BurnUp("USD", spent, budget, (), None, due, date(2026, 11, 30))
+        figure = burn_up_figure(series, "Acme Site: budget")
+        canvas = FigureCanvasAgg(figure)
+        canvas.draw()
+        renderer = canvas.get_renderer()
+        width = figure.bbox.width
+        labels = [*figure.axes[0].get_yticklabels(), figure.axes[0].yaxis.label]
+        shown = [label for label in labels if label.get_text()]
+        assert shown, top
+        for label in shown:
+            box = label.get_window_extent(renderer)
+            assert box.x0 >= 0 and box.x1 <= width, (top, label.get_text(), box)
