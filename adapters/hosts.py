@@ -61,6 +61,8 @@ async def _refuse_other_hosts(request: web.Request, handler: Handler) -> web.Str
                 text="this is only served as http://127.0.0.1, localhost or [::1] with its port"
             )
     return await handler(request)
+
+
 def playground_url(settings: Settings) -> str:
     """Where a browser on this machine finds the playground (IPv6 hosts in brackets)."""
     host = f"[{settings.host}]" if ":" in settings.host else settings.host

@@ -67,9 +67,7 @@ HEADERS = {
 
 def render_page(settings: Settings, title: str, body: str) -> str:
     operator = escape(settings.operator_name or "the organisation that installed it")
-    contact = (
-        f"Contact: {escape(settings.operator_contact)}." if settings.operator_contact else ""
-    )
+    contact = f"Contact: {escape(settings.operator_contact)}." if settings.operator_contact else ""
     return PAGE.format(title=title, body=body.format(operator=operator, contact=contact))
 
 

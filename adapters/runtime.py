@@ -13,7 +13,6 @@ from bot.delivery.vocabulary import Deliverer
 from bot.engine.engine import Engine
 from bot.metrics import Metrics
 from bot.settings import Settings
-from bot.views.drawing import load_matplotlib
 from storage.db import create_engine, is_sqlite, session_factory
 from storage.listen import ChangeListener
 from storage.secrets import SecretBox
@@ -50,7 +49,6 @@ class Runtime:
 
 def build_runtime(settings: Settings, *, clock: Clock = utc_now) -> Runtime:
     secrets = secret_box(settings)  # first: a missing key stops start-up before anything
-    load_matplotlib()  # now, not in the first request that draws a chart
     db = create_engine(settings.database_url)
     sessions = session_factory(db)
     engine = Engine(

@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from adapters.bodies import refuse_unusable_bodies
 from adapters.runtime import Runtime
-from bot.views.drawing import prepare_drawing
+from bot.views.drawing import start_drawing_process
 
 log = logging.getLogger("liaison.server")
 RUNTIME_KEY = web.AppKey("runtime", Runtime)
@@ -65,7 +65,7 @@ async def _listen_for_changes(app: web.Application) -> None:
 
 async def _prepare_drawing(app: web.Application) -> None:
     # In a worker thread, so that start-up's other work goes on meanwhile.
-    await asyncio.to_thread(prepare_drawing)
+    await asyncio.to_thread(start_drawing_process)
 
 
 def _report_platforms(runtime: Runtime) -> None:

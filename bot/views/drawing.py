@@ -6,9 +6,12 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import multiprocessing
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -316,19 +319,43 @@ class Drawn:
         self.size = size
         self.drawings = 0  # how many were drawn, rather than found
         self._pngs: OrderedDict[tuple[str, str], bytes] = OrderedDict()
+        self._store = threading.Lock()  # the dict, from the event loop and from threads
 
     def png(self, chart: Chart) -> bytes:
-        key = (chart.kind, json.dumps(chart.data, sort_keys=True))
-        with _DRAWING:
-            png = self._pngs.get(key)
-            if png is None:
-                png = DRAWINGS[chart.kind](chart.data)
-                self.drawings += 1
-                self._pngs[key] = png
-                if len(self._pngs) > self.size:
-                    self._pngs.popitem(last=False)
-            self._pngs.move_to_end(key)
+        """Drawn here, in this process (tools and tests; requests use `png_elsewhere`)."""
+        key = _key(chart)
+        png = self._found(key)
+        if png is None:
+            with _DRAWING:
+                png = self._keep(key, DRAWINGS[chart.kind](chart.data))
         return png
+
+    async def png_elsewhere(self, chart: Chart) -> bytes:
+        """Drawn in the drawing process (see `draw_in_process`)."""
+        key = _key(chart)
+        png = self._found(key)
+        if png is None:
+            png = self._keep(key, await draw_in_process(chart.kind, chart.data))
+        return png
+
+    def _found(self, key: tuple[str, str]) -> bytes | None:
+        with self._store:
+            png = self._pngs.get(key)
+            if png is not None:
+                self._pngs.move_to_end(key)
+            return png
+
+    def _keep(self, key: tuple[str, str], png: bytes) -> bytes:
+        with self._store:
+            self.drawings += 1
+            self._pngs[key] = png
+            if len(self._pngs) > self.size:
+                self._pngs.popitem(last=False)
+        return png
+
+
+def _key(chart: Chart) -> tuple[str, str]:
+    return (chart.kind, json.dumps(chart.data, sort_keys=True))
 
 
 DRAWN = Drawn()
@@ -357,22 +384,71 @@ def draw(chart: Chart) -> Image:
     return Image(DRAWN.png(chart), chart.alt, chart.name)
 
 
-def load_matplotlib() -> None:
-    """Import what drawing needs now (start-up), not during a first chart's request:
-    importing matplotlib takes most of a second."""
-    from matplotlib.backends import backend_agg  # noqa: F401
-    from matplotlib.dates import AutoDateLocator  # noqa: F401
-    from matplotlib.figure import Figure  # noqa: F401
-    from matplotlib.ticker import StrMethodFormatter  # noqa: F401
-
-
 async def draw_charts(message: Message) -> Message:
-    """The message with each `Chart` drawn into its `Image`, in a worker thread: a drawing
-    takes a tenth of a second or more, and the event loop serves everyone else meanwhile."""
+    """The message with each `Chart` drawn into its `Image`, in the drawing process."""
     if not any(isinstance(block, Chart) for block in message.blocks):
         return message
+    blocks: list[Block] = []
+    for block in message.blocks:
+        if isinstance(block, Chart):
+            block = Image(await DRAWN.png_elsewhere(block), block.alt, block.name)
+        blocks.append(block)
+    return replace(message, blocks=tuple(blocks))
 
-    def drawn() -> tuple[Block, ...]:
-        return tuple(draw(b) if isinstance(b, Chart) else b for b in message.blocks)
 
-    return replace(message, blocks=await asyncio.to_thread(drawn))
+# --- the drawing process -----------------------------------------------------------------
+# A drawing is Python work (matplotlib lays out and renders every artist): 50 ms or more
+# of holding the interpreter's lock. Drawn in a thread, it starved the event loop; in a
+# process of its own it runs on another core while this one answers everyone else.
+
+_pool: ProcessPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _drawing_process() -> ProcessPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            # forkserver: a clean process to fork from (never a copy of this one, its
+            # threads and its connections), with drawing imported once.
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload([__name__])
+            _pool = ProcessPoolExecutor(
+                max_workers=1, mp_context=context, initializer=prepare_drawing
+            )
+        return _pool
+
+
+def _forget_drawing_process(broken: ProcessPoolExecutor) -> None:
+    global _pool
+    with _pool_lock:
+        if _pool is broken:
+            _pool = None
+    broken.shutdown(wait=False, cancel_futures=True)
+
+
+def _draw_png(kind: str, data: Any) -> bytes:
+    """In the drawing process."""
+    with _DRAWING:
+        return DRAWINGS[kind](data)
+
+
+async def draw_in_process(kind: str, data: Any) -> bytes:
+    """The PNG of a chart, drawn in the drawing process (started at the first drawing, or
+    at start-up by `start_drawing_process`); one that died is started again."""
+    loop = asyncio.get_running_loop()
+    for attempt in range(2):
+        pool = _drawing_process()
+        try:
+            return await loop.run_in_executor(pool, _draw_png, kind, data)
+        except BrokenProcessPool:
+            _forget_drawing_process(pool)
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
+def start_drawing_process() -> None:
+    """Start the drawing process and let it load matplotlib and its fonts now, at
+    start-up, not while the first command that draws waits for its acknowledgement."""
+    _drawing_process().submit(prepare_drawing).result()
