@@ -1,0 +1,44 @@
+"""Charts of command replies and posts are drawn in a drawing process of their own, so a
+drawing never holds the serving process's interpreter; one that dies is replaced."""
+
+from __future__ import annotations
+
+import os
+import signal
+from datetime import date
+
+from bot.messages import Chart, Image, Message, Text
+from bot.views import drawing
+from bot.views.charts import burn_up_chart
+from tests.views.test_charts import PNG, START, summary
+
+
+def _chart(spent: str) -> Chart:
+    s, daily = summary("5000", [(date(2026, 11, 10), spent)])
+    return burn_up_chart(s, daily, START, "Acme")
+
+
+def _drawing_pids() -> set[int]:
+    pool = drawing._drawing_process()  # noqa: SLF001 - the process this test is about
+    return {p.pid for p in pool._processes.values()}  # noqa: SLF001
+
+
+async def test_a_chart_is_drawn_in_another_process_the_same_as_here() -> None:
+    chart = _chart("1500")
+    message = Message((Text("Budget"), chart))
+    drawn = await drawing.draw_charts(message)
+    image = drawn.blocks[1]
+    assert isinstance(image, Image) and image.png.startswith(PNG)
+    assert image.png == drawing.Drawn().png(chart)  # the same picture as drawn here
+    pids = _drawing_pids()
+    assert pids and os.getpid() not in pids
+
+
+async def test_a_drawing_process_that_died_is_replaced() -> None:
+    await drawing.draw_in_process(_chart("1").kind, _chart("1").data)
+    for pid in _drawing_pids():
+        os.kill(pid, signal.SIGKILL)
+    chart = _chart("2750")
+    png = await drawing.draw_in_process(chart.kind, chart.data)
+    assert png.startswith(PNG)
+    assert os.getpid() not in _drawing_pids()
