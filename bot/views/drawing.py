@@ -380,6 +380,11 @@ def prepare_drawing() -> None:
         _prepared = True
 
 
+def is_prepared() -> bool:
+    """Whether this process has prepared drawing (the drawing process, once started)."""
+    return _prepared
+
+
 def draw(chart: Chart) -> Image:
     return Image(DRAWN.png(chart), chart.alt, chart.name)
 

@@ -72,12 +72,15 @@ async def test_healthz_reports_the_database(db_url: str) -> None:
 async def test_the_server_prepares_chart_drawing_before_serving(
     db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """matplotlib's import and font loading happen at start-up, not during the first
-    chart a Slack command draws while its 3-second acknowledgement runs."""
-    monkeypatch.setattr(drawing, "_prepared", False)
+    """The drawing process starts, and imports matplotlib and loads its fonts, at start-up,
+    not during the first chart a Slack command draws while its 3-second acknowledgement
+    runs."""
+    monkeypatch.setattr(drawing, "_pool", None)
     runtime = build_runtime(load_settings(LIAISON_DATABASE_URL=db_url))
     async with TestClient(TestServer(create_app(runtime))):
-        assert drawing._prepared
+        pool = drawing._pool
+        assert pool is not None
+        assert pool.submit(drawing.is_prepared).result(timeout=30)
     await runtime.close()
 
 
