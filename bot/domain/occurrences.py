@@ -19,10 +19,10 @@ from bot.domain.schedule import (
     State,
     Window,
     due_occurrence,
+    keys_by_part,
     local_day,
     local_instant,
     next_working_day,
-    occurrence_key,
     working_days_before,
 )
 
@@ -84,19 +84,23 @@ def huddle_prompts(
 ) -> list[Occurrence]:
     found = []
     for day in window.days(project.zone):
-        # Members in one zone are asked at one instant: most days' are outside the window.
+        if not huddle_runs_on(project, huddle, day):
+            continue
+        # Members in one zone are asked at one instant: most days' are outside the window,
+        # so that is asked before whether each member is away.
         due_in: dict[str, tuple[datetime, State] | None] = {}
-        for member in askable(project, huddle, members, day):
+        key_of = keys_by_part("huddle-prompt", project.id, day, "person")
+        for member in members:
             zone = member.zone or project.zone
             if zone not in due_in:
                 due_in[zone] = prompt_due(project, huddle, zone, day, window)
             due = due_in[zone]
-            if due is None:
+            if due is None or member.away(day):
                 continue
             at, state = due
-            key = occurrence_key("huddle-prompt", project.id, day, person=member.person_id)
+            person = member.person_id
             found.append(
-                Occurrence(key, "huddle-prompt", project.id, at, day, state, member.person_id)
+                Occurrence(key_of(person), "huddle-prompt", project.id, at, day, state, person)
             )
     return found
 

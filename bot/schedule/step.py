@@ -270,14 +270,21 @@ class Plan:
         self.result.count(outcome, len(group))
 
     def add(self, group: Sequence[Occurrence], built: Built) -> None:
-        self.claim(group, "queued" if built.outgoing else "empty")
-        self.result.deliveries += len(built.outgoing)
-        self.threaded += [o for o in built.outgoing if o.replies]
-        self.pulses += built.pulses
-        self.alarms += [
-            {"project_id": pid, "threshold": mark, "budget": Decimal(amount), "raised_at": self.now}
-            for pid, mark, amount in built.alarms
-        ]
+        outgoing = built.outgoing
+        self.claim(group, "queued" if outgoing else "empty")
+        self.result.deliveries += len(outgoing)
+        self.threaded += [o for o in outgoing if o.replies]
+        if built.pulses or built.alarms:  # rarely: most messages ask and raise nothing
+            self.pulses += built.pulses
+            self.alarms += [
+                {
+                    "project_id": p,
+                    "threshold": mark,
+                    "budget": Decimal(amount),
+                    "raised_at": self.now,
+                }
+                for p, mark, amount in built.alarms
+            ]
 
     def _record(
         self, o: Outgoing, message: Message | None = None, thread_of: int | None = None
