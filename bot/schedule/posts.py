@@ -45,10 +45,7 @@ REPORT_SIDES = (("client", "client"), ("team", "internal"))
 
 
 def side(schedule: Schedule, project_id: int, name: str) -> Target | None:
-    link = schedule.links.get((project_id, name))
-    if link is None:
-        return None
-    return Target(link.platform, link.tenant, link.channel_id, "channel")
+    return schedule.sides.get((project_id, name))
 
 
 def dm(schedule: Schedule, person: Teammate | None, project_id: int) -> Target | None:
