@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-03 07:18:41.473396
+Create Date: 2026-12-03 08:00:46.147874
 """
 
 from collections.abc import Sequence
@@ -33,7 +33,11 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("occurrence_claims", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_occurrence_claims_claimed_at"), ["claimed_at"], unique=False
+            "ix_occurrence_claims_claimed_at",
+            ["claimed_at"],
+            unique=False,
+            postgresql_using="brin",
+            postgresql_with={"autosummarize": "on"},
         )
 
     op.create_table(
@@ -1157,7 +1161,11 @@ def downgrade() -> None:
     op.drop_table("people")
     op.drop_table("pending_suggestions")
     with op.batch_alter_table("occurrence_claims", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_occurrence_claims_claimed_at"))
+        batch_op.drop_index(
+            "ix_occurrence_claims_claimed_at",
+            postgresql_using="brin",
+            postgresql_with={"autosummarize": "on"},
+        )
 
     op.drop_table("occurrence_claims")
     # ### end Alembic commands ###
