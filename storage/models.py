@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -93,13 +94,20 @@ def _utc_now() -> datetime:
 @dataclass(frozen=True, slots=True)
 class SerialisedJSON:
     """A JSON document already serialised, to bind as it is: rows that carry the same
-    document (a huddle prompt sent to a whole team) serialise it once, not once a row."""
+    document (a huddle prompt sent to a whole team) serialise it once, not once a row.
+
+    Serialised by orjson, compact: a morning's due-step serialises some 80,000 messages,
+    in a tenth of the time the standard library takes. What orjson refuses (a string that
+    is not valid Unicode) the standard library still writes, as before."""
 
     text: str
 
     @classmethod
     def of(cls, document: Any) -> SerialisedJSON:
-        return cls(json.dumps(document))
+        try:
+            return cls(orjson.dumps(document).decode())
+        except orjson.JSONEncodeError:
+            return cls(json.dumps(document, separators=(",", ":")))
 
 
 class JSONDocument(TypeDecorator[Any]):
@@ -294,15 +302,31 @@ class OccurrenceClaim(Base):
     """A scheduled occurrence (e.g. `checkin:project=7:2026-12-01`) claimed exactly once."""
 
     __tablename__ = "occurrence_claims"
+    __table_args__ = (
+        # The due-step reads the recent claims by this column (one range query per step).
+        # Claims are only ever appended, in time order: on PostgreSQL a BRIN index (the
+        # range of a few hundred kilobytes of rows at a time, summarised as they fill) finds
+        # the recent ones, and costs a busy morning's 300,000 inserts next to nothing,
+        # where a B-tree takes an entry each.
+        Index(
+            "ix_occurrence_claims_claimed_at",
+            "claimed_at",
+            postgresql_using="brin",
+            postgresql_with={"autosummarize": "on"},
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)
-    # Not indexed: nothing looks claims up by project, and a busy morning writes hundreds
-    # of thousands of them in one go (every index is upkeep on each).
-    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"))
+    # Neither indexed nor a foreign key: nothing looks claims up by project, and a busy
+    # morning writes hundreds of thousands of them in one go, where every index is upkeep
+    # on each and a foreign key a lookup and a row lock each (a third of the claims' COPY
+    # on PostgreSQL). `project delete` still deletes a project's claims by this column.
+    # The outbox rows keep their foreign key, so a due-step that races a deletion posts
+    # nothing for the project; at most it leaves claims of an id never given again.
+    project_id: Mapped[int | None] = mapped_column(Integer)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    # The due-step reads the recent claims by this column (one range query per step).
-    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     outcome: Mapped[str] = mapped_column(String(16))  # queued | skipped | empty | error
 
 

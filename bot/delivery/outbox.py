@@ -38,6 +38,53 @@ from bot.domain.schedule import Teammate
 from bot.messages import Message, message_to_dict
 from storage.models import Conversation, Delivery, Person, SerialisedJSON
 
+# An outbox row as the due-step writes many (`outbox_record`): these values differ from row
+# to row, `new_row` gives the rest.
+OUTBOX_COLUMNS = (
+    "project_id",
+    "platform",
+    "tenant",
+    "channel_id",
+    "target_kind",
+    "audience",
+    "message",
+    "occurrence_key",
+    "thread_of",
+)
+
+
+def outbox_record(
+    project_id: int | None,
+    target: Target,
+    audience: str,
+    message: SerialisedJSON | dict[str, Any],
+    occurrence_key: str | None = None,
+    thread_of: int | None = None,
+) -> tuple[Any, ...]:
+    """An outbox row's own values, in the order of `OUTBOX_COLUMNS`."""
+    return (
+        project_id,
+        target.platform,
+        target.tenant,
+        target.channel_id,
+        target.kind,
+        audience,
+        message,
+        occurrence_key,
+        thread_of,
+    )
+
+
+def new_row(now: datetime, operation: str = "post") -> dict[str, Any]:
+    """The values every new outbox row starts with: to be sent now."""
+    return {
+        "operation": operation,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+
 
 def delivery_values(
     *,
@@ -47,27 +94,13 @@ def delivery_values(
     now: datetime,
     occurrence_key: str | None = None,
     thread_of: int | None = None,
-    serialised: SerialisedJSON | None = None,
     operation: str = "post",
 ) -> dict[str, Any]:
-    """An outbox row as plain values (the due-step inserts many in one statement).
-    `serialised` is `message` already serialised, when many rows carry the same one."""
-    return {
-        "project_id": project_id,
-        "platform": target.platform,
-        "tenant": target.tenant,
-        "channel_id": target.channel_id,
-        "target_kind": target.kind,
-        "audience": message.audience,
-        "message": serialised if serialised is not None else message_to_dict(message),
-        "occurrence_key": occurrence_key,
-        "thread_of": thread_of,
-        "operation": operation,
-        "status": "pending",
-        "attempts": 0,
-        "next_attempt_at": now,
-        "created_at": now,
-    }
+    """An outbox row as plain values."""
+    record = outbox_record(
+        project_id, target, message.audience, message_to_dict(message), occurrence_key, thread_of
+    )
+    return dict(zip(OUTBOX_COLUMNS, record, strict=True)) | new_row(now, operation)
 
 
 def enqueue(

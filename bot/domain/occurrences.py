@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 
 from bot.domain.blocker_rules import OpenBlocker, escalation_day
 from bot.domain.schedule import (
@@ -19,12 +20,13 @@ from bot.domain.schedule import (
     State,
     Window,
     due_occurrence,
+    keys_by_part,
     local_day,
     local_instant,
     next_working_day,
-    occurrence_key,
     working_days_before,
 )
+from bot.domain.working_days import WorkCalendar
 
 MILESTONE_NOTICE_DAYS = 3
 
@@ -84,19 +86,23 @@ def huddle_prompts(
 ) -> list[Occurrence]:
     found = []
     for day in window.days(project.zone):
-        # Members in one zone are asked at one instant: most days' are outside the window.
+        if not huddle_runs_on(project, huddle, day):
+            continue
+        # Members in one zone are asked at one instant: most days' are outside the window,
+        # so that is asked before whether each member is away.
         due_in: dict[str, tuple[datetime, State] | None] = {}
-        for member in askable(project, huddle, members, day):
+        key_of = keys_by_part("huddle-prompt", project.id, day, "person")
+        for member in members:
             zone = member.zone or project.zone
             if zone not in due_in:
                 due_in[zone] = prompt_due(project, huddle, zone, day, window)
             due = due_in[zone]
-            if due is None:
+            if due is None or member.away(day):
                 continue
             at, state = due
-            key = occurrence_key("huddle-prompt", project.id, day, person=member.person_id)
+            person = member.person_id
             found.append(
-                Occurrence(key, "huddle-prompt", project.id, at, day, state, member.person_id)
+                Occurrence(key_of(person), "huddle-prompt", project.id, at, day, state, person)
             )
     return found
 
@@ -209,20 +215,16 @@ def deadline_reminders(
     check-in time in the owner's zone, never on a day they are away."""
     found = []
     for task in tasks:
-        cal = project.calendar(task.due_date)
-        phases = [("before", working_days_before(cal, task.due_date, 1))]
-        if cal.is_working(task.due_date):
-            phases.append(("today", task.due_date))
-        phases.append(("overdue", next_working_day(cal, task.due_date)))
         owner = task.owner
-        for phase, day in phases:
-            if owner.away(day):
-                continue
-            at = local_instant(day, project.checkin_time, owner.zone or project.zone)
+        zone = owner.zone or project.zone
+        for kind, day in reminder_days(project.calendar(task.due_date), task.due_date):
+            at = local_instant(day, project.checkin_time, zone)
+            if window.state(at) is None or owner.away(day):
+                continue  # most of them: another morning's
             found.append(
                 due_occurrence(
                     window,
-                    f"deadline-{phase}",
+                    kind,
                     project.id,
                     at,
                     day,
@@ -233,6 +235,17 @@ def deadline_reminders(
                 )
             )
     return [o for o in found if o]
+
+
+@lru_cache(maxsize=4096)
+def reminder_days(cal: WorkCalendar, due: date) -> tuple[tuple[str, date], ...]:
+    """The deadline reminders of a task due on `due`, by kind and day (the same for every
+    task due that day: worked out once)."""
+    days = [("deadline-before", working_days_before(cal, due, 1))]
+    if cal.is_working(due):
+        days.append(("deadline-today", due))
+    days.append(("deadline-overdue", next_working_day(cal, due)))
+    return tuple(days)
 
 
 def milestone_notices(

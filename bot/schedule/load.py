@@ -13,11 +13,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import cached_property
+from typing import NamedTuple
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery.mailing_list import report_recipients
+from bot.delivery.vocabulary import Target
 from bot.domain.blocker_rules import OpenBlocker
 from bot.domain.budget import BudgetSummary
 from bot.domain.meetings import ActionDue, MeetingTimes
@@ -89,16 +91,47 @@ class Claim:
     claimed_at: datetime
 
 
+# Settings read for every project each morning, as plain values: ORM objects cost several
+# times as much to load, and nothing here changes them.
+class HuddleSettings(NamedTuple):
+    local_time: str
+    questions: list[str] | None
+    window_minutes: int
+    adhoc_date: date | None
+    adhoc_at: datetime | None
+    escalate_days: int
+    mood: bool
+
+
+class PulseSettings(NamedTuple):
+    enabled: bool
+    every_weeks: int
+    weekday: int
+
+
+HUDDLE_SETTINGS = (
+    HuddleConfig.project_id,
+    HuddleConfig.local_time,
+    HuddleConfig.questions,
+    HuddleConfig.window_minutes,
+    HuddleConfig.adhoc_date,
+    HuddleConfig.adhoc_at,
+    HuddleConfig.escalate_days,
+    HuddleConfig.mood,
+)
+
+
 @dataclass
 class Schedule:
     """Everything the rules read, for every active project."""
 
     window: Window
     projects: dict[int, Project]
-    huddles: dict[int, HuddleConfig]
+    huddles: dict[int, HuddleSettings]  # projects whose huddle is on
     team: dict[int, list[tuple[str, Teammate]]]  # project -> (role, person), team roles only
     people: dict[int, Teammate]
-    links: dict[tuple[int, str], ChannelLink]
+    # (project, side) -> where posts to that linked channel go
+    sides: dict[tuple[int, str], Target]
     # (person, tenant platform id) -> their direct conversation with the bot there
     dms: dict[tuple[int, str], Conversation]
     claims: dict[str, Claim]
@@ -117,7 +150,7 @@ class Schedule:
     # Closed projects whose retrospective closes now (bot.schedule.retro): nothing else of theirs.
     closings: dict[int, Closing] = field(default_factory=dict)
     # Pulse settings where a PM set them; a project without a row runs on the defaults.
-    pulse_configs: dict[int, PulseConfig] = field(default_factory=dict)
+    pulse_configs: dict[int, PulseSettings] = field(default_factory=dict)
     # Client meetings that are on, and the open action items client people own.
     meetings: dict[int, MeetingTimes] = field(default_factory=dict)
     client_actions: dict[int, list[ActionLine]] = field(default_factory=dict)
@@ -131,7 +164,7 @@ class Schedule:
 
     def pulse_cadence(self, project: Project) -> PulseCadence | None:
         """When the client side is asked for a pulse; None when off or no client side."""
-        if (project.id, "client") not in self.links:
+        if (project.id, "client") not in self.sides:
             return None
         config = self.pulse_configs.get(project.id)
         if config is None:
@@ -237,9 +270,9 @@ async def load_schedule(session: AsyncSession, window: Window) -> Schedule:
     first, last = day_range(projects, window)
     active = select(Project.id).where(Project.archived.is_(False))
     huddles = {
-        h.project_id: h
-        for h in await session.scalars(
-            select(HuddleConfig).where(
+        project_id: HuddleSettings(*settings)
+        for project_id, *settings in await session.execute(
+            select(*HUDDLE_SETTINGS).where(
                 HuddleConfig.enabled.is_(True), HuddleConfig.project_id.in_(active)
             )
         )
@@ -270,10 +303,16 @@ async def load_schedule(session: AsyncSession, window: Window) -> Schedule:
         insiders.add((project_id, person.id))
         if is_optional:
             optional[project_id].add(person.id)
-    links = {
-        (link.project_id, link.side): link
-        for link in await session.scalars(
-            select(ChannelLink).where(ChannelLink.project_id.in_(active))
+    sides = {
+        (project_id, side): Target(platform, tenant, channel_id, "channel")
+        for project_id, side, platform, tenant, channel_id in await session.execute(
+            select(
+                ChannelLink.project_id,
+                ChannelLink.side,
+                ChannelLink.platform,
+                ChannelLink.tenant,
+                ChannelLink.channel_id,
+            ).where(ChannelLink.project_id.in_(active))
         )
     }
     tasks = await _load_tasks(session, active, first, last, people, insiders)
@@ -283,7 +322,7 @@ async def load_schedule(session: AsyncSession, window: Window) -> Schedule:
         huddles=huddles,
         team=dict(team),
         people=people,
-        links=links,
+        sides=sides,
         dms=await _load_dms(session),
         claims=await _load_claims(session, window),
         tasks=tasks,
@@ -293,9 +332,14 @@ async def load_schedule(session: AsyncSession, window: Window) -> Schedule:
         tenants=tenants,
         insiders=insiders,
         pulse_configs={
-            c.project_id: c
-            for c in await session.scalars(
-                select(PulseConfig).where(PulseConfig.project_id.in_(active))
+            project_id: PulseSettings(*settings)
+            for project_id, *settings in await session.execute(
+                select(
+                    PulseConfig.project_id,
+                    PulseConfig.enabled,
+                    PulseConfig.every_weeks,
+                    PulseConfig.weekday,
+                ).where(PulseConfig.project_id.in_(active))
             )
         },
         optional=dict(optional),

@@ -45,10 +45,7 @@ REPORT_SIDES = (("client", "client"), ("team", "internal"))
 
 
 def side(schedule: Schedule, project_id: int, name: str) -> Target | None:
-    link = schedule.links.get((project_id, name))
-    if link is None:
-        return None
-    return Target(link.platform, link.tenant, link.channel_id, "channel")
+    return schedule.sides.get((project_id, name))
 
 
 def dm(schedule: Schedule, person: Teammate | None, project_id: int) -> Target | None:
@@ -133,23 +130,32 @@ def huddle_prompt(schedule: Schedule, content: Content, group: Sequence[Occurren
     o = group[0]
     assert o.day is not None and o.person_id is not None
     project = schedule.projects[o.project_id]
-    config = schedule.huddles[o.project_id]
     person = schedule.people[o.person_id]
-    closes = schedule.window.now + timedelta(minutes=config.window_minutes)
-    questions = huddle_notes.questions_of(config.questions)
+    target = dm(schedule, person, o.project_id)
+    if target is None:
+        return Built()
+    config = schedule.huddles[o.project_id]
     tz = person_zone(schedule, person, project)
     previous = _previous_answer(content, o.project_id, person.id, o.day)
-    initial = huddle_notes.prefill_from_yesterday(questions, previous) if previous else []
-    if initial:  # pre-filled: this person's own prompt
-        message = huddle_notes.prompt(project, o.day, questions, closes, tz, initial, config.mood)
-        return one(dm(schedule, person, o.project_id), message, o)
+    if previous:  # pre-filled: this person's own prompt
+        questions = huddle_notes.questions_of(config.questions)
+        initial = huddle_notes.prefill_from_yesterday(questions, previous)
+        if initial:
+            closes = schedule.window.now + timedelta(minutes=config.window_minutes)
+            message = huddle_notes.prompt(
+                project, o.day, questions, closes, tz, initial, config.mood
+            )
+            return one(target, message, o)
+    # Everyone else in the zone gets the same prompt: made once.
     key = ("huddle-prompt", project.id, o.day, tz)
     message = content.shared.get(key)
     if message is None:
+        closes = schedule.window.now + timedelta(minutes=config.window_minutes)
+        questions = huddle_notes.questions_of(config.questions)
         message = content.shared[key] = huddle_notes.prompt(
             project, o.day, questions, closes, tz, mood=config.mood
         )
-    return one(dm(schedule, person, o.project_id), message, o)
+    return one(target, message, o)
 
 
 def _previous_answer(content: Content, project_id: int, person_id: int, day: date) -> list[str]:

@@ -4,14 +4,16 @@ write its messages to the outbox, all in one transaction.
 Claims are plain inserts under a unique key. If another process (or an earlier run for
 the same instant) claimed any of them first, the insert fails, the whole transaction rolls
 back and the step runs again from the start, now seeing those claims: an occurrence is
-never written to the outbox twice. The step reads and writes in a fixed number of
-statements whatever the number of projects, weekly reports included: what they show is
-read for every project whose report is due at once, and their charts are drawn when each
-is delivered, not here.
+never written to the outbox twice. (The outbox rows go first, streamed to the database
+while the messages are built; the claims follow, in key order.) The step reads and writes
+in a fixed number of statements whatever the number of projects, weekly reports included:
+what they show is read for every project whose report is due at once, and their charts are
+drawn when each is delivered, not here.
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 from collections import defaultdict
@@ -27,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.delivery.outbox import delivery_values
+from bot.delivery.outbox import OUTBOX_COLUMNS, new_row, outbox_record
 from bot.domain.budget import crossed_thresholds, parse_thresholds
 from bot.domain.meetings import AGENDA_KIND, action_reminders, agendas_due
 from bot.domain.occurrences import (
@@ -49,7 +51,7 @@ from bot.schedule.meetings import load_agenda_content
 from bot.schedule.posts import CONTENT_KINDS, Built, Outgoing, builder_for, group_key
 from bot.schedule.retro import KIND as RETRO
 from bot.schedule.retro import load_retro_answers, retro_occurrences
-from storage.bulk import insert_many
+from storage.bulk import insert_many, insert_records
 from storage.models import BudgetAlarm, Delivery, OccurrenceClaim, Pulse, SerialisedJSON
 
 log = logging.getLogger("liaison.due")
@@ -83,7 +85,12 @@ async def run_due(
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 async with sessions() as session, session.begin():
-                    result = await due_step(session, window)
+                    result, working_set = await due_step(session, window)
+                    # Freed while the transaction commits rather than before: a busy
+                    # morning leaves a million objects, a third of a second to free, and
+                    # SQLite commits in its own thread meanwhile.
+                    asyncio.get_running_loop().call_soon(working_set.clear)
+                    del working_set
                 break
             except DBAPIError as error:  # a claim taken meanwhile, or a lock conflict
                 if attempt == ATTEMPTS:
@@ -149,32 +156,17 @@ def find_due(schedule: Schedule) -> list[Occurrence]:
     return found
 
 
-async def due_step(session: AsyncSession, window: Window) -> DueResult:
-    """Claim and write everything due at `window.now`."""
+async def due_step(session: AsyncSession, window: Window) -> tuple[DueResult, list[object]]:
+    """Claim and write everything due at `window.now`. Returns what it did, and what it
+    read and built (for the caller to free when it suits)."""
     schedule = await load_schedule(session, window)
     fresh = [o for o in find_due(schedule) if o.key not in schedule.claims]
     plan = Plan(window.now)
     if not fresh:
-        return plan.result
+        return plan.result, [schedule]
     content = await read_content(session, schedule, [o for o in fresh if o.state == "post"])
-    groups: dict[tuple[object, ...], list[Occurrence]] = defaultdict(list)
-    for occurrence in fresh:
-        groups[group_key(occurrence)].append(occurrence)
-    for group in groups.values():
-        first = group[0]
-        if first.state == "skip":
-            log.debug("skipped %s: %s late", first.key, window.now - first.due_at)
-            plan.claim(group, "skipped")
-        else:
-            try:
-                built = (meeting_builder(first) or builder_for(first))(schedule, content, group)
-            except Exception:  # one broken occurrence must not stop everyone else's
-                log.exception("could not build %s", first.key)
-                plan.claim(group, "error")
-                continue
-            plan.add(group, built)
-    await plan.write(session)
-    return plan.result
+    await plan.write(session, schedule, content, fresh)
+    return plan.result, [schedule, fresh, content, plan]
 
 
 async def read_content(
@@ -197,87 +189,135 @@ async def read_content(
     return content
 
 
+# A claim as the due-step writes it, `claimed_at` aside (the step's instant, the same for all).
+CLAIM_COLUMNS = ("key", "project_id", "due_at", "outcome")
+
+
 @dataclass
 class Plan:
-    """The rows one due-step writes, inserted in a few multi-row statements."""
+    """The rows one due-step writes, inserted in a few statements: the outbox rows of the
+    messages it builds, and the claims, alarms and pulses building them collects."""
 
     now: datetime
-    claims: list[dict[str, Any]] = field(default_factory=list)
-    outgoing: list[Outgoing] = field(default_factory=list)
+    claims: list[tuple[str, int, datetime, str]] = field(default_factory=list)
     alarms: list[dict[str, Any]] = field(default_factory=list)
     pulses: list[dict[str, Any]] = field(default_factory=list)
+    threaded: list[Outgoing] = field(default_factory=list)  # posts with replies under them
     result: DueResult = field(default_factory=DueResult)
-    # id(message) -> its dict; the messages live in `outgoing` as long as the plan does.
-    _serialised: dict[int, SerialisedJSON] = field(default_factory=dict)
+    # id(message) -> (message, its JSON): a message several rows carry (a huddle prompt to
+    # a whole team) is serialised once. The message is kept so that its id stays its own.
+    _serialised: dict[int, tuple[Message, SerialisedJSON]] = field(default_factory=dict)
 
-    def claim(self, group: Sequence[Occurrence], outcome: str) -> None:
-        for o in group:
-            self.claims.append(
-                {
-                    "key": o.key,
-                    "project_id": o.project_id,
-                    "due_at": o.due_at,
-                    "claimed_at": self.now,
-                    "outcome": outcome,
-                }
-            )
-        self.result.count(outcome, len(group))
-
-    def add(self, group: Sequence[Occurrence], built: Built) -> None:
-        self.claim(group, "queued" if built.outgoing else "empty")
-        self.outgoing += built.outgoing
-        self.pulses += built.pulses
-        self.alarms += [
-            {"project_id": pid, "threshold": mark, "budget": Decimal(amount), "raised_at": self.now}
-            for pid, mark, amount in built.alarms
-        ]
-
-    async def write(self, session: AsyncSession) -> None:
+    async def write(
+        self,
+        session: AsyncSession,
+        schedule: Schedule,
+        content: Content,
+        fresh: Sequence[Occurrence],
+    ) -> None:
+        """Build the messages of `fresh` and write everything. The outbox rows go to the
+        database as they are built (PostgreSQL stores the first while the next are made);
+        the rest, known whole only when every message is built, follows."""
+        await insert_records(
+            session,
+            Delivery.__table__,
+            OUTBOX_COLUMNS,
+            self._outbox_records(schedule, content, fresh),
+            same=new_row(self.now),
+        )
         # Unique rows go in key order, so that two processes claiming the same
         # occurrences wait for each other instead of deadlocking.
         if self.claims:
-            self.claims.sort(key=itemgetter("key"))
-            await insert_many(session, OccurrenceClaim.__table__, self.claims)
+            self.claims.sort(key=itemgetter(0))
+            await insert_records(
+                session,
+                OccurrenceClaim.__table__,
+                CLAIM_COLUMNS,
+                self.claims,
+                same={"claimed_at": self.now},
+            )
         if self.alarms:
             self.alarms.sort(key=lambda a: (a["project_id"], a["threshold"]))
             await insert_many(session, BudgetAlarm.__table__, self.alarms)
         if self.pulses:
             self.pulses.sort(key=lambda p: (p["project_id"], p["asked_on"]))
             await insert_many(session, Pulse.__table__, self.pulses)
-        if self.outgoing:
-            await insert_many(session, Delivery.__table__, [self._row(o) for o in self.outgoing])
-        threaded = [o for o in self.outgoing if o.replies]
-        if threaded:
-            await self._write_replies(session, threaded)
-        self.result.deliveries = len(self.outgoing) + sum(len(o.replies) for o in threaded)
+        if self.threaded:
+            await self._write_replies(session)
 
-    def _row(
-        self, o: Outgoing, thread_of: int | None = None, message: Message | None = None
-    ) -> dict[str, Any]:
+    def _outbox_records(
+        self, schedule: Schedule, content: Content, fresh: Sequence[Occurrence]
+    ) -> Iterator[tuple[Any, ...]]:
+        """Claim every occurrence, and yield the outbox records of the messages built for
+        those that post."""
+        skipped: list[Occurrence] = []
+        groups: dict[tuple[object, ...], list[Occurrence]] = defaultdict(list)
+        for occurrence in fresh:
+            if occurrence.state == "skip":  # nothing to build: only to record
+                skipped.append(occurrence)
+            else:
+                groups[group_key(occurrence)].append(occurrence)
+        if skipped:
+            log.debug("skipped %d occurrences due before the grace period", len(skipped))
+            self.claim(skipped, "skipped")
+        for group in groups.values():
+            first = group[0]
+            try:
+                built = (meeting_builder(first) or builder_for(first))(schedule, content, group)
+            except Exception:  # one broken occurrence must not stop everyone else's
+                log.exception("could not build %s", first.key)
+                self.claim(group, "error")
+                continue
+            self.add(group, built)
+            for outgoing in built.outgoing:
+                yield self._record(outgoing)
+
+    def claim(self, group: Sequence[Occurrence], outcome: str) -> None:
+        self.claims += [(o.key, o.project_id, o.due_at, outcome) for o in group]
+        self.result.count(outcome, len(group))
+
+    def add(self, group: Sequence[Occurrence], built: Built) -> None:
+        outgoing = built.outgoing
+        self.claim(group, "queued" if outgoing else "empty")
+        self.result.deliveries += len(outgoing)
+        self.threaded += [o for o in outgoing if o.replies]
+        if built.pulses or built.alarms:  # rarely: most messages ask and raise nothing
+            self.pulses += built.pulses
+            self.alarms += [
+                {
+                    "project_id": p,
+                    "threshold": mark,
+                    "budget": Decimal(amount),
+                    "raised_at": self.now,
+                }
+                for p, mark, amount in built.alarms
+            ]
+
+    def _record(
+        self, o: Outgoing, message: Message | None = None, thread_of: int | None = None
+    ) -> tuple[Any, ...]:
         message = message or o.message
-        # Recipients of a shared message (a huddle prompt) share its serialised form.
-        serialised = self._serialised.get(id(message))
-        if serialised is None:
-            serialised = SerialisedJSON.of(message_to_dict(message))
-            self._serialised[id(message)] = serialised
-        return delivery_values(
-            project_id=o.project_id,
-            target=o.target,
-            message=message,
-            now=self.now,
-            occurrence_key=o.key,
-            thread_of=thread_of,
-            serialised=serialised,
-        )
+        found = self._serialised.get(id(message))
+        if found is None:
+            found = self._serialised[id(message)] = (
+                message,
+                SerialisedJSON.of(message_to_dict(message)),
+            )
+        return outbox_record(o.project_id, o.target, message.audience, found[1], o.key, thread_of)
 
-    async def _write_replies(self, session: AsyncSession, threaded: list[Outgoing]) -> None:
+    async def _write_replies(self, session: AsyncSession) -> None:
         """Replies point at their parent row, so the parent's id is read back once."""
         rows = await session.execute(
             select(Delivery.occurrence_key, Delivery.id).where(
-                Delivery.occurrence_key.in_([o.key for o in threaded]),
+                Delivery.occurrence_key.in_([o.key for o in self.threaded]),
                 Delivery.thread_of.is_(None),
             )
         )
         parent_ids = {key: id_ for key, id_ in rows}
-        replies = [self._row(o, parent_ids[o.key], reply) for o in threaded for reply in o.replies]
-        await insert_many(session, Delivery.__table__, replies)
+        replies = [
+            self._record(o, reply, parent_ids[o.key]) for o in self.threaded for reply in o.replies
+        ]
+        await insert_records(
+            session, Delivery.__table__, OUTBOX_COLUMNS, replies, same=new_row(self.now)
+        )
+        self.result.deliveries += len(replies)

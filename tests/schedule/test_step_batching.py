@@ -3,6 +3,8 @@ number of projects: 1,000 projects cost what 10 do."""
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -11,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.messages import Chart, message_from_dict
 from bot.schedule.step import run_due
+from storage.db import create_engine, session_factory
 from storage.models import (
     Acquaintance,
     ChannelLink,
@@ -602,3 +605,26 @@ async def test_agendas_for_1000_projects_run_as_many_statements_as_for_10(
     large = await due_step_statements(sessions, statements)
     assert (await meeting_posts(sessions))["console/internal"] == 1000
     assert large == small
+
+
+# --- two due-steps at once -------------------------------------------------------------------
+
+
+async def test_two_due_steps_at_once_write_each_post_once(
+    db_url: str, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """Two schedulers (two processes) run the same morning at the same time: each writes its
+    outbox rows while building, then its claims; whichever claims second rolls back and,
+    reading again, finds nothing left to do."""
+    await populate(sessions, 40, 0)
+    other = create_engine(db_url)
+    try:
+        results = await asyncio.gather(
+            run_due(sessions, MORNING), run_due(session_factory(other), MORNING)
+        )
+    finally:
+        await other.dispose()
+    async with sessions() as session:
+        keys = Counter(await session.scalars(select(Delivery.occurrence_key)))
+    assert sorted(r.deliveries for r in results) == [0, 40 * 7]
+    assert sum(keys.values()) == 40 * 7 and set(keys.values()) == {1}

@@ -4,6 +4,7 @@ statement is visible to whoever counts statements."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -106,3 +107,11 @@ async def test_replies_are_found_by_an_index_so_deleting_outbox_rows_stays_linea
             await session.execute(text("SET LOCAL enable_seqscan = off"))
             plan = (await session.execute(text(f"EXPLAIN {lookup}"))).all()
     assert "ix_deliveries_thread_of" in str(plan)
+
+
+def test_a_serialised_document_reads_back_as_it_was() -> None:
+    document = {
+        "blocks": [{"type": "Text", "text": 'Café ☕ <!channel> "quoted"\n'}],
+        "odd": "\ud800",  # not valid Unicode: still written, as the standard library would
+    }
+    assert json.loads(SerialisedJSON.of(document).text) == document
