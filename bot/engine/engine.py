@@ -207,18 +207,20 @@ class Engine:
         database (bot.engine.recent_deliveries): a read-only command answered in the
         acknowledgement. A reply that is posted, a button, a `yes` (it runs what was
         offered) or any write records its id in its transaction."""
-        if not request.reply_inline or request.action is not None or suggestions.is_yes(text):
+        if not request.reply_inline or request.action is not None:
             return False
-        spec = self._spec_of(text)
-        return spec is not None and spec.reads_only
+        return self._reads_only(text)
 
     def _writes_nothing(self, request: Request, text: str) -> bool:
         """A read-only command whose delivery id is not recorded. (Who asks is written only
         when new or changed: once a person and place, which then waits in the database.)"""
+        if request.event_id is not None:
+            return self._may_skip_dedupe(request, text)
+        return self._reads_only(text)
+
+    def _reads_only(self, text: str) -> bool:
         if suggestions.is_yes(text):
             return False  # it takes the offer, and may run a write
-        if request.event_id is not None and not self._may_skip_dedupe(request, text):
-            return False
         spec = self._spec_of(text)
         return spec is not None and spec.reads_only
 
