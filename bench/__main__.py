@@ -17,14 +17,12 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 
 from bench import report
-from bench.databases import fresh_postgres, fresh_sqlite, server_versions
+from bench.databases import server_versions
 from bench.delivery import run_delivery
 from bench.fanout import run_fanout
-from bench.latency import LatencyRun, Loads, run_latency
+from bench.latency import LatencyRun, Loads, open_world, run_latency
 from bench.mixed import run_mixed
 from bench.parsing import run_parsing
-from bench.slack_load import ResponseUrls
-from tests.fakes.slack_api import FakeSlackApi
 
 ROOT = Path(__file__).resolve().parent.parent
 PARTS = ("latency", "mixed", "fanout", "delivery", "parsing")
@@ -62,14 +60,7 @@ async def main(argv: list[str] | None = None) -> int:
         workdir = Path(tmp)
         if "latency" in parts:
             async with AsyncExitStack() as stack:
-                api = await stack.enter_async_context(FakeSlackApi())
-                receiver = ResponseUrls()
-                await receiver.start()
-                stack.push_async_callback(receiver.close)
-                urls = {
-                    "SQLite": await fresh_sqlite(workdir, "latency"),
-                    "PostgreSQL": await stack.enter_async_context(fresh_postgres("bench")),
-                }
+                api, receiver, urls = await open_world(stack, workdir, "latency")
                 run = await run_latency(
                     api,
                     receiver,

@@ -10,12 +10,14 @@ from __future__ import annotations
 import itertools
 import sys
 from collections.abc import Callable
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
 
+from bench.databases import fresh_postgres, fresh_sqlite
 from bench.loadgen import LoadResult, closed_loop, open_loop
 from bench.seed import PROJECT, bulk_seed
 from bench.slack_load import FAILURE_MARKS, ResponseUrls, SlashLoad
@@ -93,6 +95,22 @@ def _liaison(
             "LIAISON_REPLY_CACHE": "on" if reply_cache else "off",
         },
     )
+
+
+async def open_world(
+    stack: AsyncExitStack, workdir: Path, label: str
+) -> tuple[FakeSlackApi, ResponseUrls, dict[str, str]]:
+    """A fake Slack Web API, a receiver of response_url posts and a fresh database of each
+    kind, all closed or dropped with `stack`."""
+    api = await stack.enter_async_context(FakeSlackApi())
+    receiver = ResponseUrls()
+    await receiver.start()
+    stack.push_async_callback(receiver.close)
+    urls = {
+        "SQLite": await fresh_sqlite(workdir, label),
+        "PostgreSQL": await stack.enter_async_context(fresh_postgres(label)),
+    }
+    return api, receiver, urls
 
 
 def uncached(label: str) -> str:

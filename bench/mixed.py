@@ -24,8 +24,7 @@ from pathlib import Path
 import aiohttp
 from sqlalchemy import select
 
-from bench.databases import fresh_postgres, fresh_sqlite
-from bench.latency import SIGNING_SECRET, TEAM, _baseline, _liaison, uncached
+from bench.latency import SIGNING_SECRET, TEAM, _baseline, _liaison, open_world, uncached
 from bench.loadgen import LoadResult, closed_loop, open_loop
 from bench.report import median, table, verdict
 from bench.seed import Size, bulk_seed
@@ -196,14 +195,7 @@ async def run_mixed(
     logs = workdir / "mixed-logs"
     logs.mkdir(exist_ok=True)
     async with AsyncExitStack() as stack:
-        api = await stack.enter_async_context(FakeSlackApi())
-        receiver = ResponseUrls()
-        await receiver.start()
-        stack.push_async_callback(receiver.close)
-        urls = {
-            "SQLite": await fresh_sqlite(workdir, "mixed"),
-            "PostgreSQL": await stack.enter_async_context(fresh_postgres("mixed")),
-        }
+        api, receiver, urls = await open_world(stack, workdir, "mixed")
         servers: dict[str, ServerProcess] = {
             "aiohttp": _baseline("aiohttp", api, logs),
             "bolt": _baseline("bolt", api, logs),
