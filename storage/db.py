@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from storage.changes import TrackedSession
+from storage.sqlite_driver import one_trip_dbapi
 
 DEFAULT_URL = "sqlite+aiosqlite:///./liaison.db"
 # Database connections a process keeps open. Commands take at most REQUEST_CONNECTIONS of
@@ -55,6 +56,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     kwargs.setdefault("pool_size", POOL_SIZE)
     kwargs.setdefault("max_overflow", 10)
     if is_sqlite(url):
+        kwargs.setdefault("module", one_trip_dbapi())  # see storage.sqlite_driver
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         _tune_sqlite(engine)
         return engine
