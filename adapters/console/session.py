@@ -12,6 +12,7 @@ from adapters.console.images import ImageStore
 from bot.engine.engine import Engine
 from bot.messages import Actions, Button, Form, Message, Reply, render_text
 from bot.requests import Action, Actor, Place, Request
+from bot.views.drawing import draw_reply
 
 PLATFORM = "console"
 HOME_TENANT = "local"
@@ -61,7 +62,7 @@ class ConsoleSession:
             return self._steer(line[1:].split())
         if line.lower().startswith("click"):
             return await self._click(line[5:].strip())
-        reply = await self.engine.handle(self._request(text=line))
+        reply = await draw_reply(await self.engine.handle(self._request(text=line)))
         return self._show(reply)
 
     def _request(self, *, text: str | None = None, action: Action | None = None) -> Request:
@@ -94,6 +95,7 @@ class ConsoleSession:
         reply = await self.engine.handle(
             self._request(action=Action(action_id=button.action_id, value=button.value))
         )
+        reply = await draw_reply(reply)
         return self._show(reply)
 
     def _show(self, reply: Reply) -> str:

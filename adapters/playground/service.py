@@ -31,6 +31,7 @@ from bot.engine.parsing import parse_clock, parse_date
 from bot.errors import UserError
 from bot.messages import Reply
 from bot.requests import Action, Request
+from bot.views.drawing import draw_reply
 from storage.models import ChannelLink, Project
 
 # Runs the scheduler's due-step for one instant (claims what is due, fills the outbox).
@@ -99,7 +100,7 @@ class Playground:
             return await self._answer(user_id, place, request, at)
 
     async def _answer(self, user_id: str, place: str, request: Request, at: datetime) -> Reply:
-        reply = await self.engine.handle(request)
+        reply = await draw_reply(await self.engine.handle(request))
         for message in reply.messages:
             self.transcript.add_message(place, message, at, kind="reply", asker=user_id)
         if self.deliver_posts:

@@ -16,7 +16,13 @@ from slack_bolt.async_app import AsyncApp
 
 from adapters.runtime import Runtime
 from adapters.slack import PLATFORM
-from adapters.slack.clients import ClientSource, Installations, SingleWorkspace, web_client
+from adapters.slack.clients import (
+    ClientSource,
+    Installations,
+    KeptConnections,
+    SingleWorkspace,
+    web_client,
+)
 from adapters.slack.deliver import SlackDeliverer
 from adapters.slack.identity import Directory
 from adapters.slack.listeners import FAST_REPLY_SECONDS, RECEIVED_AT, SlackBridge
@@ -30,7 +36,11 @@ BOLT_KEY = web.AppKey("slack_bolt", AsyncApp)
 
 
 def build_bolt_app(
-    settings: Settings, runtime: Runtime, *, fast_reply: float = FAST_REPLY_SECONDS
+    settings: Settings,
+    runtime: Runtime,
+    connections: KeptConnections,
+    *,
+    fast_reply: float = FAST_REPLY_SECONDS,
 ) -> tuple[AsyncApp, ClientSource]:
     """The Bolt app with our listeners, and where the outbox gets each workspace's client."""
     if not settings.slack_signing_secret:
@@ -42,13 +52,15 @@ def build_bolt_app(
         store = installation_store(settings, runtime.db, runtime.secrets)
         bolt = AsyncApp(
             signing_secret=settings.slack_signing_secret,
-            client=web_client(None, settings.slack_api_url),
+            client=connections.share_with(web_client(None, settings.slack_api_url)),
             oauth_settings=oauth_settings(settings, runtime.db, store),
         )
         bolt.enable_token_revocation_listeners()
-        clients = Installations(store, settings.slack_api_url)
+        clients = Installations(store, settings.slack_api_url, connections)
     else:
-        client = web_client(settings.slack_bot_token, settings.slack_api_url)
+        client = connections.share_with(
+            web_client(settings.slack_bot_token, settings.slack_api_url)
+        )
         bolt = AsyncApp(signing_secret=settings.slack_signing_secret, client=client)
         clients = SingleWorkspace(client)
     bridge = SlackBridge(
@@ -67,8 +79,11 @@ def mount_slack(
     """POST /slack/events (and the OAuth pages), Socket Mode if configured, and the
     deliverer the outbox posts through."""
     settings = runtime.settings
-    bolt, clients = build_bolt_app(settings, runtime, fast_reply=fast_reply)
+    connections = KeptConnections()
+    bolt, clients = build_bolt_app(settings, runtime, connections, fast_reply=fast_reply)
     app[BOLT_KEY] = bolt
+    app.on_startup.append(lambda _: connections.open())
+    app.on_cleanup.append(lambda _: connections.close())
 
     async def events(request: web.Request) -> web.Response:
         received_at = time.monotonic()

@@ -17,7 +17,8 @@ from adapters.slack import PLATFORM
 from adapters.slack.clients import ClientSource, NoInstallation
 from adapters.slack.render import Rendered, Upload, render
 from bot.delivery.vocabulary import DeliveryError, Sent, Target
-from bot.messages import Message
+from bot.messages import Chart, Message
+from bot.views.drawing import png_of
 
 log = logging.getLogger("liaison.slack")
 
@@ -89,10 +90,17 @@ async def upload(
 ) -> None:
     if not uploads:
         return
+    # A chart is drawn now, after the text it belongs to was sent: a slash command's
+    # answer does not wait for its picture.
     files: list[dict[str, Any]] = [
-        {"content": u.content, "filename": u.filename, "title": u.title} for u in uploads
+        {"content": await _drawn(u.content), "filename": u.filename, "title": u.title}
+        for u in uploads
     ]
     await client.files_upload_v2(file_uploads=files, channel=channel, thread_ts=thread_ts)
+
+
+async def _drawn(content: bytes | Chart) -> bytes:
+    return content if isinstance(content, bytes) else await png_of(content)
 
 
 class delivery_errors:  # noqa: N801 - used as `with delivery_errors():`

@@ -50,7 +50,7 @@ class SlackMessage:
 @dataclass(frozen=True, slots=True)
 class Upload:
     filename: str
-    content: bytes
+    content: bytes | m.Chart  # a chart is drawn as it is uploaded (deliver.upload)
     title: str
 
 
@@ -89,6 +89,8 @@ def uploads_of(message: m.Message) -> list[Upload]:
     for block in message.blocks:
         if isinstance(block, m.Image):
             uploads.append(Upload(block.name, block.png, block.alt))
+        elif isinstance(block, m.Chart):
+            uploads.append(Upload(block.name, block, block.alt))
         elif isinstance(block, m.File):
             uploads.append(Upload(block.name, block.content, block.name))
     return uploads
@@ -127,7 +129,7 @@ def _render_block(block: m.Block, buttons_before: int) -> list[Block]:
             return _actions(elements)
         case m.Form():
             return _actions([_form_button(block, buttons_before + 1)])
-        case m.Image(alt=alt):
+        case m.Image(alt=alt) | m.Chart(alt=alt):
             return [_context(f":bar_chart: {escape(alt)} (attached)")]
         case m.File(name=name):
             return [_context(f":page_facing_up: {escape(name)} (attached)")]

@@ -18,6 +18,7 @@ from adapters.teams.transport import delivery_error, post_activities
 from bot.delivery import outbox
 from bot.engine.engine import Engine
 from bot.messages import Context, Heading, Message, Reply, Text
+from bot.views.drawing import draw_reply
 
 log = logging.getLogger("liaison.teams")
 
@@ -76,7 +77,7 @@ class TeamsTurn:
                 if authenticated:
                     role = await self._member_role(context, activity, reachable=reachable)
                     request = members.with_role(request, role)
-                reply = await self.engine.handle(request)
+                reply = await draw_reply(await self.engine.handle(request))
         if not authenticated:
             # The emulator: answer in the turn, keep nothing anyone could post to later.
             if inbound.bot_added(activity):

@@ -13,7 +13,6 @@ from bot.engine.registry import PM, TEAM, command
 from bot.errors import UserError
 from bot.messages import Chart, Context, Facts, Heading, Message, Text
 from bot.views.charts import burn_up_chart
-from bot.views.drawing import draw_charts
 from bot.views.ledger import load_ledger_and_days
 from storage.models import Expense, Task, TimeEntry
 
@@ -234,8 +233,9 @@ async def budget(ctx: CommandContext, args: Args) -> Message:
         blocks += [Heading("Time by person"), Facts(_by_person(summary))]
     if summary.budget is None:
         blocks.append(Context("No budget set yet: `budget set 50,000`."))
-    # Drawn in a worker thread, once per change of what it shows (bot.views.drawing).
-    return await draw_charts(ctx.say(*blocks))
+    # The chart is drawn by whoever shows the reply, once per change of what it shows:
+    # Slack uploads it after the text, which does not wait for it (bot.views.drawing).
+    return ctx.say(*blocks)
 
 
 def _headline(s: BudgetSummary) -> list[tuple[str, str]]:

@@ -15,7 +15,6 @@ from bot.engine.registry import EVERYONE, PM, command
 from bot.messages import Block, Context, Facts, Heading, Message, Text
 from bot.schedule.pulse import ask_pulse, config_of, current_pulse
 from bot.views.charts import pulse_chart
-from bot.views.drawing import draw_charts
 from bot.views.pulse_data import load_pulse_trends
 from bot.views.pulse_notes import alert, own_answers, team_view, thanks
 from storage.models import Membership, OccurrenceClaim, Person, Pulse, PulseAnswer
@@ -115,7 +114,7 @@ async def _show(ctx: CommandContext) -> Message:
     )
     if points:
         blocks.append(pulse_chart(points, project.name))
-    return await draw_charts(ctx.whisper(*blocks))
+    return ctx.whisper(*blocks)  # its chart drawn where it is shown (draw_reply)
 
 
 async def _response_rate(ctx: CommandContext) -> tuple[int, int]:

@@ -7,6 +7,7 @@ import asyncio
 import io
 import json
 import multiprocessing
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -17,7 +18,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
-from bot.messages import Block, Chart, Image, Message
+from bot.messages import Block, Chart, Image, Message, Reply
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -391,6 +392,22 @@ def draw(chart: Chart) -> Image:
     return Image(DRAWN.png(chart), chart.alt, chart.name)
 
 
+async def png_of(chart: Chart) -> bytes:
+    """The chart's PNG: one drawn lately from the same data, or drawn now in the drawing
+    process."""
+    return await DRAWN.png_elsewhere(chart)
+
+
+async def draw_reply(reply: Reply) -> Reply:
+    """The reply with its charts drawn, for an adapter that shows a picture in the message
+    itself (Teams, the console, the playground). Commands leave their charts undrawn: Slack
+    uploads a picture after the text, and draws it then (adapters.slack.deliver), so its
+    answer does not wait for the picture."""
+    if not any(isinstance(block, Chart) for m in reply.messages for block in m.blocks):
+        return reply
+    return replace(reply, messages=tuple([await draw_charts(m) for m in reply.messages]))
+
+
 async def draw_charts(message: Message) -> Message:
     """The message with each `Chart` drawn into its `Image`, in the drawing process."""
     if not any(isinstance(block, Chart) for block in message.blocks):
@@ -398,7 +415,7 @@ async def draw_charts(message: Message) -> Message:
     blocks: list[Block] = []
     for block in message.blocks:
         if isinstance(block, Chart):
-            block = Image(await DRAWN.png_elsewhere(block), block.alt, block.name)
+            block = Image(await png_of(block), block.alt, block.name)
         blocks.append(block)
     return replace(message, blocks=tuple(blocks))
 
@@ -421,7 +438,7 @@ def _drawing_process() -> ProcessPoolExecutor:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload([__name__])
             _pool = ProcessPoolExecutor(
-                max_workers=1, mp_context=context, initializer=prepare_drawing
+                max_workers=1, mp_context=context, initializer=_become_drawing_process
             )
         return _pool
 
@@ -432,6 +449,17 @@ def _forget_drawing_process(broken: ProcessPoolExecutor) -> None:
         if _pool is broken:
             _pool = None
     broken.shutdown(wait=False, cancel_futures=True)
+
+
+def _become_drawing_process() -> None:
+    """In the drawing process, once: answers come before pictures. Under load a drawing
+    (tens of milliseconds of CPU) would take a core from the serving process's replies;
+    at a lower priority it waits for a core they leave idle."""
+    os.nice(DRAWING_NICENESS)
+    prepare_drawing()
+
+
+DRAWING_NICENESS = 10
 
 
 def _draw_png(kind: str, data: Any) -> bytes:

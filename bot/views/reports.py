@@ -15,7 +15,6 @@ from bot.domain.snapshot import ProjectSnapshot, client_part
 from bot.messages import Audience, Message
 from bot.views import report_messages as report_views
 from bot.views.charts import attach, load_daily_spend, report_charts
-from bot.views.drawing import draw_charts
 from bot.views.link_data import load_links
 from bot.views.mood_data import MoodDay, load_mood_days, mood_blocks
 from bot.views.snapshots import calendar_of, load_snapshot, load_snapshots
@@ -39,7 +38,7 @@ def report_message(
     mood: list[MoodDay] | None = None,
 ) -> Message:
     """The weekly report for the team (`internal`) or the client (`client`), with its charts
-    still to draw (`bot.views.charts.draw_charts`). Given an internal snapshot, the client report
+    still to draw (`bot.views.drawing`). Given an internal snapshot, the client report
     reads only its client part. The team's mood goes in the internal report only."""
     if audience == "client":
         snapshot = client_part(snapshot)
@@ -53,14 +52,15 @@ def report_message(
 async def build_report(
     session: AsyncSession, project: Project, today: date, audience: Audience
 ) -> Message:
-    """The weekly status report, charts drawn, for a command's reply."""
+    """The weekly status report for a command's reply, its charts drawn where it is shown
+    (`bot.views.drawing.draw_reply`)."""
     snapshot = await load_snapshot(session, project, today, audience)
     daily = await load_daily_spend(session, project.id) if snapshot.budget is not None else []
     mood = None
     if audience == "internal":
         first = today - timedelta(days=27)
         mood = (await load_mood_days(session, [project.id], first, today)).get(project.id)
-    return await draw_charts(report_message(project, snapshot, audience, daily, mood))
+    return report_message(project, snapshot, audience, daily, mood)
 
 
 async def build_status(

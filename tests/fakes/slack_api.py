@@ -43,6 +43,7 @@ class Call:
     args: dict[str, Any]
     token: str | None = None
     body: bytes = b""
+    connection: object = None  # the client's address and port: which connection it came on
 
     def json_arg(self, name: str) -> Any:
         """An argument that Slack takes as JSON (blocks, view, files), decoded if needed."""
@@ -251,7 +252,8 @@ class FakeSlackApi:
         args = await _arguments(request, body)
         auth = request.headers.get("Authorization", "")
         token = auth.removeprefix("Bearer ") if auth else args.get("token")
-        await self._record(Call(method, args, token, body))
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        await self._record(Call(method, args, token, body, peer))
         await asyncio.sleep(self.delays.get(method, 0))
         failure = self._take_failure(method)
         if failure is not None:

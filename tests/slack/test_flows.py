@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import types
 from collections.abc import AsyncIterator
+from datetime import date
+from decimal import Decimal
 
 import pytest
 
 from bot.engine.context import CommandContext
 from bot.engine.parsing import Args
 from bot.engine.registry import ANYONE, command
-from bot.messages import Field, File, Form, Image, Message, Text
+from bot.messages import Chart, Field, File, Form, Image, Message, Text
+from bot.views import drawing
 from tests.fakes.slack_api import FakeSlackApi
 from tests.fakes.slack_events import fixture
 from tests.fakes.slack_world import SlackWorld, populate, slack_world
@@ -74,8 +77,19 @@ async def chart(ctx: CommandContext, args: Args) -> Message:
     return ctx.whisper(*blocks) if args.flag("private") else ctx.say(*blocks)
 
 
+@command(
+    "burn", usage="burn", summary="A chart to draw", area="test", roles=ANYONE,
+    needs_project=False,
+)  # fmt: skip
+async def burn(ctx: CommandContext, args: Args) -> Message:
+    day = drawing.Point(date(2026, 11, 2), Decimal(1200))
+    series = drawing.BurnUp("USD", (day,), (), (), None, None, day.day)
+    picture = Chart("burn-up", drawing.burn_up_data(series, "Acme"), "burn-up")
+    return ctx.say(Text("Budget"), picture)
+
+
 EXTRA = types.ModuleType("slack_test_commands")
-for handler in (slow_report, survey, survey_answer, chart):
+for handler in (slow_report, survey, survey_answer, chart, burn):
     setattr(EXTRA, handler.__name__, handler)
 
 
@@ -168,6 +182,35 @@ async def test_images_and_files_are_uploaded_to_the_channel(world: SlackWorld) -
     assert set(world.api.uploads.values()) == {b"\x89PNG-chart", b"number,title\n1,A\n"}
 
 
+class GatedDrawings(drawing.Drawn):
+    """Drawings that wait for the test's word."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+
+    async def png_elsewhere(self, chart: Chart) -> bytes:
+        await self.gate.wait()
+        return await super().png_elsewhere(chart)
+
+
+async def test_a_chart_is_drawn_after_the_answer_and_uploaded(
+    world: SlackWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The answer does not wait for its picture: the acknowledgement carries the text while
+    the chart is still undrawn; the picture follows as an upload."""
+    drawings = GatedDrawings()
+    monkeypatch.setattr(drawing, "DRAWN", drawings)
+    ack = await asyncio.wait_for(world.command("burn"), 5)
+    assert "Budget" in ack["text"] and "burn-up (attached)" in ack["text"]
+    assert drawings.drawings == 0 and world.api.calls_to("files.completeUploadExternal") == []
+    drawings.gate.set()
+    done = (await world.api.wait_for("files.completeUploadExternal", 1))[0]
+    assert done.args["channel_id"] == "C0TEAM" and drawings.drawings == 1
+    (png,) = world.api.uploads.values()
+    assert png.startswith(b"\x89PNG")
+
+
 async def test_a_private_file_goes_to_the_askers_dm(world: SlackWorld) -> None:
     ack = await world.command("chart private")
     assert ack["response_type"] == "ephemeral"
@@ -182,3 +225,18 @@ async def test_a_failed_upload_is_reported_to_the_asker(world: SlackWorld) -> No
     notes = await world.api.wait_for("response_url", 2)
     assert all("I could not attach" in n.args["text"] for n in notes)
     assert "not_in_channel" in notes[0].args["text"]
+
+
+async def test_calls_to_slack_reuse_one_kept_open_connection(world: SlackWorld) -> None:
+    """Every Web API call of the process goes through one session whose connections are
+    kept open: a user lookup, a chart's upload steps and a delivery do not each open one."""
+    await world.command("chart", user="U0ANN")
+    await world.api.wait_for("files.completeUploadExternal", 1)  # one call at a time
+    await world.command("chart", user="U0BOB")
+    await world.api.wait_for("files.completeUploadExternal", 2)
+    calls = [c for c in world.api.calls if c.connection is not None]
+    assert {"users.info", "files.getUploadURLExternal"} <= {c.method for c in calls}
+    # At most two at once: an upload of two files asks for both upload URLs together.
+    assert len(calls) >= 9 and len({c.connection for c in calls}) <= 2, [
+        (c.method, c.connection) for c in calls
+    ]

@@ -266,3 +266,15 @@ async def test_the_bot_greets_once_when_added_and_again_after_removal(
     assert teams.connector.take() == []
     assert await teams.post(event("bot_added_to_team", service_url=url, id="f:back")) == 201
     assert "Hi, I'm Liaison" in text_of(teams.connector.take())
+
+
+async def test_the_budgets_burn_up_is_drawn_into_its_card(teams: TeamsService) -> None:
+    """Commands leave their charts undrawn; Teams shows a picture in the card itself, so it
+    is drawn before the reply is sent."""
+    await _project(teams)
+    _ok(await teams.say("ann", 'spend 1200 "Stock photos" design'))
+    (post,) = await teams.say("ann", "budget")
+    assert post.card is not None
+    images = [e for e in post.card["body"] if e.get("type") == "Image"]
+    assert len(images) == 1 and images[0]["altText"].startswith("Budget burn-up")
+    assert images[0]["url"].startswith("data:image/png;base64,iVBORw0KGgo")
