@@ -7,6 +7,7 @@ import asyncio
 import io
 import json
 import multiprocessing
+import multiprocessing.connection
 import os
 import threading
 from collections import OrderedDict
@@ -456,7 +457,24 @@ def _become_drawing_process() -> None:
     (tens of milliseconds of CPU) would take a core from the serving process's replies;
     at a lower priority it waits for a core they leave idle."""
     os.nice(DRAWING_NICENESS)
+    _exit_with_parent()
     prepare_drawing()
+
+
+def _exit_with_parent() -> None:
+    """End this drawing process when the process it draws for ends, however it ends. A
+    pool's worker waits for work on a queue it holds both ends of, so a parent killed
+    outright (SIGKILL, the OOM killer) would leave it waiting, and its forkserver, for
+    ever: about 120 MB each."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 DRAWING_NICENESS = 10

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
+import time
 from datetime import date
 
 from bot.messages import Chart, Image, Message, Text
@@ -42,3 +45,38 @@ async def test_a_drawing_process_that_died_is_replaced() -> None:
     png = await drawing.draw_in_process(chart.kind, chart.data)
     assert png.startswith(PNG)
     assert os.getpid() not in _drawing_pids()
+
+
+DRAWING_PARENT = """
+import os, sys
+from bot.views import drawing
+drawing.start_drawing_process()
+pool = drawing._drawing_process()
+print(*[p.pid for p in pool._processes.values()], flush=True)
+sys.stdin.read()
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_the_drawing_process_ends_when_its_parent_is_killed() -> None:
+    """A `liaison serve` killed outright (SIGKILL, the OOM killer) leaves no drawing
+    process, or its forkserver, behind."""
+    parent = subprocess.Popen(
+        [sys.executable, "-c", DRAWING_PARENT], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    assert parent.stdout is not None
+    workers = [int(pid) for pid in parent.stdout.readline().split()]
+    assert workers and all(_alive(pid) for pid in workers)
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 15
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in workers)
