@@ -7,7 +7,6 @@ import os
 import platform
 import statistics
 import sys
-import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,22 +30,7 @@ def machine() -> dict[str, str]:
         "memory": memory,
         "os": f"{platform.system()} {platform.release()}",
         "python": sys.version.split()[0],
-        "cpu speed (lower is faster)": f"{_loop_seconds():.2f} s for 10M Python additions",
     }
-
-
-def _loop_seconds(rounds: int = 3) -> float:
-    """A yardstick of this machine's speed for the interpreter, the median of `rounds`: the
-    same code measures several times slower on a busy or slower host, and every absolute
-    figure below moves with it (the ratios to the baselines much less)."""
-    timings = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        total = 0
-        for number in range(10_000_000):
-            total += number
-        timings.append(time.perf_counter() - started)
-    return statistics.median(timings)
 
 
 def _read(path: str) -> str:
