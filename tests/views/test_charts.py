@@ -231,3 +231,29 @@ def test_the_burn_ups_fixed_margins_fit_its_labels_from_tens_to_billions() -> No
         for label in shown:
             box = label.get_window_extent(renderer)
             assert box.x0 >= 0 and box.x1 <= width, (top, label.get_text(), box)
+
+
+def test_a_burn_up_drawn_on_the_kept_figure_is_the_same_picture_as_on_a_new_one() -> None:
+    """The drawing process keeps one figure for burn-ups and clears it between charts:
+    nothing of the last chart (its lines, due mark, run-out point, legend, limits, title,
+    margins) may show in the next."""
+    from bot.views.drawing import BurnUp, draw_burn_up, forget_kept_figures
+
+    full, full_daily = summary("90000", [(date(2026, 11, 5), "30000"), (TODAY, "52000")])
+    bare, bare_daily = summary(None, [(date(2026, 11, 3), "12")], due=None)
+    full_series, bare_series = burn_up(full, full_daily, START), burn_up(bare, bare_daily, START)
+    assert full_series.run_out and full_series.forecast and not bare_series.budget_line
+
+    def fresh(series: BurnUp, title: str) -> bytes:
+        forget_kept_figures()
+        return draw_burn_up(series, title)
+
+    expected = {
+        "full": fresh(full_series, "Acme Site: budget"),
+        "bare": fresh(bare_series, "Tiny: budget"),
+    }
+    assert expected["full"] != expected["bare"]
+    forget_kept_figures()
+    for _ in range(2):
+        assert draw_burn_up(full_series, "Acme Site: budget") == expected["full"]
+        assert draw_burn_up(bare_series, "Tiny: budget") == expected["bare"]

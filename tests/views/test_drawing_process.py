@@ -3,6 +3,7 @@ drawing never holds the serving process's interpreter; one that dies is replaced
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -80,3 +81,21 @@ def test_the_drawing_process_ends_when_its_parent_is_killed() -> None:
     while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(_alive(pid) for pid in workers)
+
+
+async def test_a_chart_asked_for_again_while_it_is_drawn_is_drawn_once() -> None:
+    """Under load drawings queue: everyone asking for the same chart meanwhile waits for
+    the one drawing, and a cancelled asker does not cancel it for the others."""
+    kept = drawing.Drawn()
+    chart = _chart("4321")
+    first = asyncio.ensure_future(kept.png_elsewhere(chart))
+    second = asyncio.ensure_future(kept.png_elsewhere(chart))
+    third = asyncio.ensure_future(kept.png_elsewhere(chart))
+    await asyncio.sleep(0)
+    first.cancel()
+    pngs = await asyncio.gather(second, third)
+    assert pngs[0] == pngs[1] and pngs[0].startswith(PNG)
+    assert kept.drawings == 1
+    assert await kept.png_elsewhere(chart) == pngs[0] and kept.drawings == 1
+    other = await kept.png_elsewhere(_chart("1234"))
+    assert other != pngs[0] and kept.drawings == 2
