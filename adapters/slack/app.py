@@ -54,6 +54,7 @@ def build_bolt_app(
             signing_secret=settings.slack_signing_secret,
             client=connections.share_with(web_client(None, settings.slack_api_url)),
             oauth_settings=oauth_settings(settings, runtime.db, store),
+            process_before_response=True,  # see SlackBridge._after_ack
         )
         bolt.enable_token_revocation_listeners()
         clients = Installations(store, settings.slack_api_url, connections)
@@ -61,7 +62,11 @@ def build_bolt_app(
         client = connections.share_with(
             web_client(settings.slack_bot_token, settings.slack_api_url)
         )
-        bolt = AsyncApp(signing_secret=settings.slack_signing_secret, client=client)
+        bolt = AsyncApp(
+            signing_secret=settings.slack_signing_secret,
+            client=client,
+            process_before_response=True,  # see SlackBridge._after_ack
+        )
         clients = SingleWorkspace(client)
     bridge = SlackBridge(
         engine=runtime.engine,

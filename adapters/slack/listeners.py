@@ -7,7 +7,8 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Awaitable
+import uuid
+from collections.abc import Awaitable, Coroutine
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -171,15 +172,22 @@ class SlackBridge:
         if reply is None:
             # Slow: acknowledge now (Slack shows nothing), answer through response_url.
             await ack()
-            reply = await task
-            await where.send(plan(reply))
+            self._after_ack(_send_when_ready(task, where))
             return
         planned = plan(reply)
         if not planned.parts:
             await ack()  # a retry already answered, or nothing to say
             return
         await ack(**planned.parts[0].as_response())
-        await where.send(planned, skip=1)
+        if len(planned.parts) > 1 or planned.uploads:
+            self._after_ack(where.send(planned, skip=1))
+
+    def _after_ack(self, work: Coroutine[Any, Any, None]) -> None:
+        """Go on after the listener returns. Bolt answers Slack's HTTP request when the
+        listener returns (process_before_response: no task of Bolt's polls for the
+        acknowledgement every 10 ms), so whatever follows the acknowledgement (posts,
+        uploads, modals, the answer to an event) runs on, counted in flight, here."""
+        self.engine.in_flight.start(_logged(work))
 
     async def _within_deadline(
         self, work: Awaitable[Reply], context: AsyncBoltContext
@@ -197,11 +205,14 @@ class SlackBridge:
     # --- mentions and direct messages -------------------------------------------------
 
     async def on_mention(self, body: Body, context: AsyncBoltContext) -> None:
+        # Bolt acknowledges the event when this returns; the answer follows.
+        self._after_ack(self._answer_event(body, context))
+
+    async def _answer_event(self, body: Body, context: AsyncBoltContext) -> None:
         text = extract.extract_event_text(body, context.bot_user_id)
         event_id = extract.extract_event_id(body)
-        async with self.engine.in_flight.track():  # a shutdown waits for the answer too
-            reply = await self.run(body, context, text=text, event_id=event_id)
-            await self._destination(body, context).send(plan(reply))
+        reply = await self.run(body, context, text=text, event_id=event_id)
+        await self._destination(body, context).send(plan(reply))
 
     async def on_message(self, body: Body, context: AsyncBoltContext) -> None:
         event = body.get("event") or {}
@@ -215,6 +226,9 @@ class SlackBridge:
         self, ack: Any, body: Body, context: AsyncBoltContext, respond: Respond | None = None
     ) -> None:
         await ack()
+        self._after_ack(self._act(body, context, respond))
+
+    async def _act(self, body: Body, context: AsyncBoltContext, respond: Respond | None) -> None:
         action = extract.extract_action(body)
         if action is None:
             return
@@ -237,7 +251,7 @@ class SlackBridge:
         view = task_modal(
             extract.extract_shortcut_text(body), channel_id=extract.extract_channel_id(body)
         )
-        await self._open_modal(body, context, view)
+        self._after_ack(self._open_modal(body, context, view))
 
     async def _open_modal(self, body: Body, context: AsyncBoltContext, view: Body) -> None:
         """A modal needs the interaction's trigger_id; a payload without one opens nothing."""
@@ -270,27 +284,26 @@ class SlackBridge:
             body, context, channel_id=channel_id, event_id=extract.extract_event_id(body), **what
         )
         reply, task = await self._within_deadline(work, context)
+        where = self._destination(body, context, channel_id=channel_id)
         if reply is None:
             await ack()
-            reply = await task
-        elif reply.failed and reply.messages:
+            self._after_ack(_send_when_ready(task, where))
+            return
+        if reply.failed and reply.messages:
             first_input = _first_input_block(body["view"])
             if first_input:
                 error = render_text(reply.messages[0])
                 await ack(response_action="errors", errors={first_input: error})
                 return
-            await ack()
-        else:
-            await ack()
-        where = self._destination(body, context, channel_id=channel_id)
-        await where.send(plan(reply))
+        await ack()
+        self._after_ack(where.send(plan(reply)))
 
     # --- the Home tab -----------------------------------------------------------------
 
     async def on_home_opened(self, body: Body, context: AsyncBoltContext) -> None:
         if (body.get("event") or {}).get("tab") != "home":
             return
-        await self._publish_home(body, context)
+        self._after_ack(self._publish_home(body, context))
 
     async def _publish_home(self, body: Body, context: AsyncBoltContext) -> None:
         """What the person would see typing the Home commands, run as them (no event id:
@@ -328,6 +341,20 @@ class SlackBridge:
             respond=respond,
             thread_ts=extract.extract_thread_ts(body),
         )
+
+
+async def _send_when_ready(task: asyncio.Future[Reply], where: Destination) -> None:
+    await where.send(plan(await task))
+
+
+async def _logged(work: Coroutine[Any, Any, None]) -> None:
+    """Run `work`, whose request is acknowledged already: a failure is logged with an
+    id, as the engine does, and ends nothing else."""
+    try:
+        await work
+    except Exception:
+        incident = uuid.uuid4().hex[:8]
+        log.exception("answering after the acknowledgement failed", extra={"incident": incident})
 
 
 def _installing(context: AsyncBoltContext) -> tuple[str | None, str | None]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,6 +110,12 @@ class Destination:
                 f"I could not attach {escape(item.filename)} here ({_reason(error)}). "
                 "Invite me to the channel with `/invite`, or ask me in a direct message.",
                 [],
+            )
+            await self.send_part(Part("ephemeral", note))
+        except BrokenProcessPool:  # the drawing process died twice over (bot.views.drawing)
+            log.error("drawing %s failed: the drawing process stopped", item.filename)
+            note = SlackMessage(
+                f"I could not draw {escape(item.filename)} just now. Ask again in a minute.", []
             )
             await self.send_part(Part("ephemeral", note))
 

@@ -4,8 +4,9 @@ finish (commit or roll back, and answer) before the process exits."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
+from typing import Any
 
 
 class InFlight:
@@ -13,6 +14,7 @@ class InFlight:
         self._count = 0
         self._idle = asyncio.Event()
         self._idle.set()
+        self._tasks: set[asyncio.Task[Any]] = set()  # the event loop keeps only weak ones
 
     @property
     def count(self) -> int:
@@ -28,6 +30,22 @@ class InFlight:
             self._count -= 1
             if self._count == 0:
                 self._idle.set()
+
+    def start(self, work: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """Run `work` as a task of its own, in flight from now (not from when it first
+        runs: a shutdown that starts in between waits for it too) until it ends."""
+        self._count += 1
+        self._idle.clear()
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._ended)
+        return task
+
+    def _ended(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        self._count -= 1
+        if self._count == 0:
+            self._idle.set()
 
     async def finished(self, timeout: float) -> bool:
         """Wait until nothing is in flight, at most `timeout` seconds; whether it was so."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import types
 from collections.abc import AsyncIterator
+from concurrent.futures.process import BrokenProcessPool
 from datetime import date
 from decimal import Decimal
 
@@ -119,6 +120,31 @@ async def test_a_slow_command_is_acknowledged_then_answered_by_response_url(
         assert answer.args["blocks"][0]["text"]["text"] == "Here is the slow report."
 
 
+async def test_no_task_polls_for_the_acknowledgement(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """By default Bolt runs a listener as a task of its own and looks every 10 ms for its
+    acknowledgement: CPU for each request in flight, and up to 10 ms on each answer. Ours
+    acknowledge before they return (what follows goes on by itself), so Bolt answers
+    Slack the moment the listener returns."""
+    polls = 0
+    real_sleep = asyncio.sleep
+
+    async def counted_sleep(delay: float, *args: object, **kwargs: object) -> object:
+        nonlocal polls
+        polls += delay == 0.01
+        return await real_sleep(delay, *args, **kwargs)
+
+    gate.event = asyncio.Event()
+    async with slack_world(db_url, modules=[EXTRA], fast_reply=2.0) as world:
+        await world.command("projects")  # the first request also meets Slack (auth.test)
+        monkeypatch.setattr(asyncio, "sleep", counted_sleep)
+        asyncio.get_running_loop().call_later(0.2, gate.event.set)
+        ack = await world.command("slow report", follow=False)
+        assert ack["text"] == "Here is the slow report."  # in the acknowledgement
+        assert polls == 0
+
+
 def slow_authorization(api: FakeSlackApi) -> None:
     populate(api)
     api.delays["auth.test"] = 0.6  # Bolt's authorization meets Slack before our listener runs
@@ -209,6 +235,24 @@ async def test_a_chart_is_drawn_after_the_answer_and_uploaded(
     assert done.args["channel_id"] == "C0TEAM" and drawings.drawings == 1
     (png,) = world.api.uploads.values()
     assert png.startswith(b"\x89PNG")
+
+
+class FailingDrawings(drawing.Drawn):
+    async def png_elsewhere(self, chart: Chart) -> bytes:
+        raise BrokenProcessPool("the drawing process died twice")
+
+
+async def test_a_chart_that_cannot_be_drawn_is_reported_to_the_asker(
+    world: SlackWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The text was answered already; the asker is told the picture is missing."""
+    monkeypatch.setattr(drawing, "DRAWN", FailingDrawings())
+    ack = await world.command("burn")
+    assert "Budget" in ack["text"]
+    (note,) = await world.api.wait_for("response_url", 1)
+    assert note.args["text"].startswith("I could not draw ")
+    assert note.args["response_type"] == "ephemeral"
+    assert world.api.calls_to("files.completeUploadExternal") == []
 
 
 async def test_a_private_file_goes_to_the_askers_dm(world: SlackWorld) -> None:
