@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Insert
+from sqlalchemy import Insert, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
 def _insert(session: AsyncSession, model: Any) -> Any:
+    """An INSERT into `model`'s table as a Core statement: given the mapped class, the
+    session would take the ORM's bulk path (a third of a delivery id's insert, in CPU)
+    for rows it never loads."""
     name = session.get_bind().dialect.name
-    return (postgresql.insert if name == "postgresql" else sqlite.insert)(model)
+    return (postgresql.insert if name == "postgresql" else sqlite.insert)(_table(model))
+
+
+def _table(model: Any) -> Table:
+    return model if isinstance(model, Table) else model.__table__
 
 
 async def insert_ignore(
@@ -19,7 +26,8 @@ async def insert_ignore(
 ) -> int | None:
     """Insert a row unless one with the same `keys` exists: the new id, or None."""
     statement: Insert = _insert(session, model).values(**values)
-    statement = statement.on_conflict_do_nothing(index_elements=keys).returning(model.id)
+    statement = statement.on_conflict_do_nothing(index_elements=keys)
+    statement = statement.returning(_table(model).c.id)
     return (await session.execute(statement)).scalar_one_or_none()
 
 
@@ -34,7 +42,7 @@ async def upsert(
     statement = _insert(session, model).values(**values)
     statement = statement.on_conflict_do_update(
         index_elements=keys, set_={column: statement.excluded[column] for column in update}
-    ).returning(model.id)
+    ).returning(_table(model).c.id)
     return (await session.execute(statement)).scalar_one()
 
 
@@ -43,6 +51,6 @@ async def count_up(
 ) -> None:
     """Insert the row with `column` = 1, or add 1 to it in the row with the same `keys`."""
     statement = _insert(session, model).values(**values, **{column: 1})
-    counter = getattr(model, column)
+    counter = _table(model).c[column]
     statement = statement.on_conflict_do_update(index_elements=keys, set_={column: counter + 1})
     await session.execute(statement)

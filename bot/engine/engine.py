@@ -306,7 +306,8 @@ class Engine:
         if take_wrote(session):
             if spec.reads_only:
                 raise RuntimeError(f"`{spec.name}` is registered as read-only but wrote")
-            record_write(ctx, spec.name, ctx.audit_line or text)  # about ctx.project, or the tenant
+            # About ctx.project, or the tenant.
+            await record_write(ctx, spec.name, ctx.audit_line or text)
             projects = _with(projects, ctx.project)
         reply = result if isinstance(result, Reply) else Reply.of(result)
         self._check_audience(ctx, reply)
