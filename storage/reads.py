@@ -89,7 +89,10 @@ def _as_json_array(statement: Select[Any], dialect: str) -> tuple[Any, Reader]:
     # in a subquery's order, so the rows are sorted by it after reading.
     order = statement._order_by_clauses  # noqa: SLF001 - the select's ORDER BY, as given
     ordinal = func.row_number().over(order_by=order or None).label("_ordinal")
-    inner = statement.add_columns(ordinal).order_by(None).subquery()
+    inner = statement.add_columns(ordinal)
+    if statement._limit_clause is None:  # noqa: SLF001 - a LIMIT needs its ORDER BY
+        inner = inner.order_by(None)  # else which rows the LIMIT keeps is left to chance
+    inner = inner.subquery()
     if dialect == "postgresql":
         array = func.json_agg(func.json_build_array(*inner.c))
         # As text: the driver would decode JSON numbers to floats; NUMERIC must stay exact.

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Date, Select, bindparam, select
 
 from bot.engine.context import CommandContext
 from bot.engine.parsing import Args
 from bot.engine.registry import ANYONE, command
 from bot.messages import Heading, Item, Items, Message
 from storage.models import ChangeRequest, ClientRequest, Membership, Milestone, Project, Task
+from storage.reads import column_row_sets, column_rows
 
 SOON = timedelta(days=2)
+LISTED = 20  # tasks, and requests, at most
 
 
 @command(
@@ -26,35 +30,19 @@ SOON = timedelta(days=2)
     needs_project=False,
 )
 async def waiting(ctx: CommandContext, args: Args) -> Message:
-    memberships = (
-        await ctx.session.execute(
-            select(Project, Membership.role)
-            .join(Membership, Membership.project_id == Project.id)
-            .where(
-                Membership.person_id == ctx.me.id,
-                Project.tenant_id == ctx.tenant.id,
-                Project.archived.is_(False),
-            )
-        )
-    ).all()
+    memberships = await column_rows(
+        ctx.session, _memberships(), {"me": ctx.me.id, "tenant": ctx.tenant.id}
+    )
     client = ctx.request.actor.external
-    roles = {project.id: ("client" if client else role) for project, role in memberships}
-    names = {project.id: project.name for project, _ in memberships}
+    roles = {project_id: ("client" if client else role) for project_id, _, role in memberships}
+    names = {project_id: name for project_id, name, _ in memberships}
     if ctx.audience == "client" and not (client or all(r == "client" for r in roles.values())):
         # Asked in a client channel: the team's to-dos are not for the client to read.
         raise ctx.refuse(
             "What waits for you is internal: this channel is shared with the client. "
             "Ask me in the team channel or in a direct message."
         )
-    items: list[Item] = []
-    if any(role != "client" for role in roles.values()):
-        items += await _my_tasks(ctx, [p for p, r in roles.items() if r != "client"], names)
-    pm_of = [p for p, r in roles.items() if r == "pm"]
-    if pm_of:
-        items += await _requests_to_answer(ctx, pm_of, names)
-    client_of = [p for p, r in roles.items() if r == "client"]
-    if client_of:
-        items += await _client_decisions(ctx, client_of, names)
+    items = await _items(ctx, roles, names) if roles else []
     audience = (
         "client"
         if client
@@ -69,74 +57,96 @@ async def waiting(ctx: CommandContext, args: Args) -> Message:
     )
 
 
-async def _my_tasks(
-    ctx: CommandContext, project_ids: list[int], names: dict[int, str]
-) -> list[Item]:
-    soon = ctx.today + SOON
+async def _items(ctx: CommandContext, roles: dict[int, str], names: dict[int, str]) -> list[Item]:
+    """My tasks due soon (on the team side), the client requests to answer (as PM) and
+    the decisions waiting for me (as client): every list in one statement."""
+    tasks, requests, changes, signoffs = await column_row_sets(
+        ctx.session,
+        _lists(),
+        {
+            "me": ctx.me.id,
+            "soon": ctx.today + SOON,
+            "team_side": [p for p, r in roles.items() if r != "client"],
+            "pm_of": [p for p, r in roles.items() if r == "pm"],
+            "client_of": [p for p, r in roles.items() if r == "client"],
+        },
+    )
+    return (
+        [
+            Item(
+                f"{names[project]}: task {number} {title}, due {due.isoformat()}",
+                "overdue" if due < ctx.today else "due",
+            )
+            for project, number, title, due in tasks
+        ]
+        + [
+            Item(f"{names[project]}: client request {number} to answer: {text}", "due")
+            for project, number, text in requests
+        ]
+        + [
+            Item(f"{names[project]}: change {number} to approve: {title}", "due")
+            for project, number, title in changes
+        ]
+        + [
+            Item(f"{names[project]}: deliverable {title} to sign off", "due")
+            for project, title in signoffs
+        ]  # fmt: skip
+    )
+
+
+@functools.cache
+def _memberships() -> Select[tuple[int, str, str]]:
+    """Built once (every `waiting` runs it), like the lists below."""
+    return (
+        select(Project.id, Project.name, Membership.role)
+        .join(Membership, Membership.project_id == Project.id)
+        .where(
+            Membership.person_id == bindparam("me"),
+            Project.tenant_id == bindparam("tenant"),
+            Project.archived.is_(False),
+        )
+    )
+
+
+@functools.cache
+def _lists() -> tuple[Select[Any], ...]:
     tasks = (
-        await ctx.session.scalars(
-            select(Task)
-            .where(
-                Task.project_id.in_(project_ids),
-                Task.owner_id == ctx.me.id,
-                Task.status != "done",
-                Task.due_date.is_not(None),
-                Task.due_date <= soon,
-            )
-            .order_by(Task.due_date, Task.id)
-            .limit(20)
+        select(Task.project_id, Task.number, Task.title, Task.due_date)
+        .where(
+            Task.project_id.in_(bindparam("team_side", expanding=True)),
+            Task.owner_id == bindparam("me"),
+            Task.status != "done",
+            Task.due_date.is_not(None),
+            Task.due_date <= bindparam("soon", type_=Date()),
         )
-    ).all()
-    return [
-        Item(
-            f"{names[t.project_id]}: task {t.number} {t.title}, due {t.due_date.isoformat()}",
-            "overdue" if t.due_date < ctx.today else "due",
-        )
-        for t in tasks
-        if t.due_date is not None
-    ]
-
-
-async def _requests_to_answer(
-    ctx: CommandContext, project_ids: list[int], names: dict[int, str]
-) -> list[Item]:
+        .order_by(Task.due_date, Task.id)
+        .limit(LISTED)
+    )
     requests = (
-        await ctx.session.scalars(
-            select(ClientRequest)
-            .where(ClientRequest.project_id.in_(project_ids), ClientRequest.status == "open")
-            .order_by(ClientRequest.created_at)
-            .limit(20)
+        select(ClientRequest.project_id, ClientRequest.number, ClientRequest.text)
+        .where(
+            ClientRequest.project_id.in_(bindparam("pm_of", expanding=True)),
+            ClientRequest.status == "open",
         )
-    ).all()
-    return [
-        Item(f"{names[r.project_id]}: client request {r.number} to answer: {r.text}", "due")
-        for r in requests
-    ]
-
-
-async def _client_decisions(
-    ctx: CommandContext, project_ids: list[int], names: dict[int, str]
-) -> list[Item]:
+        .order_by(ClientRequest.created_at, ClientRequest.id)
+        .limit(LISTED)
+    )
     changes = (
-        await ctx.session.scalars(
-            select(ChangeRequest)
-            .where(ChangeRequest.project_id.in_(project_ids), ChangeRequest.status == "pending")
-            .order_by(ChangeRequest.id)
+        select(ChangeRequest.project_id, ChangeRequest.number, ChangeRequest.title)
+        .where(
+            ChangeRequest.project_id.in_(bindparam("client_of", expanding=True)),
+            ChangeRequest.status == "pending",
         )
-    ).all()
+        .order_by(ChangeRequest.id)
+    )
     signoffs = (
-        await ctx.session.scalars(
-            select(Milestone)
-            .where(
-                Milestone.project_id.in_(project_ids),
-                Milestone.client_signoff.is_(True),
-                Milestone.done_at.is_not(None),
-                Milestone.signed_off_at.is_(None),
-            )
-            .order_by(Milestone.id)
+        select(Milestone.project_id, Milestone.title)
+        .where(
+            Milestone.project_id.in_(bindparam("client_of", expanding=True)),
+            Milestone.client_signoff.is_(True),
+            Milestone.done_at.is_not(None),
+            Milestone.signed_off_at.is_(None),
         )
-    ).all()
-    return [
-        Item(f"{names[c.project_id]}: change {c.number} to approve: {c.title}", "due")
-        for c in changes
-    ] + [Item(f"{names[m.project_id]}: deliverable {m.title} to sign off", "due") for m in signoffs]
+        .order_by(Milestone.id)
+    )
+    return tasks, requests, changes, signoffs

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.requests import Actor, Place, Request
+from tests.conftest import StatementCounter
 from tests.harness import Harness
 
 NEW = 'project new "Acme Site" client:"Acme" budget:10k due:2027-03-01'
@@ -97,3 +98,36 @@ async def test_an_unlinked_channel_shared_with_another_organisation_gets_no_figu
         assert all(m.audience == "client" for m in reply.messages)
     reply = await bot.engine.handle(Request(ann, shared, text="project link client"))
     assert "shared with Acme" in reply.messages[0].plain_text()
+
+
+async def test_waiting_reads_every_list_in_one_statement(
+    bot: Harness, statements: StatementCounter
+) -> None:
+    """However many roles the asker has (PM here, team member there, client elsewhere),
+    their tasks, the requests to answer and the decisions to make are one statement."""
+    await bot.say("ann", NEW)
+    await bot.say("ann", "team add @bob role:member rate:100/h")
+    await bot.say("ann", 'task add "Wireframes" @bob due:2026-12-02')
+    await bot.say("ann", "project link client", channel="acme-shared")
+    await bot.say("carol", 'request "New logo please"', channel="acme-shared", external=True)
+    await bot.say("bob", 'project new "Bobs" client:"B Co" budget:5k', channel="bobs")
+    await bot.say("bob", "team add @ann role:client", channel="bobs")
+    await bot.say("bob", 'change "Extra page" cost:900 days:2', channel="bobs")
+    await bot.say("ann", 'project new "Third" client:"C Co" budget:5k', channel="third")
+    await bot.say("ann", "team add @bob role:member", channel="third")
+    await bot.say("ann", 'task add "Copy" @bob due:2026-12-01', channel="third")
+    bot.engine.reply_cache = False
+    for who in ("ann", "bob"):  # the first time in a DM records the conversation
+        await bot.say(who, "waiting", channel=None)
+    statements.reset()
+    ann = await bot.say("ann", "waiting", channel=None)
+    assert "client request 1 to answer: New logo please" in ann
+    assert "change 1 to approve: Extra page" in ann
+    # Who asks, where (a DM's link, and the project it would default to), the memberships,
+    # the four lists in one (four statements before), the projects it was read from (for
+    # the reply cache) and the harness's look for posts to deliver: 7, not 10.
+    assert statements.count == 7, statements.statements
+    statements.reset()
+    bob = await bot.say("bob", "waiting", channel=None)
+    assert "task 1 Wireframes" in bob and "task 1 Copy, due 2026-12-01" in bob
+    assert statements.count == 7, statements.statements

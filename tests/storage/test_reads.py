@@ -47,3 +47,20 @@ async def test_rows_read_together_are_the_rows_read_alone(bot: Harness) -> None:
     tasks, projects, risks, _ = together
     assert len(tasks) >= 5 and any(row[4] is not None for row in tasks)
     assert projects[0][1] == Decimal("123456789012.34") and risks == []
+
+
+async def test_a_limited_select_read_together_keeps_the_first_rows_in_its_order(
+    bot: Harness,
+) -> None:
+    """A LIMIT keeps the first rows of the select's ORDER BY, read together as alone. (The
+    subquery keeps its ORDER BY when it has a LIMIT: SQL promises nothing about which rows
+    a LIMIT keeps without one, though both backends here happen to keep the window's.)"""
+    await kickoff(bot)
+    for n in range(12):  # stored in the opposite order of their due dates
+        await bot.say("ann", f'task add "Task {n}" @bob due:2027-01-{28 - n:02d}')
+    earliest = select(Task.number, Task.due_date).order_by(Task.due_date, Task.number).limit(3)
+    async with bot.sessions() as session:
+        (together,) = await column_row_sets(session, [earliest], {})
+        alone = [tuple(row) for row in await column_rows(session, earliest)]
+    assert together == alone
+    assert [number for number, _ in together] == [12, 11, 10]
