@@ -64,6 +64,7 @@ class Case:
 class LatencyRun:
     cases: list[Case]
     peak_rss_mb: dict[str, float]
+    children_rss_mb: dict[str, float]  # of the processes each server started (drawing)
     seeded: dict[str, dict[str, int]]
     loads: Loads
 
@@ -212,7 +213,8 @@ async def run_latency(
                     )
                     case.sample_reply = load.replies[0] if load.replies else ""
         memory = {label: server.peak_rss_mb() or 0.0 for label, server in servers.items()}
-        return LatencyRun(cases, memory, seeded, loads)
+        children = {label: server.children_peak_rss_mb() for label, server in servers.items()}
+        return LatencyRun(cases, memory, children, seeded, loads)
     finally:
         for server in servers.values():
             server.stop()

@@ -85,8 +85,11 @@ def latency_tables(run: LatencyRun) -> str:
         (_steady_row(c, floor_p99, bolt_p99) for c in run.cases),
     )
     memory = table(
-        ["process", "peak RSS (MiB)"],
-        ((label, f"{mb:.0f}") for label, mb in run.peak_rss_mb.items()),
+        ["process", "peak RSS (MiB)", "its child processes (MiB, peaks added)"],
+        (
+            (label, f"{mb:.0f}", f"{run.children_rss_mb.get(label, 0.0):.0f}")
+            for label, mb in run.peak_rss_mb.items()
+        ),
     )
     return (
         "### Saturation: 32 concurrent clients, fixed request count\n\n"
@@ -95,6 +98,8 @@ def latency_tables(run: LatencyRun) -> str:
         "send time\n\n"
         f"{steady}\n\n"
         "### Peak resident memory of each serving process (VmHWM)\n\n"
+        "A `liaison serve` starts a drawing process for its charts (through a forkserver): "
+        "their peaks are shown beside the serving process's, not held to its target.\n\n"
         f"{memory}\n"
     )
 

@@ -44,6 +44,25 @@ def peak_rss_mb(pid: int) -> float | None:
     return None
 
 
+def descendants(pid: int) -> list[int]:
+    """The processes `pid` started, and theirs (a serving process's forkserver and drawing
+    process, say), from each process's parent in /proc."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # The command name may hold spaces and parentheses: the fields follow the last ")".
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile
+        children.setdefault(ppid, []).append(int(stat.parent.name))
+    found, waiting = [], list(children.get(pid, []))
+    while waiting:
+        child = waiting.pop()
+        found.append(child)
+        waiting += children.get(child, [])
+    return found
+
+
 def clean_environment() -> dict[str, str]:
     """The parent's environment without any platform credentials or Liaison settings."""
     prefixes = ("SLACK_", "MICROSOFT_", "LIAISON_")
@@ -103,6 +122,13 @@ class ServerProcess:
 
     def peak_rss_mb(self) -> float | None:
         return peak_rss_mb(self.pid) if self.running() else None
+
+    def children_peak_rss_mb(self) -> float:
+        """The peaks of the processes it started, added up (each process's own high-water
+        mark: at most what they held at once)."""
+        if not self.running():
+            return 0.0
+        return sum(peak_rss_mb(child) or 0.0 for child in descendants(self.pid))
 
     def logs(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
