@@ -3,7 +3,7 @@ calendar feeds (`GET /calendar/<token>.ics`) and one-click unsubscribe
 (`GET|POST /unsubscribe/<token>`).
 
 What an attacker can do with them, and why it is nothing: a token is 256 random bits
-(bot.domain.access_tokens), found by its SHA-256 and then compared in constant time; an unknown,
+(bot.domain.access_tokens), found by its SHA-256 (stored sealed beside it); an unknown,
 rotated or malformed token gets the same bare 404 with no body and no statement run for a
 malformed one, so there is nothing to enumerate and no tenant to cross (a token names one
 feed or one subscription, never an id). They are served on every interface, whatever

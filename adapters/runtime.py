@@ -58,5 +58,6 @@ def build_runtime(settings: Settings, *, clock: Clock = utc_now) -> Runtime:
         reply_cache=settings.reply_cache,
         metrics=Metrics(),
         public_url=settings.public_url,
+        secrets=secrets,
     )
     return Runtime(settings, db, sessions, engine, secrets)

@@ -682,7 +682,7 @@ class CalendarFeed(Base):
     kind: Mapped[str] = mapped_column(String(8))  # team | client | mine
     project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"), index=True)
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
-    token: Mapped[str] = mapped_column(String(64))
+    token: Mapped[str] = mapped_column(String(255))  # sealed (storage.secrets)
     token_digest: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -698,7 +698,7 @@ class EmailRecipient(Base):
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
     address: Mapped[str] = mapped_column(String(320))
     wants: Mapped[str] = mapped_column(String(40), default="report")
-    token: Mapped[str] = mapped_column(String(64))
+    token: Mapped[str] = mapped_column(String(255))  # sealed (storage.secrets)
     token_digest: Mapped[str] = mapped_column(String(64), unique=True)
     added_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

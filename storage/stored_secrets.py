@@ -4,21 +4,29 @@ value opens (`liaison doctor`)."""
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from storage.models import Base, CalendarFeed, EmailRecipient
 from storage.secrets import SecretBox
 from storage.slack_tables import BOTS_TABLE, INSTALLATIONS_TABLE, TOKEN_COLUMNS, slack_metadata
 
 SECRET_COLUMNS: dict[str, tuple[str, ...]] = {
     BOTS_TABLE: ("bot_token", "bot_refresh_token"),
     INSTALLATIONS_TABLE: TOKEN_COLUMNS,
+    # The tokens of links that open without a login (bot.domain.access_tokens).
+    CalendarFeed.__tablename__: ("token",),
+    EmailRecipient.__tablename__: ("token",),
 }
+
+
+def _tables() -> dict[str, Table]:
+    return {**slack_metadata().tables, **Base.metadata.tables}
 
 
 async def reseal_all(db: AsyncEngine, box: SecretBox) -> int:
     """Seal every stored secret with the first key; returns how many rows changed."""
-    tables = slack_metadata().tables
+    tables = _tables()
     changed = 0
     async with db.begin() as connection:
         for name, columns in SECRET_COLUMNS.items():
@@ -38,7 +46,7 @@ async def reseal_all(db: AsyncEngine, box: SecretBox) -> int:
 
 async def count_opened(db: AsyncEngine, box: SecretBox) -> int:
     """How many stored secrets there are; raises SecretKeyError if one does not open."""
-    tables = slack_metadata().tables
+    tables = _tables()
     opened = 0
     async with db.connect() as connection:
         for name, columns in SECRET_COLUMNS.items():

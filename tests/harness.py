@@ -12,6 +12,8 @@ from adapters.console.session import ConsoleSession, Speaker
 from bot.commands import ALL_MODULES
 from bot.delivery.workers import deliver_pending
 from bot.engine.engine import Engine
+from storage.secrets import SecretBox
+from tests.processes import TEST_SECRET_KEY
 
 
 @dataclass
@@ -39,7 +41,11 @@ class Harness:
     @classmethod
     def create(cls, sessions: async_sessionmaker[AsyncSession]) -> Harness:
         clock = FixedClock()
-        return cls(sessions, clock, Engine(sessions=sessions, modules=ALL_MODULES, clock=clock))
+        # Sealed with the tests' key, as `liaison serve` seals with LIAISON_SECRET_KEY.
+        engine = Engine(
+            sessions=sessions, modules=ALL_MODULES, clock=clock, secrets=SecretBox(TEST_SECRET_KEY)
+        )
+        return cls(sessions, clock, engine)
 
     async def say(
         self,

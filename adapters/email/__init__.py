@@ -34,6 +34,7 @@ def mount_email(runtime: Runtime) -> None:
         mail_from=settings.mail_from,
         public_url=settings.public_url,
         sessions=runtime.sessions,
+        secrets=runtime.secrets,
         ca_file=settings.smtp_ca_file,
     )
     log.info("Email: enabled")

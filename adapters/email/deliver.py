@@ -28,6 +28,7 @@ from adapters.email.render import Envelope, build_email
 from bot.delivery.mailing_list import EMAIL, find_recipient
 from bot.delivery.vocabulary import DeliveryError, Sent, Target
 from bot.messages import Message
+from storage.secrets import SecretBox
 
 log = logging.getLogger("liaison.email")
 TIMEOUT = 30.0  # seconds for each SMTP step
@@ -98,12 +99,14 @@ class EmailDeliverer:
         mail_from: str,
         public_url: str,
         sessions: async_sessionmaker[AsyncSession],
+        secrets: SecretBox | None = None,
         ca_file: str | None = None,
     ) -> None:
         self.server = parse_smtp_url(smtp_url)
         self.mail_from = mail_from
         self.public_url = public_url.rstrip("/")
         self.sessions = sessions
+        self.secrets = secrets  # opens the stored unsubscribe tokens
         self.tls_context = smtp_tls_context(ca_file)
 
     async def deliver(
@@ -135,7 +138,9 @@ class EmailDeliverer:
             return None
         async with self.sessions() as session:
             recipient = await find_recipient(session, int(target.tenant), target.channel_id)
-        return recipient.token if recipient is not None else None
+        if recipient is None:
+            return None
+        return recipient.token if self.secrets is None else self.secrets.open(recipient.token)
 
     async def _send(self, mail: EmailMessage) -> None:
         async with smtp_session(self.server, self.tls_context) as smtp:

@@ -139,14 +139,16 @@ async def _feed(ctx: CommandContext, kind: str, *, rotate: bool = False) -> Cale
     if feed is None:
         feed = CalendarFeed(scope=scope, kind=kind, created_at=ctx.now, **owner)
         ctx.session.add(feed)
-    feed.token, feed.token_digest, feed.created_at = token.token, token.digest, ctx.now
+    # Sealed: who reads the database does not read the links (found by their digest).
+    feed.token, feed.token_digest = ctx.seal(token.token), token.digest
+    feed.created_at = ctx.now
     await ctx.session.flush()
     return feed
 
 
 def feed_url(ctx: CommandContext, feed: CalendarFeed) -> str:
     assert ctx.public_url is not None
-    return f"{ctx.public_url.rstrip('/')}/calendar/{feed.token}.ics"
+    return f"{ctx.public_url.rstrip('/')}/calendar/{ctx.unsealed(feed.token)}.ics"
 
 
 def _link_reply(ctx: CommandContext, feed: CalendarFeed, title: str) -> Message:

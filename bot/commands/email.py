@@ -54,7 +54,7 @@ async def email_add(ctx: CommandContext, args: Args) -> Message:
         return ctx.whisper(Text(f"{address} now gets: {_listed(wants)}."))
     if len(await recipients_of(ctx.session, project.id)) >= MAX_ON_LIST:
         raise ctx.fail(f"{project.name} already emails {MAX_ON_LIST} addresses; remove one first.")
-    ctx.session.add(new_recipient(project.id, address, wants, ctx.me.id, ctx.now))
+    ctx.session.add(new_recipient(project.id, address, wants, ctx.me.id, ctx.now, ctx.seal))
     return ctx.whisper(
         Text(f"{address} will get {_listed(wants)} of {project.name} by email."),
         Context("Every email carries a one-click unsubscribe link. `emails` lists the list."),

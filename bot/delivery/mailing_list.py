@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 
@@ -18,7 +19,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery.vocabulary import Target
-from bot.domain.access_tokens import digest_of, new_token, same_token, well_formed
+from bot.domain.access_tokens import digest_of, new_token, well_formed
 from bot.errors import UserError
 from bot.messages import Heading, Message
 from storage.models import Delivery, EmailRecipient, Project
@@ -88,14 +89,20 @@ async def report_recipients(session: AsyncSession, project_ids: list[int]) -> di
 
 
 def new_recipient(
-    project_id: int, address: str, wants: str, added_by_id: int | None, now: object
+    project_id: int,
+    address: str,
+    wants: str,
+    added_by_id: int | None,
+    now: object,
+    seal: Callable[[str], str],
 ) -> EmailRecipient:
+    """A subscription, its unsubscribe token stored sealed by `seal` (found by digest)."""
     token = new_token()
     return EmailRecipient(
         project_id=project_id,
         address=address,
         wants=wants,
-        token=token.token,
+        token=seal(token.token),
         token_digest=token.digest,
         added_by_id=added_by_id,
         created_at=now,
@@ -134,8 +141,7 @@ async def recipient_by_token(session: AsyncSession, token: str) -> EmailRecipien
     recipient = await session.scalar(
         select(EmailRecipient).where(EmailRecipient.token_digest == digest_of(token))
     )
-    if recipient is None or not same_token(recipient.token, token):
-        return None
+    # Found by the SHA-256 of a 256-bit token: the token given is the one stored.
     return recipient
 
 

@@ -3,14 +3,16 @@ unsubscribe link of an email. Pure.
 
 A token is 32 random bytes (256 bits) in URL-safe base64. Rows are found by the SHA-256 of
 the token, never by the token itself, so the time an index lookup takes says nothing
-about how close a guess came; the stored token is then compared in constant time. A
-malformed token is refused before any statement runs.
+about how close a guess came, and a row found is the token's (a digest of 256 random bits
+is not guessed). The token itself is stored only to show the link again (the calendar
+command, each email's unsubscribe link), sealed under LIAISON_SECRET_KEY like every
+stored secret (storage.secrets, storage.stored_secrets). A malformed token is refused
+before any statement runs.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import re
 import secrets
 from dataclasses import dataclass
@@ -36,7 +38,3 @@ def digest_of(token: str) -> str:
 
 def well_formed(token: str) -> bool:
     return _SHAPE.fullmatch(token) is not None
-
-
-def same_token(stored: str, given: str) -> bool:
-    return hmac.compare_digest(stored.encode("ascii"), given.encode("ascii"))

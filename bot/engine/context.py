@@ -27,6 +27,7 @@ from storage.models import (
     Project,
     Tenant,
 )
+from storage.secrets import SecretBox
 
 Numbered = TypeVar("Numbered")
 
@@ -53,6 +54,9 @@ class CommandContext:
     client_place: bool = False
     # LIAISON_PUBLIC_URL, for links that open outside the chat (calendar feeds).
     public_url: str | None = None
+    # Seals the tokens of those links where they are stored (storage.secrets); None, the
+    # tools and tests that run without LIAISON_SECRET_KEY, keeps them in clear.
+    secrets: SecretBox | None = None
     # What the audit trail records for this command instead of its line (bot.engine.audit): a
     # line that names someone being erased must not outlive the erasure.
     audit_line: str | None = None
@@ -61,6 +65,14 @@ class CommandContext:
     _met: dict[int, Acquaintance | None] = field(default_factory=dict, repr=False)
     # A mentioned person's membership (project id, row or None), read with the person.
     _memberships: dict[int, tuple[int, Membership | None]] = field(default_factory=dict, repr=False)
+
+    # --- stored secrets ---------------------------------------------------------------
+
+    def seal(self, value: str) -> str:
+        return value if self.secrets is None else str(self.secrets.seal(value))
+
+    def unsealed(self, value: str) -> str:
+        return value if self.secrets is None else str(self.secrets.open(value))
 
     # --- who and where ----------------------------------------------------------------
 

@@ -42,6 +42,7 @@ from bot.requests import Request
 from storage.changes import announce, take_revision, take_wrote, touched_projects
 from storage.db import REQUEST_CONNECTIONS
 from storage.models import ChannelLink, Membership, ProcessedEvent, Project
+from storage.secrets import SecretBox
 from storage.upsert import insert_ignore
 
 log = logging.getLogger("liaison.engine")
@@ -81,8 +82,10 @@ class Engine:
         reply_cache: bool = True,
         metrics: Metrics | None = None,
         public_url: str | None = None,
+        secrets: SecretBox | None = None,
     ) -> None:
         self.sessions = sessions
+        self.secrets = secrets  # seals the link tokens stored (None: kept in clear)
         self.metrics = metrics or Metrics()
         # Where Liaison is reached from outside (LIAISON_PUBLIC_URL): calendar feed links.
         self.public_url = public_url
@@ -422,6 +425,7 @@ class Engine:
             took_revision=took,
             identity_written=person_written or conversation_written,
             public_url=self.public_url,
+            secrets=self.secrets,
         )
         project_name = args.option("project")
         await self._find_project(ctx, project_name, spec)

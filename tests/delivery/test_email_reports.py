@@ -16,6 +16,7 @@ from bot.delivery.workers import deliver_pending
 from bot.domain.access_tokens import new_token
 from bot.schedule.step import run_due
 from storage.models import Delivery, EmailRecipient
+from storage.secrets import is_sealed
 from tests.fakes.smtp_server import USER, SmtpRecorder
 from tests.project_setup import CLIENT, client_says, count, kickoff
 from tests.reach_setup import PUBLIC_URL, Reach, reach_world
@@ -137,9 +138,12 @@ async def test_unsubscribing_stops_what_is_already_queued(db_url: str, tmp_path:
         await project_with_list(world)
         await report_time(world)  # queued, not yet sent
         async with world.runtime.sessions() as session:
-            token = await session.scalar(
+            stored = await session.scalar(
                 select(EmailRecipient.token).where(EmailRecipient.address == CAROL)
             )
+        # Stored sealed under LIAISON_SECRET_KEY: the database alone does not unsubscribe.
+        assert stored is not None and is_sealed(stored)
+        token = world.runtime.secrets.open(stored)
         status, _, _ = await world.open(f"{PUBLIC_URL}/unsubscribe/{token}", method="POST")
         assert status == 200
         assert await send_email(world) == 0 and smtp.received == []
@@ -203,11 +207,15 @@ async def test_unknown_and_malformed_unsubscribe_tokens_get_a_bare_404(
     async with mail_world(db_url, tmp_path) as (world, _):
         await project_with_list(world)
         async with world.runtime.sessions() as session:
-            token = await session.scalar(
+            stored = await session.scalar(
                 select(EmailRecipient.token).where(EmailRecipient.address == CAROL)
             )
+        # Stored sealed under LIAISON_SECRET_KEY: the database alone does not unsubscribe.
+        assert stored is not None and is_sealed(stored)
+        token = world.runtime.secrets.open(stored)
         assert token is not None
-        probes = [new_token().token, token[:-1] + ("A" if token[-1] != "A" else "B"), "1", "%00"]
+        one_off = token[:-1] + ("A" if token[-1] != "A" else "B")
+        probes = [stored, new_token().token, one_off, "1", "%00"]  # the sealed one too
         for probe in probes:
             for method in ("GET", "POST"):
                 link = f"{PUBLIC_URL}/unsubscribe/{probe}"

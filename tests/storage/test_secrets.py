@@ -17,6 +17,7 @@ from sqlalchemy import text
 from adapters.cli import main
 from adapters.secret_key import StartupError, key_file, secret_box
 from adapters.slack.oauth import installation_store
+from bot.domain.access_tokens import new_token
 from bot.settings import load_settings
 from storage.db import create_engine
 from storage.secrets import SecretBox, new_key
@@ -111,6 +112,32 @@ async def test_migrate_seals_rows_stored_in_clear_before(
     await engine.dispose()
     box = SecretBox(os.environ["LIAISON_SECRET_KEY"])
     assert await find_bot_token_only(db_url, box) == "xoxb-1-SECRETBOT"
+
+
+async def test_migrate_seals_link_tokens_stored_in_clear_before(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Calendar links were stored in clear before they were sealed: `liaison migrate`
+    seals them, and the link a person holds still opens (found by its digest)."""
+    token = new_token()
+    engine = create_engine(db_url)
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO calendar_feeds (scope, kind, token, token_digest, created_at) "
+                "VALUES ('mine:person=1', 'mine', :token, :digest, CURRENT_TIMESTAMP)"
+            ),
+            {"token": token.token, "digest": token.digest},
+        )
+    await engine.dispose()
+    monkeypatch.setenv("LIAISON_DATABASE_URL", db_url)
+    assert await _run_main(["migrate"]) == 0
+    engine = create_engine(db_url)
+    assert token.token not in await dump_all_tables(engine)
+    async with engine.connect() as connection:
+        stored = await connection.scalar(text("SELECT token FROM calendar_feeds"))
+    await engine.dispose()
+    assert SecretBox(os.environ["LIAISON_SECRET_KEY"]).open(stored) == token.token
 
 
 async def find_bot_token_only(db_url: str, box: SecretBox) -> str | None:

@@ -9,10 +9,13 @@ from datetime import date, timedelta
 
 import icalendar
 import recurring_ical_events
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from bot.domain.access_tokens import new_token
+from storage.models import CalendarFeed
+from storage.secrets import SecretBox, is_sealed
 from tests.harness import Harness
+from tests.processes import TEST_SECRET_KEY
 from tests.project_setup import CLIENT, client_says, kickoff
 from tests.reach_setup import Reach, link_in, reach_world
 from tests.system_world import MARKERS
@@ -231,3 +234,19 @@ async def test_without_a_public_url_the_command_says_what_to_set(bot: Harness) -
     await kickoff(bot)
     out = await bot.say("ann", "calendar")
     assert "LIAISON_PUBLIC_URL" in out and "/calendar/" not in out, out
+
+
+async def test_a_feeds_token_is_stored_sealed_and_the_link_still_opens(db_url: str) -> None:
+    """Who reads the database (a backup, say) does not read the calendar links: the token
+    is sealed under LIAISON_SECRET_KEY, found by its digest, and shown again unsealed."""
+    async with reach_world(db_url) as world:
+        await plan(world.bot)
+        link = link_in(await world.bot.say("ann", "calendar"))
+        token = link.rsplit("/", 1)[1].removesuffix(".ics")
+        async with world.bot.sessions() as session:
+            (stored,) = (await session.scalars(select(CalendarFeed.token))).all()
+        assert is_sealed(stored) and token not in stored
+        assert SecretBox(TEST_SECRET_KEY).open(stored) == token
+        assert link_in(await world.bot.say("bob", "calendar")) == link
+        assert (await world.open(link))[0] == 200
+        assert (await world.open(link.replace(token, stored)))[0] == 404

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-03 08:00:46.147874
+Create Date: 2026-12-03 13:34:34.555876
 """
 
 from collections.abc import Sequence
@@ -254,7 +254,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=8), nullable=False),
         sa.Column("project_id", sa.Integer(), nullable=True),
         sa.Column("person_id", sa.Integer(), nullable=True),
-        sa.Column("token", sa.String(length=64), nullable=False),
+        sa.Column("token", sa.String(length=255), nullable=False),
         sa.Column("token_digest", sa.String(length=64), nullable=False),
         sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -394,7 +394,7 @@ def upgrade() -> None:
         sa.Column("project_id", sa.Integer(), nullable=False),
         sa.Column("address", sa.String(length=320), nullable=False),
         sa.Column("wants", sa.String(length=40), nullable=False),
-        sa.Column("token", sa.String(length=64), nullable=False),
+        sa.Column("token", sa.String(length=255), nullable=False),
         sa.Column("token_digest", sa.String(length=64), nullable=False),
         sa.Column("added_by_id", sa.Integer(), nullable=True),
         sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
