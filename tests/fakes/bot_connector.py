@@ -29,6 +29,7 @@ from typing import Any
 
 import jwt
 from aiohttp import web
+from botframework.connector.auth.jwt_token_extractor import JwtTokenExtractor
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
@@ -277,6 +278,10 @@ class FakeBotFrameworkKeys:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        # botbuilder keeps each metadata URL's keys for the process's life (refreshed daily,
+        # and for an unknown key at most hourly): a port the OS gives again to this fake
+        # would find the last fake's keys there and refuse every token (a rare 401).
+        JwtTokenExtractor.metadataCache.pop(self.metadata_url, None)
         return self
 
     def __exit__(self, *exc: object) -> None:
