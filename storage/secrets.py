@@ -77,6 +77,16 @@ class SecretBox:
             raise
 
 
+def sealed_with(box: SecretBox | None, value: str) -> str:
+    """`value` sealed, or as it is where no key is configured (tools and tests)."""
+    return value if box is None else str(box.seal(value))
+
+
+def opened_with(box: SecretBox | None, value: str) -> str:
+    """`value` opened, or as it is where no key is configured (then it was stored so)."""
+    return value if box is None else str(box.open(value))
+
+
 def digest(token: str) -> str:
     """For tokens that are only compared, never used: store this, compare digests."""
     return hashlib.sha256(token.encode()).hexdigest()

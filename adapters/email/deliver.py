@@ -28,7 +28,7 @@ from adapters.email.render import Envelope, build_email
 from bot.delivery.mailing_list import EMAIL, find_recipient
 from bot.delivery.vocabulary import DeliveryError, Sent, Target
 from bot.messages import Message
-from storage.secrets import SecretBox
+from storage.secrets import SecretBox, opened_with
 
 log = logging.getLogger("liaison.email")
 TIMEOUT = 30.0  # seconds for each SMTP step
@@ -140,7 +140,7 @@ class EmailDeliverer:
             recipient = await find_recipient(session, int(target.tenant), target.channel_id)
         if recipient is None:
             return None
-        return recipient.token if self.secrets is None else self.secrets.open(recipient.token)
+        return opened_with(self.secrets, recipient.token)
 
     async def _send(self, mail: EmailMessage) -> None:
         async with smtp_session(self.server, self.tls_context) as smtp:

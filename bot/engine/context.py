@@ -27,7 +27,7 @@ from storage.models import (
     Project,
     Tenant,
 )
-from storage.secrets import SecretBox
+from storage.secrets import SecretBox, opened_with, sealed_with
 
 Numbered = TypeVar("Numbered")
 
@@ -69,10 +69,10 @@ class CommandContext:
     # --- stored secrets ---------------------------------------------------------------
 
     def seal(self, value: str) -> str:
-        return value if self.secrets is None else str(self.secrets.seal(value))
+        return sealed_with(self.secrets, value)
 
     def unsealed(self, value: str) -> str:
-        return value if self.secrets is None else str(self.secrets.open(value))
+        return opened_with(self.secrets, value)
 
     # --- who and where ----------------------------------------------------------------
 
