@@ -33,9 +33,13 @@ async def waiting(ctx: CommandContext, args: Args) -> Message:
     memberships = await column_rows(
         ctx.session, _memberships(), {"me": ctx.me.id, "tenant": ctx.tenant.id}
     )
+    # A closed project's change (reopening it) changes this reply too: kept until any of
+    # the asker's projects here changes.
+    ctx.read_from = frozenset(project_id for project_id, *_ in memberships)
+    active = [(project, name, role) for project, name, role, closed in memberships if not closed]
     client = ctx.request.actor.external
-    roles = {project_id: ("client" if client else role) for project_id, _, role in memberships}
-    names = {project_id: name for project_id, name, _ in memberships}
+    roles = {project_id: ("client" if client else role) for project_id, _, role in active}
+    names = {project_id: name for project_id, name, _ in active}
     if ctx.audience == "client" and not (client or all(r == "client" for r in roles.values())):
         # Asked in a client channel: the team's to-dos are not for the client to read.
         raise ctx.refuse(
@@ -95,16 +99,13 @@ async def _items(ctx: CommandContext, roles: dict[int, str], names: dict[int, st
 
 
 @functools.cache
-def _memberships() -> Select[tuple[int, str, str]]:
-    """Built once (every `waiting` runs it), like the lists below."""
+def _memberships() -> Select[tuple[int, str, str, bool]]:
+    """Built once (every `waiting` runs it), like the lists below. Closed projects too:
+    what the reply was read from, though it lists only the active ones."""
     return (
-        select(Project.id, Project.name, Membership.role)
+        select(Project.id, Project.name, Membership.role, Project.archived)
         .join(Membership, Membership.project_id == Project.id)
-        .where(
-            Membership.person_id == bindparam("me"),
-            Project.tenant_id == bindparam("tenant"),
-            Project.archived.is_(False),
-        )
+        .where(Membership.person_id == bindparam("me"), Project.tenant_id == bindparam("tenant"))
     )
 
 

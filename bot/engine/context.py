@@ -60,6 +60,10 @@ class CommandContext:
     # What the audit trail records for this command instead of its line (bot.engine.audit): a
     # line that names someone being erased must not outlive the erasure.
     audit_line: str | None = None
+    # The projects a reply about no one project (`waiting`) was read from, when its command
+    # read them anyway: the reply cache keeps it until one of them changes (without it the
+    # engine reads the asker's memberships once more).
+    read_from: frozenset[int] | None = None
     # How this tenant met each person asked about so far in this command (None: never),
     # so that resolving a mention and then checking its side read the row once.
     _met: dict[int, Acquaintance | None] = field(default_factory=dict, repr=False)

@@ -145,10 +145,10 @@ class Engine:
             tenant = tenant_key(request.place.platform, request.place.tenant)
             cache_key = self._cache_key(request, text)
             if cache_key is None:
-                reply, _ = await self._run(request, text, tenant)
+                reply, _ = await self._run(request, text, tenant, kept=False)
                 return reply, "ok"
             reply = await self.replies.answer(
-                cache_key, tenant, lambda: self._run(request, text, tenant)
+                cache_key, tenant, lambda: self._run(request, text, tenant, kept=True)
             )
             return reply, "ok"
         except Suggested as offer:
@@ -168,9 +168,12 @@ class Engine:
             )
             return Reply((sorry,), failed=True), "failure"
 
-    async def _run(self, request: Request, text: str, tenant: str) -> tuple[Reply, Keep]:
+    async def _run(
+        self, request: Request, text: str, tenant: str, *, kept: bool
+    ) -> tuple[Reply, Keep]:
         """The reply, in one transaction, and what it was read from if it may be kept for
-        a repeat (False if it changed data or was a platform retry's)."""
+        a repeat (False if it changed data or was a platform retry's). `kept`: whether the
+        reply cache would keep it, and so needs to know what it was read from."""
         async with (
             self._writer_turn(tenant, text, request),
             self._connections,
@@ -178,7 +181,7 @@ class Engine:
             session.begin(),
         ):
             try:
-                handled = await self._handle_in_transaction(session, request, text)
+                handled = await self._handle_in_transaction(session, request, text, kept)
             except BaseException:
                 self.recent.forget(_delivery(request))  # not answered: it may come again
                 raise
@@ -284,7 +287,7 @@ class Engine:
         return text or "help"
 
     async def _handle_in_transaction(
-        self, session: AsyncSession, request: Request, text: str
+        self, session: AsyncSession, request: Request, text: str, kept: bool
     ) -> Handled:
         if request.event_id and not await self._first_delivery(session, request, text):
             log.info("duplicate event %s ignored", request.event_id)
@@ -320,8 +323,9 @@ class Engine:
             tenant = tenant_key(ctx.tenant.platform, ctx.tenant.external_id)
             await announce(session, self.generations.notice(tenant, projects))
             return Handled(reply, changed=True, projects=projects)
-        read = await self._read_from(ctx, spec) if spec.cached else True
-        return Handled(reply, read=read)
+        if not (kept and spec.cached):
+            return Handled(reply, read=False)
+        return Handled(reply, read=await self._read_from(ctx, spec))
 
     async def _read_from(self, ctx: CommandContext, spec: CommandSpec) -> frozenset[int]:
         """The projects a cached reply was read from: its own, or for a reply about no one
@@ -329,6 +333,8 @@ class Engine:
         those are changes only with the tenant as a whole (storage.changes)."""
         if spec.cached == "project" and ctx.project is not None:
             return frozenset({ctx.project.id})
+        if ctx.read_from is not None:
+            return ctx.read_from
         mine = await ctx.session.scalars(
             select(Membership.project_id).where(Membership.person_id == ctx.me.id)
         )

@@ -480,6 +480,28 @@ async def test_a_reply_across_projects_computes_again_after_a_write_to_any_of_th
 
 
 @sqlite_only
+async def test_waiting_keeps_its_reply_by_the_projects_it_read_itself(
+    bot: Harness, statements: StatementCounter
+) -> None:
+    """`waiting` reads the asker's projects for its lists, closed ones included: the reply
+    cache takes what it was read from there rather than reading the memberships again,
+    and reopening a closed project (a change to that project alone) reaches it."""
+    await kickoff(bot)
+    await bot.say("ann", BETA, channel="beta")
+    await bot.say("ann", 'task add "Store listing" @ann due:2026-12-03', channel="beta")
+    await bot.say("ann", "project close force", channel="beta")
+    waiting = ann_in("team", "waiting")
+    computed = await statements_for(bot, statements, waiting)
+    # Who asks, where, the memberships and the four lists in one: no fifth for the cache.
+    assert computed == 4, statements.statements
+    assert "Store listing" not in await bot.say("ann", "waiting")
+    assert await statements_for(bot, statements, waiting) == 0
+    await bot.say("ann", "project reopen", channel="beta")
+    assert await statements_for(bot, statements, waiting) == computed
+    assert "Store listing" in await bot.say("ann", "waiting")
+
+
+@sqlite_only
 async def test_a_change_to_who_is_on_a_project_reaches_every_reply_of_the_tenant(
     bot: Harness, statements: StatementCounter
 ) -> None:
