@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Hashable, Iterable
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
+from datetime import datetime
 from types import ModuleType
 
 from sqlalchemy import Select, and_, bindparam, select
@@ -33,6 +34,7 @@ from bot.engine.in_flight import InFlight
 from bot.engine.parsing import Args, check_line, tokenize
 from bot.engine.recent_deliveries import RecentDeliveries
 from bot.engine.registry import CommandSpec, Registry
+from bot.engine.remembered import Place, RememberedPlaces
 from bot.engine.reply_cache import Generations, Keep, ReplyCache, tenant_key
 from bot.engine.understanding import Suggestion, answer_question, near_miss
 from bot.errors import Refused, UserError
@@ -41,9 +43,12 @@ from bot.metrics import UNKNOWN_COMMAND, Metrics
 from bot.requests import Request
 from storage.changes import announce, take_revision, take_wrote, touched_projects
 from storage.db import REQUEST_CONNECTIONS
-from storage.models import ChannelLink, Membership, ProcessedEvent, Project
+from storage.models import ChannelLink, Membership, Person, ProcessedEvent, Project, Tenant
 from storage.secrets import SecretBox
 from storage.upsert import insert_ignore
+
+# The channel's link, its project and the asker's membership of it (each None if none).
+LinkRow = tuple[ChannelLink | None, Project | None, Membership | None]
 
 log = logging.getLogger("liaison.engine")
 
@@ -99,6 +104,7 @@ class Engine:
         self.replies = ReplyCache(self.generations, on_hit=self.metrics.reply_cache_hits.inc)
         self.reply_cache = reply_cache
         self.identities = Identities()
+        self.places = RememberedPlaces(self.generations)
         # SQLite has one writer at a time, and every command writes (its delivery id at
         # least). Its busy handler makes a waiting writer sleep and poll, so under load the
         # lock sits free while writers sleep: in this process they queue here instead,
@@ -391,6 +397,56 @@ class Engine:
         self, session: AsyncSession, request: Request, spec: CommandSpec, args: Args
     ) -> CommandContext:
         now = request.received_at or self.clock()
+        project_name = args.option("project")
+        tenant = tenant_key(request.place.platform, request.place.tenant)
+        generation = self.generations.now()  # before reading: see RememberedPlaces.keep
+        # A reader asked again where it was asked before: who and where as remembered.
+        recalled = None
+        if spec.reads_only and project_name is None:
+            recalled = await self.places.recall(session, request, tenant)
+        if recalled is not None:
+            ctx = self._new_context(session, request, spec, now, recalled.tenant, recalled.me)
+            found = (recalled.link, recalled.project, recalled.membership)
+            await self._find_project(ctx, project_name, spec, found)
+            return ctx
+        ctx = await self._read_context(session, request, spec, now)
+        link, linked, membership = await self._find_project(ctx, project_name, spec)
+        if spec.reads_only and not ctx.took_revision and project_name is None and link:
+            place = Place(ctx.tenant, ctx.me, link, linked, membership)
+            self.places.keep(session, request, tenant, generation, place)
+        return ctx
+
+    def _new_context(
+        self,
+        session: AsyncSession,
+        request: Request,
+        spec: CommandSpec,
+        now: datetime,
+        tenant: Tenant,
+        me: Person,
+        *,
+        took: bool = False,
+        identity_written: bool = False,
+    ) -> CommandContext:
+        return CommandContext(
+            session=session,
+            request=request,
+            now=now,
+            tenant=tenant,
+            me=me,
+            usage=spec.usage,
+            request_registry=self.registry,
+            fields=dict(request.action.fields) if request.action else {},
+            took_revision=took,
+            identity_written=identity_written,
+            public_url=self.public_url,
+            secrets=self.secrets,
+        )
+
+    async def _read_context(
+        self, session: AsyncSession, request: Request, spec: CommandSpec, now: datetime
+    ) -> CommandContext:
+        """The context with who asks read (and written, if new or changed)."""
         took = not spec.reads_only
         # A reader reads its tenant and person together; a writer reads its person only
         # once it holds the revision, after the last writer's changes.
@@ -419,27 +475,23 @@ class Engine:
         )
         await session.flush()  # a time zone learnt just now is identity's write too
         take_wrote(session)  # what identity wrote is counted by the revision taken
-        ctx = CommandContext(
-            session=session,
-            request=request,
-            now=now,
-            tenant=tenant,
-            me=me,
-            usage=spec.usage,
-            request_registry=self.registry,
-            fields=dict(request.action.fields) if request.action else {},
-            took_revision=took,
-            identity_written=person_written or conversation_written,
-            public_url=self.public_url,
-            secrets=self.secrets,
+        written = person_written or conversation_written
+        return self._new_context(
+            session, request, spec, now, tenant, me, took=took, identity_written=written
         )
-        project_name = args.option("project")
-        await self._find_project(ctx, project_name, spec)
-        return ctx
 
-    async def _find_project(self, ctx: CommandContext, name: str | None, spec: CommandSpec) -> None:
+    async def _find_project(
+        self,
+        ctx: CommandContext,
+        name: str | None,
+        spec: CommandSpec,
+        found: LinkRow | None = None,
+    ) -> LinkRow:
+        """Set the context's project, side and membership; returns the channel's link row
+        it went by (`found`, as remembered, or read now)."""
         session, place, required = ctx.session, ctx.request.place, spec.needs_project
-        link, linked, my_membership = await self._channel_link(ctx)
+        found = found or await self._channel_link(ctx)
+        link, linked, my_membership = found
         ctx.client_place = place.shared_externally or (link is not None and link.side == "client")
         if link is not None and name is None:
             ctx.project = linked
@@ -476,10 +528,9 @@ class Engine:
                 '`project new "Name" client:"Client"`.',
                 ctx.usage,
             )
+        return found
 
-    async def _channel_link(
-        self, ctx: CommandContext
-    ) -> tuple[ChannelLink | None, Project | None, Membership | None]:
+    async def _channel_link(self, ctx: CommandContext) -> LinkRow:
         """The link of the channel asked in, its project and the asker's membership of
         it, in one statement (each None when there is none)."""
         place = ctx.request.place

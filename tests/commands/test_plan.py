@@ -270,6 +270,7 @@ async def test_tasks_and_milestones_run_a_fixed_number_of_statements(
     await plan(bot)
     bot.engine.reply_cache = False  # tasks are added directly below: what computing costs
     await _bulk_tasks(bot, 5, 1)
+    await bot.say("ann", "status")  # a read here before: who and where may be remembered
     counts = {}
     for line in ("tasks", "tasks all", "tasks mine due:this-week", "milestones"):
         statements.reset()
@@ -280,9 +281,10 @@ async def test_tasks_and_milestones_run_a_fixed_number_of_statements(
         statements.reset()
         await bot.say("ann", line)
         assert 0 < statements.count == small, (line, statements.statements)
-    # Who asks and where (tenant with person, the channel's project with one's membership),
-    # the harness's look for posts to deliver, and the list itself.
-    assert counts == dict.fromkeys(counts, 4)
+    # The list itself and the harness's look for posts to deliver; and, unless remembered
+    # from the last read here (bot.engine.remembered: only where changes are known, as on
+    # SQLite's one process), who asks and where.
+    assert counts == dict.fromkeys(counts, 2 if bot.engine.generations.trusted else 4)
     out = await bot.say("ann", "tasks all")
     assert "Showing 50 of 500" in out
 

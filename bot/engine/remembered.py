@@ -1,0 +1,111 @@
+"""Who asks and where, remembered for a read-only command asked again (issue 19).
+
+Every command reads its tenant and person (one statement) and the channel's link with its
+project and the asker's membership (another) before it reads what its reply shows: two of
+a status's three statements. A reader asked in a linked channel keeps those rows here, and
+the next read-only command from the same person in the same channel uses them instead of
+reading them again, while nothing they were read from changed. That is the reply cache's
+rule (bot.engine.reply_cache): the rows are as current as a reply it would give, never
+older than the last write this process made or heard of (a tenant-wide change such as who
+is on which project, or a change to the channel's project), and at most MAX_AGE_SECONDS
+old for what no notice tells (a write from outside Liaison's engine).
+
+A writer always reads them afresh, after the tenant's revision is taken: what it decides
+is decided on the newest rows."""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Hashable
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.engine.reply_cache import MAX_AGE_SECONDS, Generation, Generations
+from bot.requests import Request
+from storage.changes import on_commit
+from storage.models import ChannelLink, Membership, Person, Project, Tenant
+
+MAX_PLACES = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """The rows a command reads about who asks and where (detached: each use merges them
+    into its own session)."""
+
+    tenant: Tenant
+    me: Person
+    link: ChannelLink
+    project: Project | None
+    membership: Membership | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Kept:
+    place: Place
+    tenant: str  # as change notices name it
+    generation: Generation  # taken before the rows were read
+    kept_at: float
+
+
+class RememberedPlaces:
+    def __init__(self, generations: Generations, *, max_age: float = MAX_AGE_SECONDS) -> None:
+        self.generations = generations
+        self.max_age = max_age
+        self._kept: OrderedDict[Hashable, _Kept] = OrderedDict()
+
+    @staticmethod
+    def _key(request: Request) -> Hashable:
+        """The whole of who asks and where as the platform tells it: a person whose name,
+        zone or side changed is read (and written) afresh."""
+        actor, place = request.actor, request.place
+        return (
+            place.platform, place.tenant, place.channel_id, place.shared_externally,
+            actor.user_id, actor.tenant, actor.name, actor.timezone, actor.external,
+        )  # fmt: skip
+
+    async def recall(self, session: AsyncSession, request: Request, tenant: str) -> Place | None:
+        """The rows kept for this request's person and channel, merged into `session`
+        without reading them, if they are still current; else None."""
+        key = self._key(request)
+        kept = self._kept.get(key)
+        if kept is None:
+            return None
+        project = kept.place.project
+        scope = frozenset() if project is None else frozenset({project.id})
+        if not (
+            self.generations.trusted
+            and kept.tenant == tenant
+            and time.monotonic() - kept.kept_at < self.max_age
+            and self.generations.unchanged(kept.generation, tenant, scope)
+        ):
+            del self._kept[key]
+            return None
+        self._kept.move_to_end(key)
+        return Place(*[
+            None if row is None else await session.merge(row, load=False)
+            for row in (kept.place.tenant, kept.place.me, kept.place.link, project,
+                        kept.place.membership)
+        ])  # fmt: skip
+
+    def keep(
+        self,
+        session: AsyncSession,
+        request: Request,
+        tenant: str,
+        generation: Generation,
+        place: Place,
+    ) -> None:
+        """Keep `place`, read after `generation`, once the transaction that read it commits
+        (a reader that fails keeps nothing)."""
+        key = self._key(request)
+
+        def kept() -> None:
+            self._kept[key] = _Kept(place, tenant, generation, time.monotonic())
+            self._kept.move_to_end(key)
+            while len(self._kept) > MAX_PLACES:
+                self._kept.popitem(last=False)
+
+        on_commit(session, kept)

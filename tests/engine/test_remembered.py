@@ -1,0 +1,133 @@
+"""Who asks and where, remembered for a read-only command asked again (bot.engine.remembered):
+fewer statements while nothing they were read from changed, and never a decision taken on
+rows that did change."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from sqlalchemy import delete
+
+from adapters.console.session import Speaker, place_for
+from bot.requests import Request
+from storage.models import Membership
+from tests.conftest import StatementCounter
+from tests.engine.test_reply_cache import (
+    BETA,
+    listening_engine,
+    postgres_only,
+    sqlite_only,
+    statements_for,
+    sync,
+)
+from tests.harness import Harness
+from tests.project_setup import kickoff
+from tests.system_cluster import until
+
+
+def asks(who: str, line: str, channel: str = "team") -> Request:
+    speaker = Speaker(who)
+    return Request(actor=speaker.actor(), place=place_for(speaker, channel), text=line)
+
+
+async def remembered_team(bot: Harness) -> None:
+    """Acme (ann PM, bob member) in `team`, Beta in `beta`; the reply cache off, so that
+    every read computes and only who and where may be remembered."""
+    await kickoff(bot)
+    await bot.say("ann", BETA, channel="beta")
+    bot.engine.reply_cache = False
+
+
+@sqlite_only
+async def test_a_read_asked_again_reads_only_what_it_shows(
+    bot: Harness, statements: StatementCounter
+) -> None:
+    await remembered_team(bot)
+    # Who asks (the tenant and bob), the channel's project with bob's membership, the status.
+    assert await statements_for(bot, statements, asks("bob", "status")) == 4
+    assert await statements_for(bot, statements, asks("bob", "status")) == 1
+    assert await statements_for(bot, statements, asks("bob", "risks")) == 1
+    # Another person, or the same one in another channel, is read afresh (ann's tenant and
+    # person rows in one statement: the identities she wrote are remembered by id).
+    assert await statements_for(bot, statements, asks("ann", "status")) == 3
+    assert await statements_for(bot, statements, asks("ann", "status", "beta")) == 3
+
+
+@sqlite_only
+async def test_a_change_to_the_channels_project_is_read_afresh_and_anothers_is_not(
+    bot: Harness, statements: StatementCounter
+) -> None:
+    await remembered_team(bot)
+    for request in (asks("ann", "status"), asks("ann", "status", "beta")):
+        await bot.engine.handle(request)
+    await bot.say("ann", "budget set 80k")  # Acme's project row itself
+    assert await statements_for(bot, statements, asks("ann", "status")) == 3
+    assert "80,000" in await bot.say("ann", "budget")
+    assert await statements_for(bot, statements, asks("ann", "status", "beta")) == 1
+
+
+@sqlite_only
+async def test_someone_taken_off_the_team_is_refused_at_once(bot: Harness) -> None:
+    """The membership decides who may read: a change to who is on which project is a
+    change to the whole tenant, and nothing remembered before it is used after it."""
+    await remembered_team(bot)
+    assert "Acme Site: status" in await bot.say("bob", "status")
+    await bot.say("ann", "team remove @bob")
+    out = await bot.say("bob", "status")
+    assert "Acme Site: status" not in out and "ask the project's PM" in out, out
+
+
+@sqlite_only
+async def test_a_person_who_changed_is_written_and_nothing_read_before_is_kept(
+    bot: Harness, statements: StatementCounter
+) -> None:
+    """A reader that writes who asks (a new name here) takes the tenant's revision: the
+    next read reads who and where after that write rather than remembering them from
+    before it; the one after that remembers."""
+    await remembered_team(bot)
+    await bot.engine.handle(asks("bob", "status"))
+    renamed = asks("bob", "status")
+    renamed = replace(renamed, actor=replace(renamed.actor, name="Robert"))
+    assert await statements_for(bot, statements, renamed) == 8
+    assert any(s.startswith("INSERT INTO people") for s in statements.statements)
+    assert await statements_for(bot, statements, renamed) == 3
+    assert await statements_for(bot, statements, renamed) == 1
+
+
+@sqlite_only
+async def test_what_no_notice_tells_is_read_again_after_the_age_limit(bot: Harness) -> None:
+    """A write from outside the engine (here, a membership deleted by hand) tells no one:
+    remembered rows are used only while younger than the reply cache's age limit."""
+    await remembered_team(bot)
+    assert "Acme Site: status" in await bot.say("bob", "status")
+    async with bot.sessions() as session, session.begin():
+        await session.execute(delete(Membership).where(Membership.role == "member"))
+    bot.engine.places.max_age = 0.0
+    assert "ask the project's PM" in await bot.say("bob", "status")
+
+
+@postgres_only
+async def test_another_process_taking_someone_off_the_team_is_heard_at_once(
+    db_url: str, bot: Harness
+) -> None:
+    """Two processes on PostgreSQL: what one remembers about bob gives way as soon as it
+    hears that the other took him off the team (the reply cache's notices)."""
+    await kickoff(bot)
+    engine_a, listener_a = await listening_engine(db_url, bot.clock)
+    engine_b, listener_b = await listening_engine(db_url, bot.clock)
+    try:
+        engine_b.reply_cache = False
+        for _ in range(2):  # the first sight of bob in this process, then remembered
+            reply = await engine_b.handle(asks("bob", "status"))
+            assert not reply.failed, reply
+        kept = engine_b.generations.of("console:local")
+        assert not (await engine_a.handle(asks("ann", "team remove @bob"))).failed
+        changed = sync(lambda: engine_b.generations.of("console:local") != kept)
+        await until(changed, 10, "the notice, sent on commit")
+        reply = await engine_b.handle(asks("bob", "status"))
+        assert reply.failed and "ask the project's PM" in str(reply), reply
+    finally:
+        for listener in (listener_a, listener_b):
+            await listener.stop()
+        for engine in (engine_a, engine_b):
+            await engine.sessions.kw["bind"].dispose()
