@@ -75,12 +75,10 @@ class RememberedPlaces:
             return None
         project = kept.place.project
         scope = frozenset() if project is None else frozenset({project.id})
-        if not (
-            self.generations.trusted
-            and kept.tenant == tenant
-            and time.monotonic() - kept.kept_at < self.max_age
-            and self.generations.unchanged(kept.generation, tenant, scope)
-        ):
+        current = self.generations.current(
+            kept.generation, kept.tenant, scope, kept.kept_at, self.max_age
+        )
+        if not (current and kept.tenant == tenant):
             del self._kept[key]
             return None
         self._kept.move_to_end(key)

@@ -94,6 +94,15 @@ class Generations:
         scopes = whole if keep is True else [tenant, *(_project(p) for p in keep)]
         return all(self._last.get(scope, 0) <= heard for scope in scopes)
 
+    def current(
+        self, since: Generation, tenant: str, keep: Keep, kept_at: float, max_age: float
+    ) -> bool:
+        """Whether what was read after `since` (at `kept_at`, time.monotonic) about `keep`
+        may still be used: changes are heard, none it was read from came since, and it is
+        younger than `max_age`, the bound for what no notice tells."""
+        fresh = time.monotonic() - kept_at < max_age
+        return fresh and self.trusted and self.unchanged(since, tenant, keep)
+
     def changed(self, tenant: str, projects: frozenset[int] | None = None) -> None:
         """`tenant`'s data changed: the content of `projects` only, or (None) anything."""
         self._heard += 1
@@ -248,9 +257,10 @@ class ReplyCache:
         kept = self._kept.get(key)
         if kept is None:
             return None
-        fresh = time.monotonic() - kept.kept_at < self.max_age
-        current = self.generations.unchanged(kept.generation, kept.tenant, kept.keep)
-        if not (fresh and self.generations.trusted and current and kept.tenant == tenant):
+        current = self.generations.current(
+            kept.generation, kept.tenant, kept.keep, kept.kept_at, self.max_age
+        )
+        if not (current and kept.tenant == tenant):
             del self._kept[key]
             return None
         return kept.reply
