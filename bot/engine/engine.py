@@ -22,14 +22,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from types import ModuleType
 
-from sqlalchemy import Select, and_, bindparam, select
+from sqlalchemy import ColumnElement, FromClause, Select, and_, bindparam, select, true
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import join, outerjoin
 
 from bot.clock import Clock, utc_now
 from bot.engine import suggestions
 from bot.engine.audit import record_write
 from bot.engine.context import CommandContext, projects_of
-from bot.engine.identity import Identities
+from bot.engine.identity import Identities, Known
 from bot.engine.in_flight import InFlight
 from bot.engine.parsing import Args, check_line, tokenize
 from bot.engine.recent_deliveries import RecentDeliveries
@@ -409,8 +410,8 @@ class Engine:
             found = (recalled.link, recalled.project, recalled.membership)
             await self._find_project(ctx, project_name, spec, found)
             return ctx
-        ctx = await self._read_context(session, request, spec, now)
-        link, linked, membership = await self._find_project(ctx, project_name, spec)
+        ctx, where = await self._read_context(session, request, spec, now)
+        link, linked, membership = await self._find_project(ctx, project_name, spec, where)
         if spec.reads_only and not ctx.took_revision and project_name is None and link:
             place = Place(ctx.tenant, ctx.me, link, linked, membership)
             self.places.keep(session, request, tenant, generation, place)
@@ -445,17 +446,18 @@ class Engine:
 
     async def _read_context(
         self, session: AsyncSession, request: Request, spec: CommandSpec, now: datetime
-    ) -> CommandContext:
-        """The context with who asks read (and written, if new or changed)."""
+    ) -> tuple[CommandContext, LinkRow | None]:
+        """The context with who asks read (and written, if new or changed), and the
+        channel's link row if it was read with them (else None: `_find_project` reads it)."""
         took = not spec.reads_only
-        # A reader reads its tenant and person together; a writer reads its person only
-        # once it holds the revision, after the last writer's changes.
-        known = None if took else await self.identities.read_known(session, request)
         if took:
             # Before any other write: one lock order for every command (no deadlock), and
             # this command's reads and numbering come after the last writer's.
             tenant = await self.identities.tenant_taking_revision(session, request, now)
-        else:
+        # A writer reads its person and place only once it holds the revision, after the
+        # last writer's changes.
+        known, where = await self._who_and_where(session, request)
+        if not took:
             tenant = await self.identities.tenant(session, request, now, known)
 
         async def take_turn() -> None:
@@ -476,9 +478,33 @@ class Engine:
         await session.flush()  # a time zone learnt just now is identity's write too
         take_wrote(session)  # what identity wrote is counted by the revision taken
         written = person_written or conversation_written
-        return self._new_context(
+        ctx = self._new_context(
             session, request, spec, now, tenant, me, took=took, identity_written=written
         )
+        # The membership was read for the person remembered: only theirs if it is `me`.
+        return ctx, where if known.person is me else None
+
+    async def _who_and_where(
+        self, session: AsyncSession, request: Request
+    ) -> tuple[Known, LinkRow | None]:
+        """The remembered tenant and person with the channel's link, its project and the
+        person's membership of it, in one statement (two otherwise); nothing if who asks
+        is not remembered, or their row is gone."""
+        ids = self.identities.known_ids(request)
+        if ids is None:
+            return Known(), None
+        place = request.place
+        params = {
+            "tenant_id": ids[0],
+            "person_id": ids[1],
+            "platform": place.platform,
+            "channel_id": place.channel_id,
+            "tenant": place.tenant,
+        }
+        row = (await session.execute(_who_and_where_rows(), params)).first()
+        if row is None:
+            return Known(), None
+        return Known(row[0], row[1]), (row[2], row[3], row[4])
 
     async def _find_project(
         self,
@@ -577,24 +603,42 @@ class Engine:
                 raise RuntimeError("an internal message was addressed to a client audience")
 
 
+def _the_channel() -> ColumnElement[bool]:
+    return and_(
+        ChannelLink.platform == bindparam("platform"),
+        ChannelLink.channel_id == bindparam("channel_id"),
+        ChannelLink.tenant == bindparam("tenant"),
+    )
+
+
+def _with_project_and_membership(links: FromClause) -> FromClause:
+    """`links` (which holds channel_links) joined to the link's project and the asker's
+    (`person_id`) membership of it."""
+    mine = and_(
+        Membership.project_id == ChannelLink.project_id,
+        Membership.person_id == bindparam("person_id"),
+    )
+    with_project = outerjoin(links, Project, Project.id == ChannelLink.project_id)
+    return outerjoin(with_project, Membership, mine)
+
+
 @functools.cache
 def _channel_link_rows() -> Select[tuple[ChannelLink, Project, Membership]]:
-    """Built once: every command asked in a channel runs it."""
+    """Built once: every command asked in a channel by someone not remembered runs it."""
+    rows = _with_project_and_membership(ChannelLink.__table__)
+    return select(ChannelLink, Project, Membership).select_from(rows).where(_the_channel())
+
+
+@functools.cache
+def _who_and_where_rows() -> Select[tuple[Tenant, Person, ChannelLink, Project, Membership]]:
+    """Built once: the tenant and person by id (one row), and the channel's link row (each
+    None if there is none), for every command by someone remembered."""
+    both = join(Tenant, Person, true())  # one row each, by primary key
+    rows = _with_project_and_membership(outerjoin(both, ChannelLink, _the_channel()))
     return (
-        select(ChannelLink, Project, Membership)
-        .outerjoin(Project, Project.id == ChannelLink.project_id)
-        .outerjoin(
-            Membership,
-            and_(
-                Membership.project_id == ChannelLink.project_id,
-                Membership.person_id == bindparam("person_id"),
-            ),
-        )
-        .where(
-            ChannelLink.platform == bindparam("platform"),
-            ChannelLink.channel_id == bindparam("channel_id"),
-            ChannelLink.tenant == bindparam("tenant"),
-        )
+        select(Tenant, Person, ChannelLink, Project, Membership)
+        .select_from(rows)
+        .where(Tenant.id == bindparam("tenant_id"), Person.id == bindparam("person_id"))
     )
 
 

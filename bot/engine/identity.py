@@ -17,7 +17,7 @@ from datetime import datetime
 from functools import cache
 from typing import TypeVar
 
-from sqlalchemy import Select, and_, bindparam, select, true
+from sqlalchemy import Select, and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.requests import Request
@@ -31,7 +31,7 @@ MAX_ENTRIES = 100_000
 
 @dataclass(frozen=True, slots=True)
 class Known:
-    """The remembered tenant and person rows, read together (`Identities.read_known`)."""
+    """The remembered tenant and person rows, read together (`Identities.known_ids`)."""
 
     tenant: Tenant | None = None
     person: Person | None = None
@@ -49,16 +49,6 @@ async def _row(
     if read is not None and read.id == row_id:
         return read
     return await session.get(model, row_id)
-
-
-@cache
-def _known_rows() -> Select[tuple[Tenant, Person]]:
-    """Built once: every request with a remembered tenant and person runs it."""
-    return (
-        select(Tenant, Person)
-        .join(Person, true())  # one row each, by primary key
-        .where(Tenant.id == bindparam("tenant_id"), Person.id == bindparam("person_id"))
-    )
 
 
 @cache
@@ -149,17 +139,15 @@ class Identities:
     def _tenant_key(request: Request) -> Hashable:
         return ("tenant", request.place.platform, request.place.tenant)
 
-    async def read_known(self, session: AsyncSession, request: Request) -> Known:
-        """The remembered tenant and person rows, read in one statement for `tenant` and
-        `person` (which otherwise read one each). Nothing is read if either is not
-        remembered, and nothing found if either row is gone."""
+    def known_ids(self, request: Request) -> tuple[int, int] | None:
+        """The ids of the remembered tenant and person, if both are remembered: the
+        engine reads both rows with where they ask in one statement (bot.engine.engine),
+        and gives them to `tenant` and `person` as `Known`."""
         tenant_id = self._known(self._tenant_key(request), None)
         person_id = self._known(self._person_key(request), self._person_seen(request))
         if tenant_id is None or person_id is None:
-            return Known()
-        params = {"tenant_id": tenant_id, "person_id": person_id}
-        row = (await session.execute(_known_rows(), params)).first()
-        return Known() if row is None else Known(row[0], row[1])
+            return None
+        return tenant_id, person_id
 
     async def tenant(
         self, session: AsyncSession, request: Request, now: datetime, known: Known | None = None

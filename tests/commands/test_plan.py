@@ -283,8 +283,8 @@ async def test_tasks_and_milestones_run_a_fixed_number_of_statements(
         assert 0 < statements.count == small, (line, statements.statements)
     # The list itself and the harness's look for posts to deliver; and, unless remembered
     # from the last read here (bot.engine.remembered: only where changes are known, as on
-    # SQLite's one process), who asks and where.
-    assert counts == dict.fromkeys(counts, 2 if bot.engine.generations.trusted else 4)
+    # SQLite's one process), who asks and where (one statement).
+    assert counts == dict.fromkeys(counts, 2 if bot.engine.generations.trusted else 3)
     out = await bot.say("ann", "tasks all")
     assert "Showing 50 of 500" in out
 
@@ -295,7 +295,8 @@ async def test_adding_a_task_runs_a_fixed_few_statements(
     """Writes in a workspace queue behind each other (the revision), so every statement of
     a write is paid by everyone waiting: a teammate's task reads the owner with their
     membership and how we met them in one statement; a task for oneself reads nothing more
-    about the owner; the tenant's row comes back from taking its revision."""
+    about the owner; the tenant's row comes back from taking its revision, and the asker's
+    with the channel's project and their membership of it in one statement after that."""
     await plan(bot)
 
     async def count(line: str) -> int:
@@ -308,8 +309,8 @@ async def test_adding_a_task_runs_a_fixed_few_statements(
             if not s.startswith(("SELECT deliveries", "SELECT pg_notify"))
         )
 
-    assert await count('task add "For a teammate" @bob due:fri') == 8
-    assert await count('task add "For myself" <@ann> due:fri') == 7
+    assert await count('task add "For a teammate" @bob due:fri') == 7
+    assert await count('task add "For myself" <@ann> due:fri') == 6
 
 
 async def test_the_task_list_is_never_shown_in_the_client_channel(bot: Harness) -> None:

@@ -492,8 +492,9 @@ async def test_waiting_keeps_its_reply_by_the_projects_it_read_itself(
     await bot.say("ann", "project close force", channel="beta")
     waiting = ann_in("team", "waiting")
     computed = await statements_for(bot, statements, waiting)
-    # Who asks, where, the memberships and the four lists in one: no fifth for the cache.
-    assert computed == 4, statements.statements
+    # Who asks and where in one, the memberships and the four lists in one: no fourth for
+    # the cache.
+    assert computed == 3, statements.statements
     assert "Store listing" not in await bot.say("ann", "waiting")
     assert await statements_for(bot, statements, waiting) == 0
     await bot.say("ann", "project reopen", channel="beta")

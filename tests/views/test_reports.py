@@ -304,12 +304,12 @@ async def test_status_and_report_use_a_fixed_number_of_statements(
     async with bot.sessions() as session:
         tasks = await session.scalar(select(Task.id).order_by(Task.id.desc()).limit(1))
     assert tasks == 500
-    # Of which 2 find who asks and where (tenant with person, the channel's project with
+    # Of which 1 finds who asks and where (tenant with person, the channel's project with
     # one's membership), and 1 is the harness looking for posts to deliver; status reads
     # its snapshot (milestones, task counts with the budget's sums, attention, high risks,
     # requests, changes and the pulse) in 1. A reader asked again where nothing changed
     # remembers who asks and where (bot.engine.remembered; where changes are known).
-    saved = 0 if bot.engine.generations.trusted else 2
+    saved = 0 if bot.engine.generations.trusted else 1
     expected = {"status": 2 + saved, "report": 5 + saved, "report client": 2 + saved}
     for line, count in expected.items():
         small = await _statements_for(bot, statements, line)
