@@ -115,7 +115,7 @@ def _lower(word: str | None) -> str | None:
 
 
 async def _not_for_clients(ctx: CommandContext) -> None:
-    if ctx.request.actor.external or ctx.role == "client" or await ctx.is_external(ctx.me):
+    if ctx.role == "client" or await ctx.is_external(ctx.me):
         raise ctx.refuse("Calendar links of the delivery team are for the delivery team.")
 
 

@@ -291,6 +291,10 @@ class CommandContext:
     async def is_external(self, person: Person) -> bool:
         """Whether `person` is from another organisation as this tenant sees them; someone
         it never met counts as external (a failed lookup decides for the client-safe side)."""
+        if person is self.me:
+            # How this tenant met the asker is written as this request says, or was checked
+            # to say so (bot.engine.identity): the platform's word now, nothing to read.
+            return self.request.actor.external
         met = await self.acquaintance(person)
         return met is None or met.external
 
