@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import event, func, inspect, select, update
+from sqlalchemy import Insert, event, func, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session
 
@@ -120,8 +120,16 @@ async def take_revision(session: AsyncSession, tenant_id: int) -> Tenant | None:
     )
 
 
-async def announce(session: AsyncSession, notice: str) -> None:
+async def announce(session: AsyncSession, notice: str, *, also: Insert | None = None) -> None:
     """On PostgreSQL, tell the other processes `notice` when this transaction commits
-    (never if it rolls back)."""
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(select(func.pg_notify(CHANGES_CHANNEL, notice)))
+    (never if it rolls back). `also`, a write of the same transaction that nothing reads
+    back (the audit record), runs in the same statement there: one round trip fewer for
+    every write, each of which holds its tenant's revision meanwhile."""
+    if session.get_bind().dialect.name != "postgresql":
+        if also is not None:
+            await session.execute(also)
+        return
+    notify = select(func.pg_notify(CHANGES_CHANNEL, notice))
+    if also is not None:
+        notify = notify.add_cte(also.cte("also"))
+    await session.execute(notify)

@@ -28,7 +28,7 @@ from sqlalchemy.orm import join, outerjoin
 
 from bot.clock import Clock, utc_now
 from bot.engine import suggestions
-from bot.engine.audit import record_write
+from bot.engine.audit import audit_entry
 from bot.engine.context import CommandContext, projects_of
 from bot.engine.identity import Identities, Known
 from bot.engine.in_flight import InFlight
@@ -316,11 +316,12 @@ class Engine:
             raise
         await session.flush()  # changed attributes become statements now, or never seen
         projects = touched_projects(session)
+        audit = None
         if take_wrote(session):
             if spec.reads_only:
                 raise RuntimeError(f"`{spec.name}` is registered as read-only but wrote")
-            # About ctx.project, or the tenant.
-            await record_write(ctx, spec.name, ctx.audit_line or text)
+            # About ctx.project, or the tenant; written with the change notice below.
+            audit = audit_entry(ctx, spec.name, ctx.audit_line or text)
             projects = _with(projects, ctx.project)
         reply = result if isinstance(result, Reply) else Reply.of(result)
         self._check_audience(ctx, reply)
@@ -328,7 +329,7 @@ class Engine:
             if ctx.identity_written:
                 projects = None  # a person's name or zone shows in every project
             tenant = tenant_key(ctx.tenant.platform, ctx.tenant.external_id)
-            await announce(session, self.generations.notice(tenant, projects))
+            await announce(session, self.generations.notice(tenant, projects), also=audit)
             return Handled(reply, changed=True, projects=projects)
         if not (kept and spec.cached):
             return Handled(reply, read=False)
