@@ -144,30 +144,30 @@ def burn_up_figure(series: BurnUp, title: str) -> Figure:
                for p in line]  # fmt: skip
     figure, axes = _kept_figure("burn-up", 7, 3.6, left=_amount_margin(amounts))
     days = [p.day for p in series.actual]
+    key = [("\u2014 Spent", "#1565c0")]
     axes.plot(
         days,
         [float(p.amount) for p in series.actual],
         drawstyle="steps-post",
         color="#1565c0",
         linewidth=2,
-        label="Spent",
     )
     if series.budget_line:
+        key.append(("- - Budget", "#c62828"))
         axes.plot(
             [p.day for p in series.budget_line],
             [float(p.amount) for p in series.budget_line],
             color="#c62828",
             linestyle="--",
-            label="Budget",
         )
     if series.forecast:
+        key.append(("\u00b7\u00b7\u00b7 Forecast to due date", "#ef6c00"))
         axes.plot(
             [p.day for p in series.forecast],
             [float(p.amount) for p in series.forecast],
             color="#ef6c00",
             linestyle=":",
             linewidth=2,
-            label="Forecast to due date",
         )
     if series.due is not None:
         axes.axvline(series.due, color="#555555", linewidth=1)
@@ -180,12 +180,12 @@ def burn_up_figure(series: BurnUp, title: str) -> Figure:
             color="#555555",
         )
     if series.run_out is not None and series.budget_line:
+        key.append((f"\u25cf Runs out {series.run_out.isoformat()}", "#c62828"))
         axes.plot(
             [series.run_out],
             [float(series.budget_line[0].amount)],
             marker="o",
             color="#c62828",
-            label=f"Runs out {series.run_out.isoformat()}",
         )
     # y given: the title is not moved clear of the tick labels by measuring them all (a
     # fifth of a drawing's time); the fixed margins leave it room above the axes.
@@ -194,9 +194,25 @@ def burn_up_figure(series: BurnUp, title: str) -> Figure:
     axes.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
     axes.set_ylim(bottom=0)
     axes.grid(alpha=0.3)
-    axes.legend(loc="upper left", fontsize=8, frameon=False)
+    _name_lines(axes, key)
     _date_axis(axes)
     return figure
+
+
+def _name_lines(axes: Axes, entries: Sequence[tuple[str, str]]) -> None:
+    """What each line is, top left, each name in its line's colour and drawn like it:
+    a legend lays out a box of swatches, a quarter of a burn-up's drawing time, and the
+    burn-up is drawn anew after every change to a project's spend."""
+    for row, (name, colour) in enumerate(entries):
+        axes.text(
+            0.01,
+            0.92 - 0.065 * row,  # below a budget line at the top
+            name,
+            transform=axes.transAxes,
+            fontsize=8,
+            color=colour,
+            verticalalignment="top",
+        )
 
 
 def draw_timeline(

@@ -208,6 +208,28 @@ async def test_reports_carry_charts_and_the_clients_shows_only_its_deliverables(
     assert "code freeze" not in client and "Budget" not in client and "1,200" not in client
 
 
+def test_the_burn_up_names_each_line_it_draws_in_that_lines_colour() -> None:
+    """What each line is, named beside the plot in its colour (and nothing that is not
+    drawn): the reader of a picture in Slack or Teams has nothing else to go by."""
+    from matplotlib.colors import to_hex
+
+    from bot.views.drawing import burn_up_figure, forget_kept_figures
+
+    full, full_daily = summary("5000", [(date(2026, 11, 10), "1500"), (TODAY, "500")])
+    bare, bare_daily = summary(None, [(date(2026, 11, 3), "12")], due=None)
+    forget_kept_figures()
+    for series, names in (
+        (burn_up(full, full_daily, START), ["Spent", "Budget", "Forecast", "Runs out 2026-12-21"]),
+        (burn_up(bare, bare_daily, START), ["Spent"]),
+    ):
+        axes = burn_up_figure(series, "Acme Site: budget").axes[0]
+        shown = {text.get_text(): to_hex(text.get_color()) for text in axes.texts}
+        named = [name for name in names for text in shown if name in text]
+        assert named == names and len(shown) == len(names) + (series.due is not None), shown
+        colours = {to_hex(line.get_color()) for line in axes.lines}
+        assert all(shown[text] in colours for text in shown if text != "due"), (shown, colours)
+
+
 def test_the_burn_ups_fixed_margins_fit_its_labels_from_tens_to_billions() -> None:
     """The burn-up is drawn without a layout engine (a third of its time): its margin is
     worked out from the widest amount, and no amount or axis name may be cut off."""
