@@ -44,7 +44,15 @@ from bot.metrics import UNKNOWN_COMMAND, Metrics
 from bot.requests import Request
 from storage.changes import announce, take_revision, take_wrote, touched_projects
 from storage.db import REQUEST_CONNECTIONS
-from storage.models import ChannelLink, Membership, Person, ProcessedEvent, Project, Tenant
+from storage.models import (
+    Acquaintance,
+    ChannelLink,
+    Membership,
+    Person,
+    ProcessedEvent,
+    Project,
+    Tenant,
+)
 from storage.secrets import SecretBox
 from storage.upsert import insert_ignore
 
@@ -482,19 +490,19 @@ class Engine:
         ctx = self._new_context(
             session, request, spec, now, tenant, me, took=took, identity_written=written
         )
-        # The membership was read for the person remembered: only theirs if it is `me`.
-        return ctx, where if known.person is me else None
+        # The membership was read for the person as read: only theirs if that is `me`.
+        return ctx, where if known.read_person is me else None
 
     async def _who_and_where(
         self, session: AsyncSession, request: Request
     ) -> tuple[Known, LinkRow | None]:
-        """The remembered tenant and person with the channel's link, its project and the
-        person's membership of it, in one statement (two otherwise); nothing if who asks
-        is not remembered, or their row is gone."""
+        """The remembered tenant with the person (remembered, or as stored if not) and the
+        channel's link, its project and the person's membership of it, in one statement
+        (two or three otherwise); nothing if the tenant is not remembered or is gone."""
         ids = self.identities.known_ids(request)
         if ids is None:
             return Known(), None
-        place = request.place
+        place, actor = request.place, request.actor
         params = {
             "tenant_id": ids[0],
             "person_id": ids[1],
@@ -502,10 +510,14 @@ class Engine:
             "channel_id": place.channel_id,
             "tenant": place.tenant,
         }
-        row = (await session.execute(_who_and_where_rows(), params)).first()
+        if ids[1] is not None:
+            row = (await session.execute(_who_and_where_rows(), params)).first()
+            return (Known(), None) if row is None else (Known(row[0], row[1]), row[2:5])
+        params |= {"actor_platform": actor.platform, "actor_id": actor.user_id}
+        row = (await session.execute(_stored_who_and_where_rows(), params)).first()
         if row is None:
             return Known(), None
-        return Known(row[0], row[1]), (row[2], row[3], row[4])
+        return Known(row[0], stored=(row[1], row[2])), row[3:6]
 
     async def _find_project(
         self,
@@ -612,12 +624,14 @@ def _the_channel() -> ColumnElement[bool]:
     )
 
 
-def _with_project_and_membership(links: FromClause) -> FromClause:
+def _with_project_and_membership(
+    links: FromClause, person_id: ColumnElement[int] | None = None
+) -> FromClause:
     """`links` (which holds channel_links) joined to the link's project and the asker's
-    (`person_id`) membership of it."""
+    membership of it (`person_id`, by default the parameter of that name)."""
     mine = and_(
         Membership.project_id == ChannelLink.project_id,
-        Membership.person_id == bindparam("person_id"),
+        Membership.person_id == (bindparam("person_id") if person_id is None else person_id),
     )
     with_project = outerjoin(links, Project, Project.id == ChannelLink.project_id)
     return outerjoin(with_project, Membership, mine)
@@ -639,7 +653,30 @@ def _who_and_where_rows() -> Select[tuple[Tenant, Person, ChannelLink, Project, 
     return (
         select(Tenant, Person, ChannelLink, Project, Membership)
         .select_from(rows)
-        .where(Tenant.id == bindparam("tenant_id"), Person.id == bindparam("person_id"))
+        .where(Tenant.id == bindparam("tenant_id"))
+        .where(Person.id == bindparam("person_id"))
+    )
+
+
+@functools.cache
+def _stored_who_and_where_rows() -> Select[
+    tuple[Tenant, Person, bool, ChannelLink, Project, Membership]
+]:
+    """Built once: the tenant by id, the person the platform names as stored with whether
+    the tenant met them as external (both None if it never met them), and the channel's
+    link row, for a command by someone not remembered in a tenant that is."""
+    met = join(Person, Acquaintance, Acquaintance.person_id == Person.id)
+    named = and_(
+        Acquaintance.tenant_id == Tenant.id,
+        Person.platform == bindparam("actor_platform"),
+        Person.external_id == bindparam("actor_id"),
+    )
+    who = outerjoin(Tenant, met, named)
+    rows = _with_project_and_membership(outerjoin(who, ChannelLink, _the_channel()), Person.id)
+    return (
+        select(Tenant, Person, Acquaintance.external, ChannelLink, Project, Membership)
+        .select_from(rows)
+        .where(Tenant.id == bindparam("tenant_id"))
     )
 
 

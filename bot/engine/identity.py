@@ -31,10 +31,18 @@ MAX_ENTRIES = 100_000
 
 @dataclass(frozen=True, slots=True)
 class Known:
-    """The remembered tenant and person rows, read together (`Identities.known_ids`)."""
+    """The remembered tenant and person rows, read together (`Identities.known_ids`); or,
+    for a person not remembered, the tenant with the person as stored (`stored`: their
+    row and whether the tenant met them as external, each None if it never met them)."""
 
     tenant: Tenant | None = None
     person: Person | None = None
+    stored: tuple[Person | None, bool | None] | None = None
+
+    @property
+    def read_person(self) -> Person | None:
+        """The person's row as read, remembered or stored."""
+        return self.person or (self.stored[0] if self.stored else None)
 
 
 R = TypeVar("R", Tenant, Person)
@@ -139,15 +147,15 @@ class Identities:
     def _tenant_key(request: Request) -> Hashable:
         return ("tenant", request.place.platform, request.place.tenant)
 
-    def known_ids(self, request: Request) -> tuple[int, int] | None:
-        """The ids of the remembered tenant and person, if both are remembered: the
-        engine reads both rows with where they ask in one statement (bot.engine.engine),
-        and gives them to `tenant` and `person` as `Known`."""
+    def known_ids(self, request: Request) -> tuple[int, int | None] | None:
+        """The ids of the remembered tenant and person (None if only the tenant is
+        remembered): the engine reads their rows, or the person as stored, with where
+        they ask in one statement (bot.engine.engine), and gives them to `tenant` and
+        `person` as `Known`."""
         tenant_id = self._known(self._tenant_key(request), None)
-        person_id = self._known(self._person_key(request), self._person_seen(request))
-        if tenant_id is None or person_id is None:
+        if tenant_id is None:
             return None
-        return tenant_id, person_id
+        return tenant_id, self._known(self._person_key(request), self._person_seen(request))
 
     async def tenant(
         self, session: AsyncSession, request: Request, now: datetime, known: Known | None = None
@@ -208,7 +216,10 @@ class Identities:
         person = await _row(session, Person, person_id, known.person if known else None)
         if person is not None and (person.platform, person.external_id) == key[1:3]:
             return person, False
-        person = await self._stored_as_seen(session, request, tenant)
+        stored = known.stored if known is not None and known.tenant is tenant else None
+        if stored is None:
+            stored = await self._read_stored(session, request, tenant)
+        person = _as_seen(request, *stored)
         if person is not None:
             # Met before, and nothing about them changed: a read, not a write (a person
             # is forgotten here after MAX_AGE_SECONDS, and every one of a busy
@@ -243,25 +254,15 @@ class Identities:
         self._remember(session, key, seen, person.id)
         return person, True
 
-    async def _stored_as_seen(
+    async def _read_stored(
         self, session: AsyncSession, request: Request, tenant: Tenant
-    ) -> Person | None:
-        """The stored person, if their row and how `tenant` met them say what this request
-        says (nothing to write); else None."""
+    ) -> tuple[Person | None, bool | None]:
+        """The stored person and whether `tenant` met them as external (None, None if it
+        never met them)."""
         actor = request.actor
-        row = (
-            await session.execute(
-                _stored_rows(),
-                {"platform": actor.platform, "external_id": actor.user_id, "tenant_id": tenant.id},
-            )
-        ).first()
-        if row is None:
-            return None
-        person, external = row
-        values = _person_values(request)
-        same = all(getattr(person, name) == value for name, value in values.items())
-        learns_zone = bool(actor.timezone) and not person.timezone
-        return person if same and external == actor.external and not learns_zone else None
+        params = {"platform": actor.platform, "external_id": actor.user_id, "tenant_id": tenant.id}
+        row = (await session.execute(_stored_rows(), params)).first()
+        return (None, None) if row is None else (row[0], row[1])
 
     async def conversation(
         self,
@@ -300,3 +301,15 @@ class Identities:
         )
         self._remember(session, key, None, 0)
         return inserted is not None
+
+
+def _as_seen(request: Request, person: Person | None, external: bool | None) -> Person | None:
+    """The stored person, if their row and how the tenant met them say what this request
+    says (nothing to write); else None."""
+    if person is None:
+        return None
+    actor = request.actor
+    values = _person_values(request)
+    same = all(getattr(person, name) == value for name, value in values.items())
+    learns_zone = bool(actor.timezone) and not person.timezone
+    return person if same and external == actor.external and not learns_zone else None

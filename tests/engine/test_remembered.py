@@ -9,6 +9,7 @@ from dataclasses import replace
 from sqlalchemy import delete
 
 from adapters.console.session import Speaker, place_for
+from bot.engine.identity import Identities
 from bot.requests import Request
 from storage.models import Membership
 from tests.conftest import StatementCounter
@@ -43,8 +44,9 @@ async def test_a_read_asked_again_reads_only_what_it_shows(
     bot: Harness, statements: StatementCounter
 ) -> None:
     await remembered_team(bot)
-    # Who asks (the tenant and bob), the channel's project with bob's membership, the status.
-    assert await statements_for(bot, statements, asks("bob", "status")) == 4
+    # Who asks (the tenant, bob as stored) with the channel's project and bob's membership
+    # in one statement, the status.
+    assert await statements_for(bot, statements, asks("bob", "status")) == 2
     assert await statements_for(bot, statements, asks("bob", "status")) == 1
     assert await statements_for(bot, statements, asks("bob", "risks")) == 1
     # Another person, or the same one in another channel, is read afresh (ann's tenant and
@@ -52,6 +54,28 @@ async def test_a_read_asked_again_reads_only_what_it_shows(
     # remembered by id).
     assert await statements_for(bot, statements, asks("ann", "status")) == 2
     assert await statements_for(bot, statements, asks("ann", "status", "beta")) == 2
+
+
+async def test_someone_this_process_does_not_remember_is_read_with_where_they_ask(
+    bot: Harness, statements: StatementCounter
+) -> None:
+    """A process meets a busy workspace's people anew (at its start, and after a while):
+    in a tenant it remembers, the person as stored, how the tenant met them and the
+    channel's link with their membership come back in one statement, nothing is written,
+    and the membership decides as ever: someone never met here is written and refused."""
+    await remembered_team(bot)
+    bot.engine.identities = Identities()  # as a new process
+    await bot.engine.handle(asks("ann", "status"))  # meets the tenant again
+    # Was 4: the tenant, bob as stored, the channel's project with bob's membership.
+    assert await statements_for(bot, statements, asks("bob", "status")) == 2
+    assert not [s for s in statements.statements if s.lstrip().startswith(("INSERT", "UPDATE"))]
+    refused = await bot.engine.handle(asks("bob", "status", "beta"))  # not on Beta
+    assert refused.failed and "ask the project's PM" in str(refused.messages), refused
+    statements.reset()
+    stranger = await bot.engine.handle(asks("dave", "status"))
+    assert any(s.startswith("INSERT INTO people") for s in statements.statements)
+    assert stranger.failed and "ask the project's PM" in str(stranger.messages), stranger
+    assert "Acme Site: status" in str((await bot.engine.handle(asks("bob", "status"))).messages)
 
 
 @sqlite_only
@@ -89,7 +113,8 @@ async def test_a_person_who_changed_is_written_and_nothing_read_before_is_kept(
     await bot.engine.handle(asks("bob", "status"))
     renamed = asks("bob", "status")
     renamed = replace(renamed, actor=replace(renamed.actor, name="Robert"))
-    assert await statements_for(bot, statements, renamed) == 8
+    # Who and where in one, the revision, the person and how we met them, the status.
+    assert await statements_for(bot, statements, renamed) == 5
     assert any(s.startswith("INSERT INTO people") for s in statements.statements)
     assert await statements_for(bot, statements, renamed) == 2
     assert await statements_for(bot, statements, renamed) == 1
