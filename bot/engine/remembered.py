@@ -1,10 +1,11 @@
 """Who asks and where, remembered for a read-only command asked again (issue 19).
 
-Every command reads its tenant and person (one statement) and the channel's link with its
-project and the asker's membership (another) before it reads what its reply shows: two of
-a status's three statements. A reader asked in a linked channel keeps those rows here, and
-the next read-only command from the same person in the same channel uses them instead of
-reading them again, while nothing they were read from changed. That is the reply cache's
+Every command reads its tenant and person with the channel's link, its project and the
+asker's membership (one statement, bot.engine.engine `_who_and_where`) before it reads
+what its reply shows: half of a status's statements. A reader asked in a linked channel
+keeps those rows here, and the next read-only command from the same person in the same
+channel uses them instead of reading them again, while nothing they were read from
+changed. That is the reply cache's
 rule (bot.engine.reply_cache): the rows are as current as a reply it would give, never
 older than the last write this process made or heard of (a tenant-wide change such as who
 is on which project, or a change to the channel's project), and at most MAX_AGE_SECONDS
