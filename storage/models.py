@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -448,6 +449,21 @@ class TimeEntry(Base):
     note: Mapped[str | None] = mapped_column(String(500))
     logged_on: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class LedgerTotal(Base):
+    """A project's expenses and the cost of its logged time, in whole cents: what status,
+    reports and the scheduler's budget warnings show, without summing thousands of rows.
+
+    Kept by the database itself (triggers on every insert, update and delete of `expenses`
+    and `time_entries`, storage/ledger_totals.py), so no write path, bulk insert or
+    deletion can forget it. A project nothing was spent on yet may have no row: zero."""
+
+    __tablename__ = "ledger_totals"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), primary_key=True)
+    expense_cents: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    time_cost_cents: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class Risk(Base):

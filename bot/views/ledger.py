@@ -28,7 +28,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from bot.domain.budget import BudgetSummary, LedgerFigures, summarise
-from storage.models import Expense, Person, Project, TimeEntry
+from storage.models import Expense, LedgerTotal, Person, Project, TimeEntry
 from storage.reads import column_rows
 
 HUNDRED = Decimal(100)
@@ -66,13 +66,14 @@ def _from_cents(value: object) -> Decimal:
 
 def ledger_sums(project_id: Any) -> tuple[Any, Any]:
     """A project's expenses and the cost of its logged time, in whole cents, as scalar
-    subqueries correlated with the enclosing query's `project_id` column: each reads one
-    project's rows by index (the time entries' from the covering index alone)."""
+    subqueries correlated with the enclosing query's `project_id` column: the running
+    totals the database keeps (`LedgerTotal`), one row by its key, however many expenses
+    and time entries there are. NULL for a project nothing was spent on yet."""
 
-    def total(model: Any, column: Any) -> Any:
-        return select(_sum_cents(column)).where(model.project_id == project_id).scalar_subquery()
+    def total(column: Any) -> Any:
+        return select(column).where(LedgerTotal.project_id == project_id).scalar_subquery()
 
-    return total(Expense, Expense.amount), total(TimeEntry, TimeEntry.cost)
+    return total(LedgerTotal.expense_cents), total(LedgerTotal.time_cost_cents)
 
 
 def figures_of_totals(project: Project, expenses: object, time_cost: object) -> LedgerFigures:
@@ -205,18 +206,27 @@ async def load_ledger_and_days(
 
 
 async def load_budgets(
-    session: AsyncSession, projects: Sequence[Project], today: date | Mapping[int, date]
+    session: AsyncSession, projects: Sequence[Project], today: Mapping[int, date]
 ) -> dict[int, BudgetSummary]:
-    """Budget summaries of several projects (by project id), in two statements.
-
-    `today` is one date, or each project's own local date by project id."""
-    figures = await load_figures(session, projects)
+    """Budget summaries of several projects (by project id) as of each one's own local
+    date: their totals, without the spend by category or the time by person, in one
+    statement of the running totals the database keeps, however much was logged."""
+    ids = [p.id for p in projects]
+    found: dict[int, tuple[object, object]] = {}
+    if ids:
+        rows = await session.execute(
+            select(
+                LedgerTotal.project_id, LedgerTotal.expense_cents, LedgerTotal.time_cost_cents
+            ).where(LedgerTotal.project_id.in_(ids))
+        )
+        found = {project_id: (spent, time) for project_id, spent, time in rows}
     return {
-        project_id: summarise(f, today if isinstance(today, date) else today[project_id])
-        for project_id, f in figures.items()
+        p.id: summarise(figures_of_totals(p, *found.get(p.id, (None, None))), today[p.id])
+        for p in projects
     }
 
 
 async def load_budget(session: AsyncSession, project: Project, today: date) -> BudgetSummary:
-    """One project's budget summary as of `today` (the project's local date)."""
-    return (await load_budgets(session, [project], today))[project.id]
+    """One project's budget summary as of `today` (the project's local date), with the
+    spend by category and the time by person."""
+    return summarise((await load_figures(session, [project]))[project.id], today)

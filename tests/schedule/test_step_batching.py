@@ -322,7 +322,9 @@ async def test_the_due_step_for_1000_projects_runs_as_many_statements_as_for_10(
         "blocker-escalate",
     }
     assert large == small
-    assert small[0] <= 25
+    # The budgets are one statement of the running totals (storage.ledger_totals), not two
+    # sums over every expense and time entry: 23 and 16 before.
+    assert small[0] <= 22 and small[1] <= 15
 
 
 # --- weekly reports ---------------------------------------------------------------------

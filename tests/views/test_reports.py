@@ -306,8 +306,8 @@ async def test_status_and_report_use_a_fixed_number_of_statements(
     assert tasks == 500
     # Of which 1 finds who asks and where (tenant with person, the channel's project with
     # one's membership), and 1 is the harness looking for posts to deliver; status reads
-    # its snapshot (milestones, task counts with the budget's sums, attention, high risks,
-    # requests, changes and the pulse) in 1. A reader asked again where nothing changed
+    # its snapshot (milestones, task counts with the budget's running totals, attention,
+    # high risks, requests, changes and the pulse) in 1. A reader asked again where nothing changed
     # remembers who asks and where (bot.engine.remembered; where changes are known).
     saved = 0 if bot.engine.generations.trusted else 1
     expected = {"status": 2 + saved, "report": 5 + saved, "report client": 2 + saved}
@@ -317,3 +317,8 @@ async def test_status_and_report_use_a_fixed_number_of_statements(
         assert small == big == count, (line, small, big)
     out = await bot.say("ann", "status", channel="big")
     assert "Spent: USD 752,020.00" in out  # 5,000 x 150 + 200 x 10.10
+    # What was spent is the totals the database keeps (storage.ledger_totals), not a sum
+    # over the 5,000 time entries on every status.
+    await _statements_for(bot, statements, "status", channel="big")
+    read = " ".join(statements.statements)
+    assert "ledger_totals" in read and "time_entries" not in read and "expenses" not in read
