@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from storage.changes import TrackedSession
+from storage.reading import refuse_writes_while_reading
 from storage.sqlite_driver import one_trip_dbapi
 
 DEFAULT_URL = "sqlite+aiosqlite:///./liaison.db"
@@ -62,6 +63,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         return engine
     engine = create_async_engine(url, **kwargs)
     _ping_when_quiet(engine)
+    refuse_writes_while_reading(engine)
     return engine
 
 

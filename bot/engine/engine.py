@@ -53,6 +53,7 @@ from storage.models import (
     Project,
     Tenant,
 )
+from storage.reading import WouldWrite, read_without_transaction
 from storage.secrets import SecretBox
 from storage.upsert import insert_ignore
 
@@ -188,13 +189,29 @@ class Engine:
     ) -> tuple[Reply, Keep]:
         """The reply, in one transaction, and what it was read from if it may be kept for
         a repeat (False if it changed data or was a platform retry's). `kept`: whether the
-        reply cache would keep it, and so needs to know what it was read from."""
+        reply cache would keep it, and so needs to know what it was read from.
+
+        A command that writes nothing, not even its delivery id, reads without a
+        transaction where that saves round trips (storage.reading); should it write after
+        all (someone new or changed to remember), it starts again in one."""
+        if self._writes_nothing(request, text):
+            try:
+                return await self._run_once(request, text, tenant, kept=kept, reading=True)
+            except WouldWrite:
+                pass  # nothing was written: the reads are simply done again
+        return await self._run_once(request, text, tenant, kept=kept, reading=False)
+
+    async def _run_once(
+        self, request: Request, text: str, tenant: str, *, kept: bool, reading: bool
+    ) -> tuple[Reply, Keep]:
         async with (
             self._writer_turn(tenant, text, request),
             self._connections,
             self.sessions() as session,
             session.begin(),
         ):
+            if reading:
+                await read_without_transaction(session)
             try:
                 handled = await self._handle_in_transaction(session, request, text, kept)
             except BaseException:
