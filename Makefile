@@ -36,10 +36,13 @@ migrate: $(STAMP_RUN)
 bench: $(STAMP_TEST)
 	$(PY) -m bench $(BENCH_ARGS)
 
-# Until the first release, the schema is one migration regenerated from storage/models.py.
+# Until the first release, the schema is one migration regenerated from storage/models.py
+# (hand-written ones on top of it add what models cannot say: 0002, the ledger's triggers).
 schema: $(STAMP_RUN)
 	rm -f storage/migrations/versions/0001_initial_schema.py
-	d=$$(mktemp -d) && trap 'rm -rf "$$d"' EXIT && $(PY) -c "import sys; from alembic import command; \
+	# The hand-written migrations wait aside while 0001 is generated, then come back.
+	d=$$(mktemp -d) && mv storage/migrations/versions/0002_*.py "$$d"/ && \
+	trap 'mv "$$d"/0*.py storage/migrations/versions/; rm -rf "$$d"' EXIT && $(PY) -c "import sys; from alembic import command; \
 	from storage.db import alembic_config; command.revision(alembic_config('sqlite:///' + sys.argv[1]), \
 	message='initial schema', autogenerate=True, rev_id='0001')" "$$d/schema.db"
 	$(VENV)/bin/ruff format -q storage/migrations/versions

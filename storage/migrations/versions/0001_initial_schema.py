@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-03 13:34:34.555876
+Create Date: 2026-12-03 23:42:59.933454
 """
 
 from collections.abc import Sequence
@@ -496,6 +496,16 @@ def upgrade() -> None:
             batch_op.f("ix_huddle_moods_project_id"), ["project_id"], unique=False
         )
 
+    op.create_table(
+        "ledger_totals",
+        sa.Column("project_id", sa.Integer(), nullable=False),
+        sa.Column("expense_cents", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column("time_cost_cents", sa.BigInteger(), server_default="0", nullable=False),
+        sa.ForeignKeyConstraint(
+            ["project_id"], ["projects.id"], name=op.f("fk_ledger_totals_project_id_projects")
+        ),
+        sa.PrimaryKeyConstraint("project_id", name=op.f("pk_ledger_totals")),
+    )
     op.create_table(
         "meeting_notes",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -1087,6 +1097,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_meeting_notes_project_at")
 
     op.drop_table("meeting_notes")
+    op.drop_table("ledger_totals")
     with op.batch_alter_table("huddle_moods", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_huddle_moods_project_id"))
 

@@ -1,4 +1,7 @@
-"""ledger totals: each project's expenses and time cost in cents, kept by triggers
+"""ledger totals kept by triggers (hand-written: the models cannot say it)
+
+The table is the generated schema's (0001, `storage.models.LedgerTotal`); this adds the
+triggers that keep it (storage/ledger_totals.py) and fills it for rows already there.
 
 Revision ID: 0002
 Revises: 0001
@@ -6,7 +9,6 @@ Revises: 0001
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
 from alembic import op
 
 from storage import ledger_totals
@@ -18,19 +20,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_table(
-        "ledger_totals",
-        sa.Column("project_id", sa.Integer(), nullable=False),
-        sa.Column("expense_cents", sa.BigInteger(), server_default="0", nullable=False),
-        sa.Column("time_cost_cents", sa.BigInteger(), server_default="0", nullable=False),
-        sa.ForeignKeyConstraint(
-            ["project_id"],
-            ["projects.id"],
-            name=op.f("fk_ledger_totals_project_id_projects"),
-        ),
-        sa.PrimaryKeyConstraint("project_id", name=op.f("pk_ledger_totals")),
-    )
     dialect = op.get_bind().dialect.name
+    op.execute("DELETE FROM ledger_totals")
     op.execute(ledger_totals.backfill_statement(dialect))
     for statement in ledger_totals.create_statements(dialect):
         op.execute(statement)
@@ -39,4 +30,3 @@ def upgrade() -> None:
 def downgrade() -> None:
     for statement in ledger_totals.drop_statements(op.get_bind().dialect.name):
         op.execute(statement)
-    op.drop_table("ledger_totals")
