@@ -74,8 +74,10 @@ def buttons_in(html: str) -> list[tuple[str, str, str]]:
 
 
 @asynccontextmanager
-async def playground_app(db_url: str, **settings: str) -> AsyncIterator[PlaygroundApp]:
-    clock = FixedClock()
+async def playground_app(
+    db_url: str, clock: FixedClock | None = None, **settings: str
+) -> AsyncIterator[PlaygroundApp]:
+    clock = clock or FixedClock()
     values = {**NO_PLATFORMS, "LIAISON_DATABASE_URL": db_url, **settings}
     runtime = build_runtime(load_settings(**values), clock=clock)
     client = TestClient(TestServer(create_app(runtime), host="127.0.0.1"))
