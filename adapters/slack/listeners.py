@@ -18,7 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack import PLATFORM
 from adapters.slack import inbound as extract
 from adapters.slack.identity import Directory, tenant_key
-from adapters.slack.replies import Destination, Respond, plan
+from adapters.slack.replies import Destination, Respond, over_kept_connections, plan
 from adapters.slack.views import (
     FORM_CALLBACK,
     TASK_CALLBACK,
@@ -338,7 +338,7 @@ class SlackBridge:
             user_id=extract.extract_user_id(body) or "",
             channel_id=channel_id,
             kind=kind,
-            respond=respond,
+            respond=over_kept_connections(respond, context.client.session),
             thread_ts=extract.extract_thread_ts(body),
         )
 

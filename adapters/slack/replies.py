@@ -13,6 +13,7 @@ from typing import Any
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient, WebhookResponse
 
 from adapters.slack.deliver import upload
 from adapters.slack.render import SlackMessage, Upload, escape, render
@@ -22,6 +23,29 @@ from bot.requests import PlaceKind
 log = logging.getLogger("liaison.slack")
 
 Respond = Callable[..., Awaitable[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseUrl:
+    """Posts to one response_url over the process's kept connections to Slack
+    (adapters.slack.clients.KeptConnections). Bolt's own `respond` opens an aiohttp session,
+    and so a new connection (TLS included), for every post: each slow command's answer
+    and each follow-up part would pay for a handshake."""
+
+    url: str
+    session: aiohttp.ClientSession | None  # None (not open yet): a session of its own
+
+    async def __call__(self, **message: Any) -> WebhookResponse:
+        return await AsyncWebhookClient(self.url, session=self.session).send_dict(message)
+
+
+def over_kept_connections(
+    respond: Respond | None, session: aiohttp.ClientSession | None
+) -> Respond | None:
+    """Bolt's `respond` for a request, as a poster over the kept session if it has a
+    response_url (anything else, as it is)."""
+    url = getattr(respond, "response_url", None)
+    return ResponseUrl(url, session) if isinstance(url, str) and url else respond
 
 
 @dataclass(frozen=True, slots=True)

@@ -278,7 +278,8 @@ class FakeSlackApi:
         body = await request.read()
         args = json.loads(body) if body else {}
         args["key"] = request.match_info["key"]
-        await self._record(Call("response_url", args, None, body))
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        await self._record(Call("response_url", args, None, body, peer))
         failure = self._take_failure("response_url")
         if failure is not None:
             return _failed(request, failure)

@@ -284,3 +284,16 @@ async def test_calls_to_slack_reuse_one_kept_open_connection(world: SlackWorld) 
     assert len(calls) >= 9 and len({c.connection for c in calls}) <= 2, [
         (c.method, c.connection) for c in calls
     ]
+
+
+async def test_answers_through_response_url_reuse_the_kept_connection(db_url: str) -> None:
+    """Bolt's `respond` opens a session, and a new connection, for each post: a slow
+    command's answer goes through the process's kept connections instead."""
+    async with slack_world(db_url, modules=[EXTRA], fast_reply=0.0) as world:
+        world.runtime.engine.reply_cache = False  # each one computed: none ready at once
+        for _ in range(4):
+            answer = await world.command("projects", user="U0ANN")  # each one too slow
+            assert "project" in answer["text"].lower(), answer
+        posts = [c for c in world.api.calls_to("response_url") if c.connection is not None]
+        assert len(posts) == 4
+        assert len({c.connection for c in posts}) == 1, [c.connection for c in posts]
