@@ -23,6 +23,10 @@ WROTE = "wrote"
 TOUCHED = "touched"  # the project ids written since the last take_wrote, or ANYTHING
 ANYTHING = "anything"
 ON_COMMIT = "on_commit"
+# An execution option of a Core (or ORM-enabled) INSERT/UPDATE/DELETE run through the
+# session: the one project whose content it changes, where the statement itself cannot
+# say (without it, any row may have been reached: the whole tenant changed).
+WRITES_PROJECT = "liaison_writes_project"
 # Rows with a project_id that decide which project a place or a person is about, or who
 # may read what: a change to them is a change to the whole tenant, not to one project.
 WHO_AND_WHERE = (Membership, ChannelLink)
@@ -52,7 +56,8 @@ def _flushed(session: Session, _context: Any) -> None:
 def _executing(state: ORMExecuteState) -> None:
     if state.is_insert or state.is_update or state.is_delete:
         state.session.info[WROTE] = True
-        _touch(state.session, None)  # a Core statement may reach any row: can't tell
+        project_id = state.execution_options.get(WRITES_PROJECT)
+        _touch(state.session, project_id if isinstance(project_id, int) else None)
 
 
 def _project_of(session: Session, instance: object) -> int | None:
@@ -117,6 +122,9 @@ async def take_revision(session: AsyncSession, tenant_id: int) -> Tenant | None:
         .where(Tenant.id == tenant_id)
         .values(revision=Tenant.revision + 1)
         .returning(Tenant)
+        # The row that comes back refreshes the session's copy: no evaluating the
+        # statement's criteria in Python against what the session holds first.
+        .execution_options(synchronize_session=False, populate_existing=True)
     )
 
 

@@ -45,9 +45,8 @@ async def action_add(ctx: CommandContext, args: Args) -> Message:
     client_owned = owner is not None and await _is_client(ctx, owner)
     if client_owned and internal:
         raise ctx.fail("A client's action item is shown to the client; leave out --internal.")
-    item = ActionItem(
-        project_id=ctx.the_project.id,
-        number=await ctx.next_number(ActionItem),
+    item = await ctx.add_numbered(
+        ActionItem,
         title=title,
         owner_id=owner.id if owner else None,
         client_owned=client_owned,
@@ -56,7 +55,6 @@ async def action_add(ctx: CommandContext, args: Args) -> Message:
         created_by_id=ctx.me.id,
         created_at=ctx.now,
     )
-    ctx.session.add(item)
     who = f" for @{owner.display_name}" if owner else ""
     when = f", due {date_in_words(due)}" if due else ""
     said = [Text(f"Action {item.number} recorded{who}: {title}{when}.")]

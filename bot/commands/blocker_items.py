@@ -43,9 +43,8 @@ async def record_blocker(ctx: CommandContext, day: date, text: str | None) -> Hu
     if fresh is not None:
         fresh.text = text
         return fresh
-    item = HuddleBlocker(
-        project_id=ctx.the_project.id,
-        number=await ctx.next_number(HuddleBlocker),
+    item = await ctx.add_numbered(
+        HuddleBlocker,
         author_id=ctx.me.id,
         text=text,
         first_day=day,
@@ -53,6 +52,4 @@ async def record_blocker(ctx: CommandContext, day: date, text: str | None) -> Hu
         status="open",
         created_at=ctx.now,
     )
-    ctx.session.add(item)
-    await ctx.session.flush()
     return item

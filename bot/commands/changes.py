@@ -89,9 +89,8 @@ async def raise_change(
     client_request: ClientRequest | None = None,
 ) -> Message:
     """Record a pending change, send its approval card to the client side, and answer."""
-    change = ChangeRequest(
-        project_id=ctx.the_project.id,
-        number=await ctx.next_number(ChangeRequest),
+    change = await ctx.add_numbered(
+        ChangeRequest,
         title=title[:500],
         cost=cost,
         days=days,
@@ -100,7 +99,6 @@ async def raise_change(
         client_request_id=client_request.id if client_request else None,
         created_at=ctx.now,
     )
-    ctx.session.add(change)
     card = approval_card(ctx, change)
     if ctx.audience == "client":
         return card  # raised in the client channel itself: the reply is the card

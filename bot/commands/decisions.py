@@ -29,15 +29,13 @@ async def decision_add(ctx: CommandContext, args: Args) -> Message:
     assert title is not None
     if why is not None and len(why) > 2000:
         raise ctx.fail("Keep the why under 2,000 characters.")
-    decision = Decision(
-        project_id=ctx.the_project.id,
-        number=await ctx.next_number(Decision),
+    decision = await ctx.add_numbered(
+        Decision,
         title=title,
         why=why,
         decided_by_id=ctx.me.id,
         decided_at=ctx.now,
     )
-    ctx.session.add(decision)
     return ctx.say(Text(f"Decision {decision.number} recorded: {title}."))
 
 

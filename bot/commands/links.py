@@ -47,18 +47,15 @@ async def link_add(ctx: CommandContext, args: Args) -> Message:
         raise ctx.fail(problem)
     if len(label) > MAX_LABEL:
         raise ctx.fail(f"Keep the label under {MAX_LABEL} characters.")
-    number = await ctx.next_number(DocumentLink)
-    ctx.session.add(
-        DocumentLink(
-            project_id=ctx.the_project.id,
-            number=number,
-            label=label,
-            url=url,
-            client_visible=client,
-            added_by_id=ctx.me.id,
-            created_at=ctx.now,
-        )
+    link = await ctx.add_numbered(
+        DocumentLink,
+        label=label,
+        url=url,
+        client_visible=client,
+        added_by_id=ctx.me.id,
+        created_at=ctx.now,
     )
+    number = link.number
     shown = "shown to the client too" if client else "for the team only"
     return ctx.say(Text(f"Link {number} added, {shown}: {label} {url}"))
 

@@ -67,17 +67,10 @@ async def milestone_add(ctx: CommandContext, args: Args) -> Message:
     )
     if twin is not None:
         raise ctx.fail(f'There is already a milestone "{title}" (number {twin}).')
-    number = await ctx.next_number(Milestone)
-    ctx.session.add(
-        Milestone(
-            project_id=project.id,
-            number=number,
-            title=title,
-            due_date=due,
-            client_signoff=client,
-            created_at=ctx.now,
-        )
+    milestone = await ctx.add_numbered(
+        Milestone, title=title, due_date=due, client_signoff=client, created_at=ctx.now
     )
+    number = milestone.number
     kind = "client deliverable" if client else "milestone"
     blocks: list[Text | Context] = [
         Text(f'Added {kind} {number} "{title}", due {due}.'),
@@ -280,9 +273,8 @@ async def task_add(ctx: CommandContext, args: Args) -> Message:
     estimate = parse_duration(estimate_text, project.day_hours) if estimate_text else None
     owner = await _owner(ctx, mention)
     milestone = await _milestone_ref(ctx, milestone_text) if milestone_text else None
-    task = Task(
-        project_id=project.id,
-        number=await ctx.next_number(Task),
+    task = await ctx.add_numbered(
+        Task,
         title=title,
         owner_id=owner.id,
         milestone_id=milestone.id if milestone else None,
@@ -292,8 +284,6 @@ async def task_add(ctx: CommandContext, args: Args) -> Message:
         created_by_id=ctx.me.id,
         created_at=ctx.now,
     )
-    ctx.session.add(task)
-    await ctx.session.flush()
     await _tell_owner(ctx, owner, task, "gave you")
     blocks: list[Text | Context] = [
         Text(f"Task {task.number} added: {title} · {owner.display_name} · due {due}"),

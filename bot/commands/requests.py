@@ -44,15 +44,9 @@ async def request_new(ctx: CommandContext, args: Args) -> Message:
         raise ctx.refuse("Requests are raised by the client (or the PM for them).")
     text = args.text("your request")
     assert text is not None
-    request = ClientRequest(
-        project_id=ctx.the_project.id,
-        number=await ctx.next_number(ClientRequest),
-        text=text,
-        raised_by_id=ctx.me.id,
-        status="open",
-        created_at=ctx.now,
+    request = await ctx.add_numbered(
+        ClientRequest, text=text, raised_by_id=ctx.me.id, status="open", created_at=ctx.now
     )
-    ctx.session.add(request)
     n = request.number
     await ctx.post_to_side(
         "team",
@@ -116,9 +110,8 @@ async def request_to_task(ctx: CommandContext, args: Args) -> Message:
     due = due_read.day if due_read else None
     request = await _open_request(ctx, number)
     owner = await team_person(ctx, mention)
-    task = Task(
-        project_id=ctx.the_project.id,
-        number=await ctx.next_number(Task),
+    task = await ctx.add_numbered(
+        Task,
         title=request.text[:500],
         owner_id=owner.id,
         due_date=due,
@@ -126,8 +119,6 @@ async def request_to_task(ctx: CommandContext, args: Args) -> Message:
         created_by_id=ctx.me.id,
         created_at=ctx.now,
     )
-    ctx.session.add(task)
-    await ctx.session.flush()
     request.status, request.task_id = "task", task.id
     planned = f", planned for {due}" if due else ""
     told = await _tell_client(ctx, f"Your request {number} is being worked on{planned}.")

@@ -62,9 +62,8 @@ async def risk_add(ctx: CommandContext, args: Args) -> Message:
     assert title is not None and likelihood and impact
     owner = await team_person(ctx, mention_in(ctx, owner_text, "owner")) if owner_text else None
     review = future_date(ctx, review_text, "review date") if review_text else None
-    risk = Risk(
-        project_id=ctx.the_project.id,
-        number=await ctx.next_number(Risk),
+    risk = await ctx.add_numbered(
+        Risk,
         title=title,
         likelihood=likelihood,
         impact=impact,
@@ -74,7 +73,6 @@ async def risk_add(ctx: CommandContext, args: Args) -> Message:
         review_on=review,
         created_at=ctx.now,
     )
-    ctx.session.add(risk)
     visibility = "shared with the client" if shared else "internal"
     return ctx.say(Text(f"Risk {risk.number} added: {title} ({_describe(risk)}, {visibility})."))
 

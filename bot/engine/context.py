@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, and_, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import local_date
@@ -18,6 +18,7 @@ from bot.engine.parsing import Mention
 from bot.errors import Refused, UserError
 from bot.messages import Audience, Block, Context, Message, Visibility
 from bot.requests import Request
+from storage.changes import WRITES_PROJECT
 from storage.models import (
     Acquaintance,
     ChannelLink,
@@ -334,12 +335,27 @@ class CommandContext:
 
     # --- numbering --------------------------------------------------------------------
 
-    async def next_number(self, model: type[Any]) -> int:
-        """Tasks, risks, changes and requests are numbered 1, 2, 3 within a project."""
-        highest = await self.session.scalar(
-            select(func.max(model.number)).where(model.project_id == self.the_project.id)
+    async def add_numbered(self, model: type[Numbered], **values: Any) -> Numbered:
+        """A new row of this project numbered after its highest (tasks, risks, changes and
+        requests are numbered 1, 2, 3 within a project), written at once: the number is
+        found in the statement that inserts the row, one round trip fewer while the writer
+        holds its tenant's revision (which also keeps two writers from taking one number)."""
+        project_id = self.the_project.id
+        numbers: Any = model
+        following = (
+            select(func.coalesce(func.max(numbers.number), 0) + 1)
+            .where(numbers.project_id == project_id)
+            .scalar_subquery()
         )
-        return (highest or 0) + 1
+        statement = (
+            insert(model)
+            .values(project_id=project_id, number=following, **values)
+            .returning(model)
+            .execution_options(**{WRITES_PROJECT: project_id})
+        )
+        row = await self.session.scalar(statement)
+        assert row is not None  # an INSERT ... RETURNING returns its row
+        return row
 
     async def numbered(self, model: type[Numbered], number: int, what: str) -> Numbered:
         row = await self.session.scalar(

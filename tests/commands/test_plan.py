@@ -296,7 +296,8 @@ async def test_adding_a_task_runs_a_fixed_few_statements(
     a write is paid by everyone waiting: a teammate's task reads the owner with their
     membership and how we met them in one statement; a task for oneself reads nothing more
     about the owner; the tenant's row comes back from taking its revision, and the asker's
-    with the channel's project and their membership of it in one statement after that."""
+    with the channel's project and their membership of it in one statement after that; the
+    task is numbered in the statement that inserts it."""
     await plan(bot)
 
     async def count(line: str) -> int:
@@ -306,9 +307,9 @@ async def test_adding_a_task_runs_a_fixed_few_statements(
         # the statement that writes the audit record (storage.changes.announce).
         return sum(1 for s in statements.statements if not s.startswith("SELECT deliveries"))
 
-    assert await count('task add "For a teammate" @bob due:fri') == 7
+    assert await count('task add "For a teammate" @bob due:fri') == 6
     # Whether the asker is from another organisation is what their request says.
-    assert await count('task add "For myself" <@ann> due:fri') == 5
+    assert await count('task add "For myself" <@ann> due:fri') == 4
 
 
 async def test_the_task_list_is_never_shown_in_the_client_channel(bot: Harness) -> None:

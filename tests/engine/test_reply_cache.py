@@ -456,6 +456,7 @@ async def test_a_write_to_one_project_keeps_another_projects_cached_replies(
     hits = cache_hits(bot)
     await bot.say("ann", 'task add "Wireframes" @bob due:2026-12-10')  # Acme's
     await bot.say("ann", "log 2h Wireframes")
+    assert "Risk 1 added" in await bot.say("ann", 'risk add "Vendor" likelihood:high impact:low')
     assert [await statements_for(bot, statements, r) for r in beta_reads] == [0, 0, 0, 0]
     assert cache_hits(bot) == hits + 4
     assert await statements_for(bot, statements, ann_says("status")) > 0

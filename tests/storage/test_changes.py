@@ -1,0 +1,47 @@
+"""What a session knows about its own writes (storage.changes): the revision it takes and
+the projects it wrote."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.changes import WRITES_PROJECT, take_revision, take_wrote, touched_projects
+from storage.models import Project, Task, Tenant
+from tests.harness import Harness
+from tests.project_setup import kickoff
+
+
+async def test_the_tenant_that_comes_back_shows_the_revision_taken(
+    bot: Harness, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await kickoff(bot)
+    async with sessions() as session, session.begin():
+        held = await session.scalar(select(Tenant))
+        assert held is not None
+        before = held.revision
+        taken = await take_revision(session, held.id)
+        assert taken is held and held.revision == before + 1
+        assert await take_revision(session, held.id + 1000) is None
+    async with sessions() as session:
+        assert await session.scalar(select(Tenant.revision)) == before + 1
+
+
+async def test_a_statement_says_which_project_it_wrote_or_it_wrote_the_tenant(
+    bot: Harness, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await kickoff(bot)
+    async with sessions() as session, session.begin():
+        project = await session.scalar(select(Project))
+        assert project is not None
+        stamp = {"project_id": project.id, "number": 99, "title": "Told", "status": "open"}
+        stamp["created_at"] = datetime.now(UTC)
+        told = insert(Task).values(stamp).execution_options(**{WRITES_PROJECT: project.id})
+        await session.execute(told)
+        assert touched_projects(session) == {project.id} and take_wrote(session)
+        untold = update(Task).where(Task.number == 99).values(title="Untold")
+        await session.execute(untold)
+        assert touched_projects(session) is None and take_wrote(session)
+        await session.rollback()
