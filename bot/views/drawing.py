@@ -108,20 +108,92 @@ def _kept_figure(kind: str, width: float, height: float, left: float) -> tuple[F
 def forget_kept_figures() -> None:
     """Draw the next charts on new figures (tests compare the two)."""
     _KEPT_FIGURES.clear()
+    _KEPT_BACKGROUNDS.clear()
 
 
-def _amount_margin(amounts: Sequence[float]) -> float:
+# What lies under a kind's data, kept as pixels with what it was drawn from: the axes'
+# place, limits and names. A burn-up asked for after a change to its project's spend
+# usually has the same axes (its limits come from the budget and the due date): their
+# tick labels, measured and rendered, were most of its drawing time.
+_KEPT_BACKGROUNDS: dict[str, tuple[tuple[Any, ...], Any]] = {}
+_UNDER_THE_DATA = 2  # the zorder of lines: the axes' ticks, labels and grid lie below
+
+
+def _png_over_kept_background(kind: str, figure: Figure, axes: Axes) -> bytes:
+    """The figure as `_png` draws it, but the part below the data (the figure and axes
+    backgrounds, the ticks, tick labels, axis names and grid: zorder below the lines')
+    is drawn only when what it shows changed; the rest is drawn over it in the order a
+    whole drawing draws it, so the picture is the same."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = figure.canvas
+    if not isinstance(canvas, FigureCanvasAgg):
+        canvas = FigureCanvasAgg(figure)
+    above = [a for a in axes.get_children() if a.get_zorder() >= _UNDER_THE_DATA]
+    above.sort(key=lambda artist: artist.get_zorder())  # stable: as Axes.draw sorts them
+    shows = (
+        tuple(axes.get_position().bounds),
+        axes.get_xlim(),
+        axes.get_ylim(),
+        axes.xaxis.get_label_text(),
+        axes.yaxis.get_label_text(),
+    )
+    kept = _KEPT_BACKGROUNDS.get(kind)
+    for artist in above:
+        artist.set_animated(True)  # left out of canvas.draw()
+    try:
+        if kept is not None and kept[0] == shows:
+            canvas.restore_region(kept[1])
+        else:
+            canvas.draw()
+            _KEPT_BACKGROUNDS[kind] = (shows, canvas.copy_from_bbox(figure.bbox))
+        for artist in above:
+            if artist.get_visible():
+                axes.draw_artist(artist)
+    finally:
+        for artist in above:
+            artist.set_animated(False)
+    return _encode_png(canvas)
+
+
+def _amount_margin(top: float) -> float:
     """Inches left of the axes for the axis name and the widest amount ("1,250,000")."""
-    widest = len(f"{max(amounts, default=0) * 1.1:,.0f}")
-    return 0.45 + 0.085 * widest
+    return 0.45 + 0.085 * len(f"{top:,.0f}")
+
+
+def _round_top(highest: float) -> float:
+    """The amount axis's top: a round number above the highest amount and a margin. A
+    little more spend then draws on the same axes (and over their kept background,
+    `_png_over_kept_background`) instead of moving the top by a few units each time."""
+    from matplotlib import rc_context
+    from matplotlib.ticker import AutoLocator
+
+    with rc_context({"axes.autolimit_mode": "round_numbers"}):
+        return float(AutoLocator().view_limits(0.0, max(highest, 1.0) * 1.05)[1])
 
 
 def _png(figure: Figure) -> bytes:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    return _encode_png(canvas)
+
+
+def _encode_png(canvas: Any) -> bytes:
+    """What the canvas holds, as FigureCanvasAgg.print_png saves it after drawing."""
+    from matplotlib.image import imsave
+
     buffer = io.BytesIO()
     # zlib's fastest level: a tenth of a drawing saved for a file about a tenth larger.
-    FigureCanvasAgg(figure).print_png(buffer, pil_kwargs={"compress_level": 1})
+    imsave(
+        buffer,
+        canvas.buffer_rgba(),
+        format="png",
+        origin="upper",
+        dpi=canvas.figure.dpi,
+        pil_kwargs={"compress_level": 1},
+    )
     return buffer.getvalue()
 
 
@@ -134,7 +206,8 @@ def _date_axis(axes: Axes) -> None:
 
 
 def draw_burn_up(series: BurnUp, title: str) -> bytes:
-    return _png(burn_up_figure(series, title))
+    figure = burn_up_figure(series, title)
+    return _png_over_kept_background("burn-up", figure, figure.axes[0])
 
 
 def burn_up_figure(series: BurnUp, title: str) -> Figure:
@@ -142,7 +215,8 @@ def burn_up_figure(series: BurnUp, title: str) -> Figure:
 
     amounts = [float(p.amount) for line in (series.actual, series.budget_line, series.forecast)
                for p in line]  # fmt: skip
-    figure, axes = _kept_figure("burn-up", 7, 3.6, left=_amount_margin(amounts))
+    top = _round_top(max(amounts, default=0.0))
+    figure, axes = _kept_figure("burn-up", 7, 3.6, left=_amount_margin(top))
     days = [p.day for p in series.actual]
     key = [("\u2014 Spent", "#1565c0")]
     axes.plot(
@@ -192,7 +266,7 @@ def burn_up_figure(series: BurnUp, title: str) -> Figure:
     axes.set_title(title, fontsize=11, loc="left", y=1.0)
     axes.set_ylabel(series.currency)
     axes.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
-    axes.set_ylim(bottom=0)
+    axes.set_ylim(0, top)
     axes.grid(alpha=0.3)
     _name_lines(axes, key)
     _date_axis(axes)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+
+import pytest
 
 from bot.domain.budget import LedgerFigures, summarise
 from bot.views.charts import (
@@ -279,3 +282,51 @@ def test_a_burn_up_drawn_on_the_kept_figure_is_the_same_picture_as_on_a_new_one(
     for _ in range(2):
         assert draw_burn_up(full_series, "Acme Site: budget") == expected["full"]
         assert draw_burn_up(bare_series, "Tiny: budget") == expected["bare"]
+
+
+def test_a_burn_up_over_its_kept_background_is_the_same_picture_as_a_whole_drawing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After a change to a project's spend its burn-up is drawn again, usually on the same
+    axes: the part below the data (ticks, tick labels, axis names, grid) is kept as pixels
+    and drawn again only when its place, limits or names change. Every picture must be
+    the one a whole drawing on a new figure makes, byte for byte."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from bot.views.drawing import BurnUp, burn_up_figure, draw_burn_up, forget_kept_figures
+
+    def whole(series: BurnUp, title: str) -> bytes:
+        forget_kept_figures()
+        buffer = io.BytesIO()
+        canvas = FigureCanvasAgg(burn_up_figure(series, title))
+        canvas.print_png(buffer, pil_kwargs={"compress_level": 1})
+        return buffer.getvalue()
+
+    drafts = [
+        ("90000", [(date(2026, 11, 5), "30000"), (TODAY, "52000")], DUE),
+        ("90000", [(date(2026, 11, 5), "30000"), (TODAY, "52400")], DUE),  # a little more
+        ("90000", [(date(2026, 11, 5), "30000"), (TODAY, "53100")], DUE),
+        (None, [(date(2026, 11, 3), "12")], None),  # other axes
+        ("90000", [(date(2026, 11, 5), "30000"), (TODAY, "53100")], DUE),  # back again
+        ("2500000", [(date(2026, 11, 5), "300000")], DUE),  # wider amounts: other margins
+    ]
+    charts = []
+    for budget, spent_on, due in drafts:
+        figures, daily = summary(budget, spent_on, due=due)
+        charts.append((burn_up(figures, daily, START), "Acme Site: budget"))
+    expected = [whole(series, title) for series, title in charts]
+
+    backgrounds = 0
+    real_draw = FigureCanvasAgg.draw
+
+    def counted_draw(canvas: FigureCanvasAgg) -> None:
+        nonlocal backgrounds
+        backgrounds += 1
+        real_draw(canvas)
+
+    monkeypatch.setattr(FigureCanvasAgg, "draw", counted_draw)
+    forget_kept_figures()
+    drawn = [draw_burn_up(series, title) for series, title in charts]
+    assert [png == want for png, want in zip(drawn, expected, strict=True)] == [True] * 6
+    assert len(set(drawn)) == 5  # the same data twice is the same picture, else not
+    assert backgrounds == 4  # the 2nd, 3rd (more spend) and 5th (back again) kept theirs
