@@ -111,11 +111,13 @@ def forget_kept_figures() -> None:
     _KEPT_BACKGROUNDS.clear()
 
 
-# What lies under a kind's data, kept as pixels with what it was drawn from: the axes'
-# place, limits and names. A burn-up asked for after a change to its project's spend
-# usually has the same axes (its limits come from the budget and the due date): their
-# tick labels, measured and rendered, were most of its drawing time.
-_KEPT_BACKGROUNDS: dict[str, tuple[tuple[Any, ...], Any]] = {}
+# What lies under a chart's data, kept as pixels under what it was drawn from: the kind
+# and the axes' place, limits and names. A burn-up asked for after a change to its
+# project's spend usually has the same axes (its limits come from the budget and the
+# due date): their tick labels, measured and rendered, were most of its drawing time.
+# Several are kept, the latest used last: a busy workspace's projects take turns.
+_KEPT_BACKGROUNDS: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+KEPT_BACKGROUNDS = 16  # about 1 MB each (700 x 360 pixels of RGBA)
 _UNDER_THE_DATA = 2  # the zorder of lines: the axes' ticks, labels and grid lie below
 
 
@@ -132,21 +134,25 @@ def _png_over_kept_background(kind: str, figure: Figure, axes: Axes) -> bytes:
     above = [a for a in axes.get_children() if a.get_zorder() >= _UNDER_THE_DATA]
     above.sort(key=lambda artist: artist.get_zorder())  # stable: as Axes.draw sorts them
     shows = (
+        kind,
         tuple(axes.get_position().bounds),
         axes.get_xlim(),
         axes.get_ylim(),
         axes.xaxis.get_label_text(),
         axes.yaxis.get_label_text(),
     )
-    kept = _KEPT_BACKGROUNDS.get(kind)
+    kept = _KEPT_BACKGROUNDS.get(shows)
     for artist in above:
         artist.set_animated(True)  # left out of canvas.draw()
     try:
-        if kept is not None and kept[0] == shows:
-            canvas.restore_region(kept[1])
+        if kept is not None:
+            _KEPT_BACKGROUNDS.move_to_end(shows)
+            canvas.restore_region(kept)
         else:
             canvas.draw()
-            _KEPT_BACKGROUNDS[kind] = (shows, canvas.copy_from_bbox(figure.bbox))
+            _KEPT_BACKGROUNDS[shows] = canvas.copy_from_bbox(figure.bbox)
+            if len(_KEPT_BACKGROUNDS) > KEPT_BACKGROUNDS:
+                _KEPT_BACKGROUNDS.popitem(last=False)
         for artist in above:
             if artist.get_visible():
                 axes.draw_artist(artist)
