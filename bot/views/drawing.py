@@ -118,20 +118,21 @@ def forget_kept_figures() -> None:
 # Several are kept, the latest used last: a busy workspace's projects take turns.
 _KEPT_BACKGROUNDS: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
 KEPT_BACKGROUNDS = 16  # about 1 MB each (700 x 360 pixels of RGBA)
-_UNDER_THE_DATA = 2  # the zorder of lines: the axes' ticks, labels and grid lie below
 
 
 def _png_over_kept_background(kind: str, figure: Figure, axes: Axes) -> bytes:
     """The figure as `_png` draws it, but the part below the data (the figure and axes
-    backgrounds, the ticks, tick labels, axis names and grid: zorder below the lines')
-    is drawn only when what it shows changed; the rest is drawn over it in the order a
-    whole drawing draws it, so the picture is the same."""
+    backgrounds and the two axes: ticks, tick labels, axis names and grid) is drawn only
+    when what it shows changed; everything else is drawn over it in the order a whole
+    drawing draws it (the axes lie below the lines), so the picture is the same."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     canvas = figure.canvas
     if not isinstance(canvas, FigureCanvasAgg):
         canvas = FigureCanvasAgg(figure)
-    above = [a for a in axes.get_children() if a.get_zorder() >= _UNDER_THE_DATA]
+    # Only these are kept, so nothing a chart draws of its data can be kept by mistake.
+    below = (axes.patch, axes.xaxis, axes.yaxis)
+    above = [artist for artist in axes.get_children() if artist not in below]
     above.sort(key=lambda artist: artist.get_zorder())  # stable: as Axes.draw sorts them
     shows = (
         kind,
