@@ -9,10 +9,11 @@ listening on CHANGES_CHANNEL (see storage.listen) what changed, on commit."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from functools import cache
+from typing import Any, NamedTuple
 
-from sqlalchemy import Insert, event, func, inspect, select, update
+from sqlalchemy import Insert, Select, String, bindparam, event, func, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session
 
@@ -117,27 +118,47 @@ async def take_revision(session: AsyncSession, tenant_id: int) -> Tenant | None:
     """Count a change to the tenant's data, waiting for the tenant's other writers first.
     The tenant's row comes back with it (None if there is none): a writer need not read
     it before."""
-    return await session.scalar(
-        update(Tenant)
-        .where(Tenant.id == tenant_id)
-        .values(revision=Tenant.revision + 1)
-        .returning(Tenant)
-        # The row that comes back refreshes the session's copy: no evaluating the
-        # statement's criteria in Python against what the session holds first.
-        .execution_options(synchronize_session=False, populate_existing=True)
-    )
+    return await session.scalar(_TAKE_REVISION, {"taking_tenant": tenant_id})
 
 
-async def announce(session: AsyncSession, notice: str, *, also: Insert | None = None) -> None:
+# Built once (every write takes a revision); the row that comes back refreshes the
+# session's copy: no evaluating the statement's criteria in Python against what the
+# session holds first.
+_TAKE_REVISION = (
+    update(Tenant)
+    .where(Tenant.id == bindparam("taking_tenant"))
+    .values(revision=Tenant.revision + 1)
+    .returning(Tenant)
+    .execution_options(synchronize_session=False, populate_existing=True)
+)
+
+
+class Write(NamedTuple):
+    """A statement built once (bound parameters for its values) and this time's values."""
+
+    statement: Insert
+    params: Mapping[str, Any]
+
+
+async def announce(session: AsyncSession, notice: str, *, also: Write | None = None) -> None:
     """On PostgreSQL, tell the other processes `notice` when this transaction commits
     (never if it rolls back). `also`, a write of the same transaction that nothing reads
     back (the audit record), runs in the same statement there: one round trip fewer for
     every write, each of which holds its tenant's revision meanwhile."""
     if session.get_bind().dialect.name != "postgresql":
         if also is not None:
-            await session.execute(also)
+            await session.execute(also.statement, dict(also.params))
         return
-    notify = select(func.pg_notify(CHANGES_CHANNEL, notice))
-    if also is not None:
-        notify = notify.add_cte(also.cte("also"))
-    await session.execute(notify)
+    params = {NOTICE: notice, **(also.params if also is not None else {})}
+    await session.execute(_notifying(also.statement if also is not None else None), params)
+
+
+NOTICE = "changes_notice"
+
+
+@cache
+def _notifying(also: Insert | None) -> Select[Any]:
+    """pg_notify, with `also` as a CTE: built once for each `also` (a statement that is
+    itself built once), as the statement's cache key would otherwise be for every write."""
+    notify = select(func.pg_notify(CHANGES_CHANNEL, bindparam(NOTICE, type_=String)))
+    return notify if also is None else notify.add_cte(also.cte("also"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Insert, Table
@@ -25,10 +26,17 @@ async def insert_ignore(
     session: AsyncSession, model: Any, values: dict[str, Any], keys: list[str]
 ) -> int | None:
     """Insert a row unless one with the same `keys` exists: the new id, or None."""
-    statement: Insert = _insert(session, model).values(**values)
-    statement = statement.on_conflict_do_nothing(index_elements=keys)
-    statement = statement.returning(_table(model).c.id)
-    return (await session.execute(statement)).scalar_one_or_none()
+    dialect = session.get_bind().dialect.name
+    statement = _insert_ignoring(dialect, _table(model), tuple(keys))
+    return (await session.execute(statement, values)).scalar_one_or_none()
+
+
+@cache
+def _insert_ignoring(dialect: str, table: Table, keys: tuple[str, ...]) -> Insert:
+    """Built once and kept: the values come as the execution's parameters, so building
+    the statement and its cache key is not paid again by every delivery id and claim."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(table).on_conflict_do_nothing(index_elements=list(keys)).returning(table.c.id)
 
 
 async def upsert(

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cache
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, and_, func, insert, select
+from sqlalchemy import ColumnElement, Insert, Table, and_, bindparam, func, insert, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 
 from bot.clock import local_date
 from bot.delivery import outbox
@@ -341,20 +343,17 @@ class CommandContext:
         found in the statement that inserts the row, one round trip fewer while the writer
         holds its tenant's revision (which also keeps two writers from taking one number)."""
         project_id = self.the_project.id
-        numbers: Any = model
-        following = (
-            select(func.coalesce(func.max(numbers.number), 0) + 1)
-            .where(numbers.project_id == project_id)
-            .scalar_subquery()
+        mapper = inspect(model)
+        result = await self.session.execute(
+            _numbered_insert(mapper.local_table),
+            {"project_id": project_id, _NUMBERED_IN: project_id, **values},
+            execution_options={WRITES_PROJECT: project_id},
         )
-        statement = (
-            insert(model)
-            .values(project_id=project_id, number=following, **values)
-            .returning(model)
-            .execution_options(**{WRITES_PROJECT: project_id})
-        )
-        row = await self.session.scalar(statement)
-        assert row is not None  # an INSERT ... RETURNING returns its row
+        written = result.one()._mapping  # an INSERT ... RETURNING returns its row
+        row = model(**{a.key: written[a.columns[0]] for a in mapper.column_attrs})
+        # As if loaded: in the session, with nothing left to flush and no SQL to get there.
+        make_transient_to_detached(row)
+        self.session.add(row)
         return row
 
     async def numbered(self, model: type[Numbered], number: int, what: str) -> Numbered:
@@ -454,3 +453,23 @@ async def projects_of(
     if not closed:
         query = query.where(Project.archived.is_(False))
     return list((await session.scalars(query)).all())
+
+
+# The project a numbered row's number is counted in (named apart from the row's own
+# project_id, which the INSERT's VALUES take).
+_NUMBERED_IN = "numbered_in"
+
+
+@cache
+def _numbered_insert(table: Table) -> Insert:
+    """INSERT ... VALUES (..., (SELECT coalesce(max(number), 0) + 1 ...)) RETURNING the
+    row, built once per table: the values come as the execution's parameters, so neither
+    the statement nor its cache key is built again for every task. A Core statement: the
+    ORM's insert with parameters takes its bulk path, and annotates a new copy of the
+    statement (a new cache key) every time."""
+    following = (
+        select(func.coalesce(func.max(table.c.number), 0) + 1)
+        .where(table.c.project_id == bindparam(_NUMBERED_IN))
+        .scalar_subquery()
+    )
+    return insert(table).values(number=following).returning(*table.c)
