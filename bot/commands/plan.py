@@ -494,7 +494,8 @@ async def tasks(ctx: CommandContext, args: Args) -> Message:
         .order_by(Task.status == "done", Task.due_date.is_(None), Task.due_date, Task.number)
         .limit(LIST_LIMIT),
     )
-    items = tuple(_task_item(ctx, row) for row in rows)
+    today = ctx.today  # the asker's day, worked out once for the whole list
+    items = tuple(_task_item(row, today) for row in rows)
     blocks: list[Heading | Items | Context] = [
         Heading(f"{label}: {project.name}"),
         Items(items, empty="No tasks match."),
@@ -507,7 +508,7 @@ async def tasks(ctx: CommandContext, args: Args) -> Message:
     return ctx.say(*blocks)
 
 
-def _task_item(ctx: CommandContext, task: Row[Any]) -> Item:
+def _task_item(task: Row[Any], today: date) -> Item:
     """One line of the list, from the columns `tasks` reads (no ORM object per task)."""
     parts = [f"{task.number}. {task.title}", task.owner or "no owner"]
     if task.due_date:
@@ -517,11 +518,11 @@ def _task_item(ctx: CommandContext, task: Row[Any]) -> Item:
     if task.estimate_hours:
         parts.append(f"est {_hours(task.estimate_hours)}")
     if task.status == "blocked":
-        if task.due_date and task.due_date < ctx.today:
+        if task.due_date and task.due_date < today:
             parts.append("overdue")  # the blocked mark hides it otherwise
         parts.append(f"blocked: {task.blocked_reason or 'no reason given'}")
     status = item_status(
-        task.status == "done", task.status == "blocked", task.due_date, ctx.today, SOON_DAYS
+        task.status == "done", task.status == "blocked", task.due_date, today, SOON_DAYS
     )
     return Item(" · ".join(parts), status)
 
