@@ -8,6 +8,7 @@ import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -115,6 +116,25 @@ class StatementCounter:
     def reset(self) -> None:
         self.count = 0
         self.statements.clear()
+
+
+class ExecutedStatements(list[Any]):
+    """The statement objects (not their SQL) the engine was given, in order: a statement
+    built once is the same object each time it runs."""
+
+    def __call__(self, _conn: object, clause: object, *_: object) -> None:
+        self.append(clause)
+
+    def matching(self, text: str) -> list[Any]:
+        return [clause for clause in self if text in str(clause)]
+
+
+@pytest.fixture
+def executed(db: AsyncEngine) -> Iterator[ExecutedStatements]:
+    recorder = ExecutedStatements()
+    event.listen(db.sync_engine, "before_execute", recorder)
+    yield recorder
+    event.remove(db.sync_engine, "before_execute", recorder)
 
 
 @pytest.fixture

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Row, case, func, select
+from sqlalchemy import Row, Select, and_, bindparam, case, func, select
 
 from bot.commands.guards import team_side_only
 from bot.domain.budget import format_hours
@@ -423,35 +424,82 @@ async def _member_named(ctx: CommandContext, mention: Mention) -> Person:
     return person
 
 
-async def _task_filters(ctx: CommandContext, args: Args) -> tuple[list[Any], str]:
-    filters: list[Any] = []
+# The task list's filters by name, each built once with bound parameters for what
+# varies: a list's statement is built once for each combination used (_task_list_query).
+_TASK_FILTERS: dict[str, Any] = {
+    "not done": Task.status != "done",
+    "done": Task.status == "done",
+    "mine": Task.owner_id == bindparam("me_id"),
+    "blocked": Task.status == "blocked",
+    "overdue": and_(Task.due_date < bindparam("today"), Task.status != "done"),
+    "owner": Task.owner_id == bindparam("owner_id"),
+    "due by": Task.due_date <= bindparam("due_end"),
+    "due from": Task.due_date >= bindparam("due_start"),
+    "has due": Task.due_date.is_not(None),
+}
+
+
+async def _task_filters(
+    ctx: CommandContext, args: Args
+) -> tuple[tuple[str, ...], dict[str, Any], str]:
+    """The names of the filters the line asks for, their parameters, and the list's title."""
+    filters: list[str] = []
+    params: dict[str, Any] = {}
     label = "Open tasks"
     if args.flag("all"):
         label = "All tasks"
     elif args.flag("done"):
-        filters.append(Task.status == "done")
+        filters.append("done")
         label = "Done tasks"
     else:
-        filters.append(Task.status != "done")
+        filters.append("not done")
     if args.flag("mine"):
-        filters.append(Task.owner_id == ctx.me.id)
+        filters.append("mine")
+        params["me_id"] = ctx.me.id
         label += " of yours"
     if args.flag("blocked"):
-        filters.append(Task.status == "blocked")
+        filters.append("blocked")
         label = "Blocked tasks"
     if args.flag("overdue"):
-        filters += [Task.due_date < ctx.today, Task.status != "done"]
+        filters.append("overdue")
+        params["today"] = ctx.today
         label = "Overdue tasks"
     if (who := args.mention()) is not None:
         person = await _member_named(ctx, who)
-        filters.append(Task.owner_id == person.id)
+        filters.append("owner")
+        params["owner_id"] = person.id
         label += f" of {person.display_name}"
     if (due := args.option("due")) is not None:
         start, end = _due_window(ctx, due)
-        filters.append(Task.due_date <= end)
-        filters.append(Task.due_date >= start if start else Task.due_date.is_not(None))
+        filters += ["due by", "due from" if start else "has due"]
+        params |= {"due_end": end, "due_start": start} if start else {"due_end": end}
         label += f" due by {end}"
-    return filters, label
+    return tuple(filters), params, label
+
+
+@lru_cache(maxsize=64)
+def _task_list_query(filters: tuple[str, ...]) -> Select[Any]:
+    """The list's columns, owners and milestones joined, soonest first, for the filters
+    named: built once for each combination asked for."""
+    return (
+        select(
+            Task.number,
+            Task.title,
+            Task.due_date,
+            Task.estimate_hours,
+            Task.status,
+            Task.blocked_reason,
+            Person.display_name.label("owner"),
+            Milestone.title.label("milestone"),
+            func.count().over().label("total"),
+        )
+        .outerjoin(Person, Person.id == Task.owner_id)
+        .outerjoin(Milestone, Milestone.id == Task.milestone_id)
+        .where(Task.project_id == bindparam("project_id"))
+        .where(*(_TASK_FILTERS[name] for name in filters))
+        .order_by(Task.status == "done", Task.due_date.is_(None), Task.due_date, Task.number)
+        .limit(LIST_LIMIT)
+    )
 
 
 @command(
@@ -474,25 +522,9 @@ async def tasks(ctx: CommandContext, args: Args) -> Message:
     # Owners, estimates and blocked reasons are internal: never listed where a client reads.
     team_side_only(ctx, "Task lists")
     project = ctx.the_project
-    filters, label = await _task_filters(ctx, args)
+    filters, params, label = await _task_filters(ctx, args)
     rows = await column_rows(
-        ctx.session,
-        select(
-            Task.number,
-            Task.title,
-            Task.due_date,
-            Task.estimate_hours,
-            Task.status,
-            Task.blocked_reason,
-            Person.display_name.label("owner"),
-            Milestone.title.label("milestone"),
-            func.count().over().label("total"),
-        )
-        .outerjoin(Person, Person.id == Task.owner_id)
-        .outerjoin(Milestone, Milestone.id == Task.milestone_id)
-        .where(Task.project_id == project.id, *filters)
-        .order_by(Task.status == "done", Task.due_date.is_(None), Task.due_date, Task.number)
-        .limit(LIST_LIMIT),
+        ctx.session, _task_list_query(filters), {"project_id": project.id, **params}
     )
     today = ctx.today  # the asker's day, worked out once for the whole list
     items = tuple(_task_item(row, today) for row in rows)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, Select, bindparam, select
 
 from bot.commands.guards import future_date, mention_in, team_person, team_side_only
 from bot.domain.snapshot import LEVELS
@@ -149,6 +150,21 @@ async def risks_list(ctx: CommandContext, args: Args) -> Message:
     project = ctx.the_project
     client = ctx.audience == "client"
     include_closed = args.flag("all") and not client
+    rows = await column_rows(
+        ctx.session, _risk_list_query(include_closed, client), {"project_id": project.id}
+    )
+    items = tuple(_risk_item(ctx, row, client=client) for row in rows)
+    heading = "Risks we are watching with you" if client else f"Risks of {project.name}"
+    blocks = [Heading(heading), Items(items, empty="No open risks.")]
+    if not client:
+        blocks.append(Context("Internal unless marked shared. `risk update N client` shares one."))
+    return ctx.say(*blocks)
+
+
+@lru_cache(maxsize=4)
+def _risk_list_query(include_closed: bool, client: bool) -> Select[Any]:
+    """The list's columns, highest likelihood x impact first: built once for each kind of
+    list (open or all, the team's or the client's), the project as its parameter."""
     query = (
         select(
             Risk.number,
@@ -162,7 +178,7 @@ async def risks_list(ctx: CommandContext, args: Args) -> Message:
             Person.display_name.label("owner"),
         )
         .outerjoin(Person, Person.id == Risk.owner_id)
-        .where(Risk.project_id == project.id)
+        .where(Risk.project_id == bindparam("project_id"))
         .order_by(
             (Risk.status != "open"),
             (Risk.likelihood * Risk.impact).desc(),
@@ -175,13 +191,7 @@ async def risks_list(ctx: CommandContext, args: Args) -> Message:
     if client:
         # Only what the team chose to share: title, rating and what is being done.
         query = query.where(Risk.client_visible.is_(True))
-    rows = await column_rows(ctx.session, query)
-    items = tuple(_risk_item(ctx, row, client=client) for row in rows)
-    heading = "Risks we are watching with you" if client else f"Risks of {project.name}"
-    blocks = [Heading(heading), Items(items, empty="No open risks.")]
-    if not client:
-        blocks.append(Context("Internal unless marked shared. `risk update N client` shares one."))
-    return ctx.say(*blocks)
+    return query
 
 
 def _risk_item(ctx: CommandContext, risk: Row[Any], *, client: bool) -> Item:

@@ -13,7 +13,7 @@ from bot.requests import Action, Actor, Place, Request
 from storage.changes import TrackedSession
 from storage.models import Milestone, Person, Project, Task
 from tests.commands.test_team import dump, start
-from tests.conftest import StatementCounter
+from tests.conftest import ExecutedStatements, StatementCounter
 from tests.harness import Harness
 
 
@@ -340,6 +340,29 @@ async def test_a_write_runs_statements_built_once(bot: Harness) -> None:
     first, second = runs
     assert first.keys() == {"tasks", "audit_entries", "tenants"}
     assert [table for table, statement in first.items() if second[table] is not statement] == []
+
+
+async def test_a_task_list_runs_a_statement_built_once_for_its_filters(
+    bot: Harness, executed: ExecutedStatements
+) -> None:
+    """`tasks` is asked all day with a handful of filter combinations: each combination's
+    statement is built once, the project and filter values given as its parameters."""
+    await plan(bot)
+    bot.engine.reply_cache = False  # every list is read, none answered from the cache
+    await bot.say("ann", 'task add "Bob\'s wireframes" @bob due:fri')
+    await bot.say("ann", 'task add "Ann\'s review" <@ann> due:fri')
+    lists: dict[str, list[object]] = {}
+    for line in ("tasks", "tasks mine", "tasks", "tasks mine", "tasks @bob"):
+        executed.clear()
+        assert "tasks" in await bot.say("ann", line)
+        lists.setdefault(line, []).extend(executed.matching("OVER ()"))
+    (first, again), (mine, mine_again), (bobs,) = lists.values()
+    assert first is again and mine is mine_again
+    assert len({id(first), id(mine), id(bobs)}) == 3  # one statement for each combination
+    # The values are the asker's and the named person's, not the first ones bound.
+    assert "Bob's wireframes" in (bobs_list := await bot.say("ann", "tasks @bob"))
+    assert "Ann's review" not in bobs_list
+    assert "Bob's wireframes" not in await bot.say("ann", "tasks mine")
 
 
 async def test_the_task_list_is_never_shown_in_the_client_channel(bot: Harness) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from storage.models import Decision, Risk
+from tests.conftest import ExecutedStatements
 from tests.harness import Harness
 from tests.project_setup import client_says, count, kickoff, row
 
@@ -38,6 +39,26 @@ async def test_clients_see_only_the_risks_shared_with_them(bot: Harness) -> None
         assert "Content arrives late" in out
         assert "Key developer" not in out
     assert "Key developer may leave" in await bot.say("ann", "risks")
+
+
+async def test_a_risk_list_runs_a_statement_built_once_for_its_kind(
+    bot: Harness, executed: ExecutedStatements
+) -> None:
+    """The team's list and the client's are two statements, each built once; the client's
+    stays the one that keeps unshared risks out, however often the team's ran before."""
+    await kickoff(bot)
+    bot.engine.reply_cache = False  # every list is read, none answered from the cache
+    await bot.say("ann", 'risk add "Key developer may leave" likelihood:high impact:high')
+    await bot.say("ann", 'risk add "Content arrives late" likelihood:medium impact:high client')
+    lists = []
+    for ask in ("team", "team", "client", "client"):
+        executed.clear()
+        out = await (client_says(bot, "risks") if ask == "client" else bot.say("ann", "risks"))
+        assert ("Key developer" in out) is (ask == "team") and "Content arrives late" in out
+        (statement,) = executed.matching("FROM risks")
+        lists.append(statement)
+    team, team_again, client, client_again = lists
+    assert team is team_again and client is client_again and team is not client
 
 
 async def test_update_and_close_by_the_owner_or_the_pm(bot: Harness) -> None:
