@@ -14,7 +14,9 @@ import pytest
 from hypothesis import settings
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import ORMExecuteState
 
+from storage.changes import TrackedSession
 from storage.db import create_engine, migrate, session_factory
 from storage.models import Base
 from storage.slack_tables import slack_metadata
@@ -135,6 +137,20 @@ def executed(db: AsyncEngine) -> Iterator[ExecutedStatements]:
     event.listen(db.sync_engine, "before_execute", recorder)
     yield recorder
     event.remove(db.sync_engine, "before_execute", recorder)
+
+
+@pytest.fixture
+def session_executed() -> Iterator[ExecutedStatements]:
+    """The statements run through a session (`session.execute`), not those of the unit of
+    work's flush."""
+    recorder = ExecutedStatements()
+
+    def record(state: ORMExecuteState) -> None:
+        recorder.append(state.statement)
+
+    event.listen(TrackedSession, "do_orm_execute", record)
+    yield recorder
+    event.remove(TrackedSession, "do_orm_execute", record)
 
 
 @pytest.fixture

@@ -142,16 +142,14 @@ async def spend(ctx: CommandContext, args: Args) -> Message:
     if len(category) > MAX_CATEGORY:
         raise ctx.fail(f"Keep the category under {MAX_CATEGORY} characters.")
     project = ctx.the_project
-    ctx.session.add(
-        Expense(
-            project_id=project.id,
-            amount=amount,
-            description=description,
-            category=category,
-            person_id=ctx.me.id,
-            spent_on=ctx.project_today,
-            created_at=ctx.now,
-        )
+    await ctx.add_row(
+        Expense,
+        amount=amount,
+        description=description,
+        category=category,
+        person_id=ctx.me.id,
+        spent_on=ctx.project_today,
+        created_at=ctx.now,
     )
     return ctx.say(
         Text(f"Spent {format_money(amount, project.currency)} on {description} ({category}).")
@@ -178,17 +176,15 @@ async def log_time(ctx: CommandContext, args: Args) -> Message:
         task = await ctx.numbered(Task, int(task_text.lstrip("#")), "task")
     rate = ctx.membership.hourly_rate if ctx.membership else None
     cost = (hours * rate).quantize(CENT, rounding=ROUND_HALF_UP) if rate else Decimal("0.00")
-    ctx.session.add(
-        TimeEntry(
-            project_id=project.id,
-            person_id=ctx.me.id,
-            task_id=task.id if task else None,
-            hours=hours,
-            cost=cost,
-            note=note,
-            logged_on=ctx.today,
-            created_at=ctx.now,
-        )
+    await ctx.add_row(
+        TimeEntry,
+        person_id=ctx.me.id,
+        task_id=task.id if task else None,
+        hours=hours,
+        cost=cost,
+        note=note,
+        logged_on=ctx.today,
+        created_at=ctx.now,
     )
     on_task = f" on task {task.number} ({task.title})" if task else ""
     blocks: list[Text | Context] = [

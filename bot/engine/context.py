@@ -10,7 +10,6 @@ from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Insert, Table, and_, bindparam, func, insert, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import make_transient_to_detached
 
 from bot.clock import local_date
 from bot.delivery import outbox
@@ -30,6 +29,7 @@ from storage.models import (
     Project,
     Tenant,
 )
+from storage.reads import as_loaded
 from storage.secrets import SecretBox, opened_with, sealed_with
 
 Numbered = TypeVar("Numbered")
@@ -343,18 +343,24 @@ class CommandContext:
         found in the statement that inserts the row, one round trip fewer while the writer
         holds its tenant's revision (which also keeps two writers from taking one number)."""
         project_id = self.the_project.id
-        mapper = inspect(model)
         result = await self.session.execute(
-            _numbered_insert(mapper.local_table),
+            _numbered_insert(inspect(model).local_table),
             {"project_id": project_id, _NUMBERED_IN: project_id, **values},
             execution_options={WRITES_PROJECT: project_id},
         )
-        written = result.one()._mapping  # an INSERT ... RETURNING returns its row
-        row = model(**{a.key: written[a.columns[0]] for a in mapper.column_attrs})
-        # As if loaded: in the session, with nothing left to flush and no SQL to get there.
-        make_transient_to_detached(row)
-        self.session.add(row)
-        return row
+        # An INSERT ... RETURNING returns its row: in the session as if loaded, no SQL.
+        return as_loaded(self.session, model, result.one()._mapping)
+
+    async def add_row(self, model: type[Any], **values: Any) -> None:
+        """A new row of this project that the command does not read back (an expense, a
+        time entry), written at once by an INSERT built once per table: no object for the
+        session's unit of work to flush (about a tenth of a `spend`'s serving time)."""
+        project_id = self.the_project.id
+        await self.session.execute(
+            _plain_insert(inspect(model).local_table),
+            {"project_id": project_id, **values},
+            execution_options={WRITES_PROJECT: project_id},
+        )
 
     async def numbered(self, model: type[Numbered], number: int, what: str) -> Numbered:
         row = await self.session.scalar(
@@ -473,3 +479,9 @@ def _numbered_insert(table: Table) -> Insert:
         .scalar_subquery()
     )
     return insert(table).values(number=following).returning(*table.c)
+
+
+@cache
+def _plain_insert(table: Table) -> Insert:
+    """INSERT INTO the table, its columns named by the parameters it is run with."""
+    return insert(table)

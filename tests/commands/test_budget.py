@@ -12,7 +12,7 @@ from bot.views import drawing
 from bot.views.ledger import load_budget
 from storage.models import Expense, Person, Project, Task, TimeEntry
 from tests.commands.test_team import dump, start
-from tests.conftest import StatementCounter
+from tests.conftest import ExecutedStatements, StatementCounter
 from tests.harness import Harness
 from tests.project_setup import kickoff
 
@@ -252,6 +252,26 @@ async def test_budget_and_tasks_run_a_fixed_number_of_statements(
     assert "Spent: USD 905,125.00 (USD 5,125.00 spend, USD 900,000.00 time)" in await bot.say(
         "ann", "budget"
     )
+
+
+async def test_spend_and_log_write_their_rows_with_statements_built_once(
+    bot: Harness, session_executed: ExecutedStatements
+) -> None:
+    """An expense and a time entry are inserted by a statement of the command's own, built
+    once per table (not by the unit of work's flush of an object nothing reads back), and
+    the ledger still adds them up."""
+    await team(bot)
+    inserts: dict[str, list[object]] = {"expenses": [], "time_entries": []}
+    said = [("ann", 'spend 100 "Fonts"'), ("ann", 'spend 50 "Hosting"')]
+    for who, line in [*said, ("bob", "log 2h"), ("bob", "log 1h")]:  # bob: 120/h
+        session_executed.clear()
+        await bot.say(who, line)
+        for table, seen in inserts.items():
+            seen += session_executed.matching(f"INSERT INTO {table}")
+    assert [len(seen) for seen in inserts.values()] == [2, 2]
+    (first_spend, second_spend), (first_log, second_log) = inserts.values()
+    assert first_spend is second_spend and first_log is second_log
+    assert "Spent: USD 510.00 (USD 150.00 spend, USD 360.00 time)" in await bot.say("ann", "budget")
 
 
 async def test_a_lower_case_word_after_the_amount_is_not_a_currency(bot: Harness) -> None:

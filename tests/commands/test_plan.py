@@ -6,11 +6,9 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import event, insert, select
-from sqlalchemy.orm import ORMExecuteState
+from sqlalchemy import insert, select
 
 from bot.requests import Action, Actor, Place, Request
-from storage.changes import TrackedSession
 from storage.models import Milestone, Person, Project, Task
 from tests.commands.test_team import dump, start
 from tests.conftest import ExecutedStatements, StatementCounter
@@ -314,32 +312,22 @@ async def test_adding_a_task_runs_a_fixed_few_statements(
     assert await count('task add "For myself" <@ann> due:fri') == 4
 
 
-async def test_a_write_runs_statements_built_once(bot: Harness) -> None:
+async def test_a_write_runs_statements_built_once(
+    bot: Harness, session_executed: ExecutedStatements
+) -> None:
     """Every write takes its tenant's revision and writes its audit record (on PostgreSQL
     with the change notice); a task add also inserts its numbered row. Those statements are
     built once and given their values as parameters: building one and its cache key anew
     for every write cost a task add about a tenth of its serving time (py-spy)."""
     await plan(bot)
-    runs: list[dict[str, object]] = []
-
-    def record(state: ORMExecuteState) -> None:
-        statement = state.statement
-        table = getattr(statement, "table", None)  # what an INSERT or UPDATE writes
-        if table is not None:
-            runs[-1][table.name] = statement
-        elif "audit_entries" in str(statement.compile(dialect=state.session.get_bind().dialect)):
-            runs[-1]["audit_entries"] = statement  # in the change notice's statement
-
-    event.listen(TrackedSession, "do_orm_execute", record)
-    try:
-        for owner in ("<@ann>", "@bob"):
-            runs.append({})
-            assert "added" in await bot.say("ann", f'task add "Built once" {owner} due:fri')
-    finally:
-        event.remove(TrackedSession, "do_orm_execute", record)
+    runs: list[list[object]] = []
+    for owner in ("<@ann>", "@bob"):
+        session_executed.clear()
+        assert "added" in await bot.say("ann", f'task add "Built once" {owner} due:fri')
+        written = ("INSERT INTO tasks", "INSERT INTO audit_entries", "UPDATE tenants")
+        runs.append([session_executed.matching(sql)[0] for sql in written])
     first, second = runs
-    assert first.keys() == {"tasks", "audit_entries", "tenants"}
-    assert [table for table, statement in first.items() if second[table] is not statement] == []
+    assert all(a is b for a, b in zip(first, second, strict=True))
 
 
 async def test_a_task_list_runs_a_statement_built_once_for_its_filters(

@@ -455,7 +455,8 @@ async def test_a_write_to_one_project_keeps_another_projects_cached_replies(
     await bot.engine.handle(ann_says("status"))
     hits = cache_hits(bot)
     await bot.say("ann", 'task add "Wireframes" @bob due:2026-12-10')  # Acme's
-    await bot.say("ann", "log 2h Wireframes")
+    assert "Logged 2h" in await bot.say("ann", "log 2h Wireframes")
+    assert "Spent USD 120.00" in await bot.say("ann", 'spend 120 "Fonts"')
     assert "Risk 1 added" in await bot.say("ann", 'risk add "Vendor" likelihood:high impact:low')
     assert [await statements_for(bot, statements, r) for r in beta_reads] == [0, 0, 0, 0]
     assert cache_hits(bot) == hits + 4

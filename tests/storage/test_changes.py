@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.changes import WRITES_PROJECT, take_revision, take_wrote, touched_projects
 from storage.models import Project, Task, Tenant
+from tests.conftest import StatementCounter
 from tests.harness import Harness
 from tests.project_setup import kickoff
 
@@ -27,6 +28,24 @@ async def test_the_tenant_that_comes_back_shows_the_revision_taken(
         assert await take_revision(session, held.id + 1000) is None
     async with sessions() as session:
         assert await session.scalar(select(Tenant.revision)) == before + 1
+
+
+async def test_a_tenant_not_held_comes_back_as_if_loaded_without_more_sql(
+    bot: Harness, sessions: async_sessionmaker[AsyncSession], statements: StatementCounter
+) -> None:
+    """The revision is taken by a Core UPDATE ... RETURNING; the row becomes the session's
+    tenant as if the ORM had loaded it (storage.reads.as_loaded): persistent, nothing to
+    flush, every column there, and no statement but the UPDATE."""
+    await kickoff(bot)
+    async with sessions() as session, session.begin():
+        tenant_id = await session.scalar(select(Tenant.id))
+        assert tenant_id is not None
+        statements.reset()
+        taken = await take_revision(session, tenant_id)
+        assert taken is not None and statements.count == 1
+        assert inspect(taken).persistent and not session.new and not session.dirty
+        assert taken.external_id and taken.revision >= 1
+        assert await session.get(Tenant, tenant_id) is taken and statements.count == 1
 
 
 async def test_a_statement_says_which_project_it_wrote_or_it_wrote_the_tenant(
