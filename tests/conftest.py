@@ -6,7 +6,8 @@ import asyncio
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -131,12 +132,20 @@ class ExecutedStatements(list[Any]):
         return [clause for clause in self if text in str(clause)]
 
 
+@contextmanager
+def _listening(target: Any, name: str, listener: Callable[..., None]) -> Iterator[None]:
+    event.listen(target, name, listener)
+    try:
+        yield
+    finally:
+        event.remove(target, name, listener)
+
+
 @pytest.fixture
 def executed(db: AsyncEngine) -> Iterator[ExecutedStatements]:
     recorder = ExecutedStatements()
-    event.listen(db.sync_engine, "before_execute", recorder)
-    yield recorder
-    event.remove(db.sync_engine, "before_execute", recorder)
+    with _listening(db.sync_engine, "before_execute", recorder):
+        yield recorder
 
 
 @pytest.fixture
@@ -148,14 +157,12 @@ def session_executed() -> Iterator[ExecutedStatements]:
     def record(state: ORMExecuteState) -> None:
         recorder.append(state.statement)
 
-    event.listen(TrackedSession, "do_orm_execute", record)
-    yield recorder
-    event.remove(TrackedSession, "do_orm_execute", record)
+    with _listening(TrackedSession, "do_orm_execute", record):
+        yield recorder
 
 
 @pytest.fixture
 def statements(db: AsyncEngine) -> Iterator[StatementCounter]:
     counter = StatementCounter()
-    event.listen(db.sync_engine, "before_cursor_execute", counter)
-    yield counter
-    event.remove(db.sync_engine, "before_cursor_execute", counter)
+    with _listening(db.sync_engine, "before_cursor_execute", counter):
+        yield counter

@@ -9,18 +9,12 @@ from bot.engine.context import CommandContext
 from storage.changes import Write
 from storage.models import AuditEntry
 
-_COLUMNS = (
-    "tenant_id",
-    "project_id",
-    "person_id",
-    "at",
-    "platform",
-    "channel_id",
-    "command",
-    "line",
+_TABLE = AuditEntry.__table__
+# Built once: every write's record only brings its values (see storage.changes.Write), one
+# for each column but the id.
+_AUDIT = insert(_TABLE).values(
+    {c.name: bindparam(f"audit_{c.name}") for c in _TABLE.c if not c.primary_key}
 )
-# Built once: every write's record only brings its values (see storage.changes.Write).
-_AUDIT = insert(AuditEntry.__table__).values({c: bindparam(f"audit_{c}") for c in _COLUMNS})
 
 
 def audit_entry(ctx: CommandContext, command: str, line: str) -> Write:
