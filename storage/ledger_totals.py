@@ -1,14 +1,14 @@
-"""The triggers that keep `ledger_totals` (see `storage.models.LedgerTotal`) equal to the
-sums of `expenses.amount` and `time_entries.cost`, in whole cents, on both backends.
+"""The triggers that keep the ledger's running totals (see `storage.models.LedgerTotal`,
+`LedgerDay`, `LedgerPerson` and `LedgerCategory`) equal to the sums of `expenses` and
+`time_entries`, in whole cents (hours in hundredths), on both backends.
 
-Each insert adds its row's cents to its project's total (creating the total on first
-use), each delete takes them away and an update of the amount or the project does both.
-A delete only ever updates: a project's rows are deleted in any order (see
-`delete_project_rows`), and a total deleted first must not be created again by the
-deletion of its rows.
+Each insert adds its row's cents to its totals (creating a total on first use), each
+delete takes them away, and an update of a summed or a key column does both. A delete
+only ever updates: a project's rows are deleted in any order (see `delete_project_rows`),
+and a total deleted first must not be created again by the deletion of its rows.
 
 Cents are exact: PostgreSQL's NUMERIC times 100 is a whole number; SQLite keeps NUMERIC as
-floating point, so there each amount is rounded to whole cents as the sums were."""
+floating point, so there each amount is rounded to whole cents before it is added."""
 
 from __future__ import annotations
 
@@ -17,15 +17,41 @@ from typing import NamedTuple
 
 class Kept(NamedTuple):
     table: str  # the rows summed
-    amount: str  # their money column
-    total: str  # its column in ledger_totals
+    amount: str  # their column summed (money, or hours)
+    totals: str  # the table of totals
+    total: str  # its column there
+    keys: tuple[tuple[str, str], ...] = ()  # beside project_id: (its column, the row's)
 
 
 KEPT = (
-    Kept("expenses", "amount", "expense_cents"),
-    Kept("time_entries", "cost", "time_cost_cents"),
+    Kept("expenses", "amount", "ledger_totals", "expense_cents"),
+    Kept("time_entries", "cost", "ledger_totals", "time_cost_cents"),
+    Kept("expenses", "amount", "ledger_days", "expense_cents", (("day", "spent_on"),)),
+    Kept("time_entries", "cost", "ledger_days", "time_cost_cents", (("day", "logged_on"),)),
+    Kept("expenses", "amount", "ledger_categories", "cents", (("category", "category"),)),
+    Kept("time_entries", "hours", "ledger_people", "hours_cents", (("person_id", "person_id"),)),
+    Kept("time_entries", "cost", "ledger_people", "cost_cents", (("person_id", "person_id"),)),
 )
-TOTAL_COLUMNS = tuple(k.total for k in KEPT)
+SOURCES = tuple(dict.fromkeys(k.table for k in KEPT))
+TOTALS = tuple(dict.fromkeys(k.totals for k in KEPT))
+
+
+def _columns(totals: str) -> list[str]:
+    """A table of totals' summed columns, in one order."""
+    return list(dict.fromkeys(k.total for k in KEPT if k.totals == totals))
+
+
+def _keys(kept: Kept) -> list[tuple[str, str]]:
+    return [("project_id", "project_id"), *kept.keys]
+
+
+def _kept_from(table: str) -> list[list[Kept]]:
+    """What a table's rows add to, one list per table of totals."""
+    by_totals: dict[str, list[Kept]] = {}
+    for kept in KEPT:
+        if kept.table == table:
+            by_totals.setdefault(kept.totals, []).append(kept)
+    return list(by_totals.values())
 
 
 def _cents(dialect: str, value: str) -> str:
@@ -34,61 +60,78 @@ def _cents(dialect: str, value: str) -> str:
     return f"CAST(round({value} * 100) AS INTEGER)"
 
 
-def _add(dialect: str, kept: Kept, row: str) -> str:
+def _add(dialect: str, kept: list[Kept], row: str) -> str:
+    """Add one row to its totals in one table (one or more columns of it)."""
+    totals, keys = kept[0].totals, _keys(kept[0])
+    summed = {k.total: _cents(dialect, f"{row}.{k.amount}") for k in kept}
+    columns = _columns(totals)
+    names = ", ".join([column for column, _ in keys] + columns)
     values = ", ".join(
-        _cents(dialect, f"{row}.{kept.amount}") if column == kept.total else "0"
-        for column in TOTAL_COLUMNS
+        [f"{row}.{source}" for _, source in keys] + [summed.get(c, "0") for c in columns]
     )
+    added = ", ".join(f"{c} = {totals}.{c} + excluded.{c}" for c in summed)
     return (
-        f"INSERT INTO ledger_totals (project_id, {', '.join(TOTAL_COLUMNS)}) "
-        f"VALUES ({row}.project_id, {values}) "
-        f"ON CONFLICT (project_id) DO UPDATE SET "
-        f"{kept.total} = ledger_totals.{kept.total} + excluded.{kept.total};"
+        f"INSERT INTO {totals} ({names}) VALUES ({values}) "
+        f"ON CONFLICT ({', '.join(column for column, _ in keys)}) DO UPDATE SET {added};"
     )
 
 
-def _take(dialect: str, kept: Kept, row: str) -> str:
-    return (
-        f"UPDATE ledger_totals SET {kept.total} = {kept.total} - "
-        f"{_cents(dialect, f'{row}.{kept.amount}')} WHERE project_id = {row}.project_id;"
+def _take(dialect: str, kept: list[Kept], row: str) -> str:
+    totals = kept[0].totals
+    taken = ", ".join(
+        f"{k.total} = {k.total} - {_cents(dialect, f'{row}.{k.amount}')}" for k in kept
     )
+    where = " AND ".join(f"{column} = {row}.{source}" for column, source in _keys(kept[0]))
+    return f"UPDATE {totals} SET {taken} WHERE {where};"
 
 
-def _trigger_name(kept: Kept, event: str) -> str:
-    return f"{kept.table}_keep_{event}"
+def _changed_columns(table: str) -> str:
+    """The columns whose update moves a row's cents: what is summed and what it is keyed by."""
+    mine = [k for k in KEPT if k.table == table]
+    named = [k.amount for k in mine] + [source for k in mine for _, source in _keys(k)]
+    return ", ".join(dict.fromkeys(named))
 
 
-def _sqlite_triggers(kept: Kept) -> list[str]:
+def _trigger_name(table: str, event: str) -> str:
+    return f"{table}_keep_{event}"
+
+
+def _sqlite_triggers(table: str) -> list[str]:
     def trigger(event: str, body: str) -> str:
         return (
-            f"CREATE TRIGGER {_trigger_name(kept, event.split()[0].lower())} AFTER {event} "
-            f"ON {kept.table} FOR EACH ROW BEGIN {body} END"
+            f"CREATE TRIGGER {_trigger_name(table, event.split()[0].lower())} AFTER {event} "
+            f"ON {table} FOR EACH ROW BEGIN {body} END"
         )
 
-    changed = f"UPDATE OF {kept.amount}, project_id"
+    kept = _kept_from(table)
+    added = " ".join(_add("sqlite", each, "NEW") for each in kept)
+    taken = " ".join(_take("sqlite", each, "OLD") for each in kept)
     return [
-        trigger("INSERT", _add("sqlite", kept, "NEW")),
-        trigger("DELETE", _take("sqlite", kept, "OLD")),
-        trigger(changed, _take("sqlite", kept, "OLD") + " " + _add("sqlite", kept, "NEW")),
+        trigger("INSERT", added),
+        trigger("DELETE", taken),
+        trigger(f"UPDATE OF {_changed_columns(table)}", f"{taken} {added}"),
     ]
 
 
-def _postgres_triggers(kept: Kept) -> list[str]:
-    function = f"{kept.table}_keep_total"
+def _postgres_triggers(table: str) -> list[str]:
+    function = f"{table}_keep_total"
+    kept = _kept_from(table)
+    taken = "\n        ".join(_take("postgresql", each, "OLD") for each in kept)
+    added = "\n        ".join(_add("postgresql", each, "NEW") for each in kept)
     return [
         f"""CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        {_take("postgresql", kept, "OLD")}
+        {taken}
     END IF;
     IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        {_add("postgresql", kept, "NEW")}
+        {added}
     END IF;
     RETURN NULL;
 END
 $$""",
-        f"CREATE TRIGGER {_trigger_name(kept, 'total')} "
-        f"AFTER INSERT OR DELETE OR UPDATE OF {kept.amount}, project_id ON {kept.table} "
+        f"CREATE TRIGGER {_trigger_name(table, 'total')} "
+        f"AFTER INSERT OR DELETE OR UPDATE OF {_changed_columns(table)} ON {table} "
         f"FOR EACH ROW EXECUTE FUNCTION {function}()",
     ]
 
@@ -96,30 +139,41 @@ $$""",
 def create_statements(dialect: str) -> list[str]:
     """The triggers (and PostgreSQL's trigger functions) that keep the totals."""
     make = _postgres_triggers if dialect == "postgresql" else _sqlite_triggers
-    return [statement for kept in KEPT for statement in make(kept)]
+    return [statement for table in SOURCES for statement in make(table)]
 
 
 def drop_statements(dialect: str) -> list[str]:
     if dialect == "postgresql":
-        return [f"DROP FUNCTION IF EXISTS {k.table}_keep_total() CASCADE" for k in KEPT]
+        return [f"DROP FUNCTION IF EXISTS {table}_keep_total() CASCADE" for table in SOURCES]
     return [
-        f"DROP TRIGGER IF EXISTS {_trigger_name(k, event)}"
-        for k in KEPT
+        f"DROP TRIGGER IF EXISTS {_trigger_name(table, event)}"
+        for table in SOURCES
         for event in ("insert", "delete", "update")
     ]
 
 
-def backfill_statement(dialect: str) -> str:
-    """The totals of the rows there are, for a database that had no totals before."""
+def backfill_statements(dialect: str) -> list[str]:
+    """The totals of the rows there are, for a database that had no totals before: each
+    table of totals filled from every row that adds to it."""
+    return [_backfill(dialect, totals) for totals in TOTALS]
 
-    def summed(kept: Kept) -> str:
-        per_row = _cents(dialect, kept.amount)
-        return (
-            f"COALESCE((SELECT SUM({per_row}) FROM {kept.table} "
-            f"WHERE {kept.table}.project_id = projects.id), 0)"
-        )
 
+def _backfill(dialect: str, totals: str) -> str:
+    columns = _columns(totals)
+    kept = [k for k in KEPT if k.totals == totals]
+    keys = [column for column, _ in _keys(kept[0])]
+
+    def rows_of(table: str) -> str:
+        mine = [k for k in kept if k.table == table]
+        summed = {k.total: _cents(dialect, k.amount) for k in mine}
+        named = [f"{source} AS {column}" for column, source in _keys(mine[0])]
+        named += [f"{summed.get(c, '0')} AS {c}" for c in columns]
+        return f"SELECT {', '.join(named)} FROM {table}"
+
+    every_row = " UNION ALL ".join(rows_of(table) for table in dict.fromkeys(k.table for k in kept))
+    sums = ", ".join(f"SUM({c})" for c in columns)
     return (
-        f"INSERT INTO ledger_totals (project_id, {', '.join(TOTAL_COLUMNS)}) "
-        f"SELECT projects.id, {', '.join(summed(k) for k in KEPT)} FROM projects"
+        f"INSERT INTO {totals} ({', '.join(keys + columns)}) "
+        f"SELECT {', '.join(keys)}, {sums} FROM ({every_row}) AS entries "
+        f"GROUP BY {', '.join(keys)}"
     )

@@ -437,8 +437,6 @@ class Expense(Base):
 
 class TimeEntry(Base):
     __tablename__ = "time_entries"
-    # Covers the per-person sums of hours and cost (bot.views.ledger) without reading the rows.
-    __table_args__ = (Index("ix_time_entries_totals", "project_id", "person_id", "hours", "cost"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
@@ -464,6 +462,44 @@ class LedgerTotal(Base):
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), primary_key=True)
     expense_cents: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     time_cost_cents: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+
+
+# The budget's breakdowns, kept like the totals above (storage/ledger_totals.py): what the
+# `budget` command, reports and the scheduler show and chart read a row per day, person or
+# category instead of summing every expense and time entry. A row whose entries were all
+# deleted stays at zero; readers leave zero rows out.
+
+
+class LedgerDay(Base):
+    """A project's spend on one day (expenses and the cost of logged time), in cents."""
+
+    __tablename__ = "ledger_days"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    expense_cents: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    time_cost_cents: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+
+
+class LedgerPerson(Base):
+    """The hours one person logged on a project and their cost, in hundredths."""
+
+    __tablename__ = "ledger_people"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True)
+    hours_cents: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    cost_cents: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+
+
+class LedgerCategory(Base):
+    """A project's expenses in one category, in cents."""
+
+    __tablename__ = "ledger_categories"
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), primary_key=True)
+    category: Mapped[str] = mapped_column(String(100), primary_key=True)
+    cents: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class Risk(Base):

@@ -39,8 +39,7 @@ from bot.domain.snapshot import ProjectSnapshot
 from bot.messages import Message
 from bot.schedule.meetings import Agendas, load_client_actions, load_meetings
 from bot.schedule.retro import Closing, load_closings
-from bot.views.charts import DailySpend, load_daily_spends
-from bot.views.ledger import load_budgets
+from bot.views.ledger import DailySpend, load_budgets, load_daily_spends
 from bot.views.meeting_data import ActionLine
 from bot.views.mood_data import MoodDay, load_mood_days
 from bot.views.snapshots import load_snapshots

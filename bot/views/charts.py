@@ -12,14 +12,12 @@ due-step that writes a thousand weekly reports draws nothing.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from typing import Protocol
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.budget import BudgetSummary, cents
@@ -37,7 +35,8 @@ from bot.views.drawing import (
     pulse_data,
     timeline_data,
 )
-from storage.models import Expense, Project, TimeEntry
+from bot.views.ledger import DailySpend, load_daily_spends
+from storage.models import Project
 
 ZERO = Decimal("0.00")
 
@@ -148,34 +147,8 @@ def deliverable_timeline(deliverables: Iterable[DeliverableLike]) -> tuple[Miles
 # --- loaders ---------------------------------------------------------------------------
 
 
-DailySpend = list[tuple[date, Decimal]]
-
-
-async def load_daily_spends(
-    session: AsyncSession, project_ids: Sequence[int]
-) -> dict[int, DailySpend]:
-    """Expenses and the cost of logged time per project and day, in two statements for any
-    number of projects."""
-    if not project_ids:
-        return {}
-    found: dict[int, DailySpend] = defaultdict(list)
-    for day_column, amount_column, model in (
-        (Expense.spent_on, Expense.amount, Expense),
-        (TimeEntry.logged_on, TimeEntry.cost, TimeEntry),
-    ):
-        # Whole cents, like the ledger: SQLite sums NUMERIC as floating point.
-        result = await session.execute(
-            select(model.project_id, day_column, func.sum(func.round(amount_column * 100)))
-            .where(model.project_id.in_(project_ids))
-            .group_by(model.project_id, day_column)
-        )
-        for project_id, day, total in result:
-            found[project_id].append((day, Decimal(str(total or 0)) / 100))
-    return dict(found)
-
-
 async def load_daily_spend(session: AsyncSession, project_id: int) -> DailySpend:
-    """One project's spend per day (see `load_daily_spends`)."""
+    """One project's spend per day (see `bot.views.ledger.load_daily_spends`)."""
     return (await load_daily_spends(session, [project_id])).get(project_id, [])
 
 

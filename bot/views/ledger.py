@@ -1,5 +1,7 @@
-"""Reading a project's money and time: a fixed number of aggregate statements, whatever
-the number of expenses and time entries, returned as plain data for `bot.domain.budget`."""
+"""Reading a project's money and time from the running totals the database keeps
+(storage/ledger_totals.py: per project, day, person and category): a row per total,
+whatever the number of expenses and time entries, returned as plain data for
+`bot.domain.budget`."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Date,
     Integer,
     Numeric,
@@ -20,6 +23,7 @@ from sqlalchemy import (
     func,
     literal,
     null,
+    or_,
     select,
     union_all,
 )
@@ -28,10 +32,18 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from bot.domain.budget import BudgetSummary, LedgerFigures, summarise
-from storage.models import Expense, LedgerTotal, Person, Project, TimeEntry
+from storage.models import (
+    LedgerCategory,
+    LedgerDay,
+    LedgerPerson,
+    LedgerTotal,
+    Person,
+    Project,
+)
 from storage.reads import column_rows
 
 HUNDRED = Decimal(100)
+DailySpend = list[tuple[date, Decimal]]  # a project's spend per day, in no set order
 
 
 class _sum_cents(FunctionElement[Decimal]):  # noqa: N801 (an SQL function, named like one)
@@ -87,113 +99,58 @@ def figures_of_totals(project: Project, expenses: object, time_cost: object) -> 
     )
 
 
-async def load_figures(
-    session: AsyncSession, projects: Sequence[Project]
-) -> dict[int, LedgerFigures]:
-    """The ledger of each project, in two statements for any number of projects."""
-    ids = [p.id for p in projects]
-    categories: dict[int, list[tuple[str, Decimal]]] = defaultdict(list)
-    people: dict[int, list[tuple[str, Decimal, Decimal]]] = defaultdict(list)
-    if ids:
-        spend_rows = await session.execute(
-            select(Expense.project_id, Expense.category, _sum_cents(Expense.amount))
-            .where(Expense.project_id.in_(ids))
-            .group_by(Expense.project_id, Expense.category)
-        )
-        for project_id, category, total in spend_rows:
-            categories[project_id].append((category, _from_cents(total)))
-        # Summed per person first and named after: the join then touches one row per
-        # person, not one per entry, and the sums read only the covering index
-        # ix_time_entries_totals.
-        per_person = (
-            select(
-                TimeEntry.project_id,
-                TimeEntry.person_id,
-                _sum_cents(TimeEntry.hours).label("hours"),
-                _sum_cents(TimeEntry.cost).label("cost"),
-            )
-            .where(TimeEntry.project_id.in_(ids))
-            .group_by(TimeEntry.project_id, TimeEntry.person_id)
-            .subquery()
-        )
-        time_rows = await session.execute(
-            select(
-                per_person.c.project_id,
-                Person.display_name,
-                per_person.c.hours,
-                per_person.c.cost,
-            )
-            .join(Person, Person.id == per_person.c.person_id)
-            .order_by(per_person.c.project_id, per_person.c.person_id)
-        )
-        for project_id, name, hours, cost in time_rows:
-            people[project_id].append((name, _from_cents(hours), _from_cents(cost)))
-    return {
-        p.id: LedgerFigures(
-            currency=p.currency,
-            budget=p.budget,
-            start_date=p.start_date,
-            due_date=p.due_date,
-            by_category=tuple(categories[p.id]),
-            by_person=tuple(people[p.id]),
-        )
-        for p in projects
-    }
+def _day_spend() -> Any:
+    """A day's spend in cents: its expenses and the cost of the time logged on it."""
+    return LedgerDay.expense_cents + LedgerDay.time_cost_cents
 
 
 @lru_cache(maxsize=1)
 def _ledger_and_days_query() -> Any:
     """One project's ledger and its spend per day, as rows of one statement: (kind, name,
-    day, cents, hours in cents), kind being `category`, `person`, `expense day` or
-    `time day`."""
+    day, cents, hours in hundredths), kind being `category`, `person` or `day`. Read from
+    the running totals the database keeps (storage/ledger_totals.py): a row per category,
+    person and day, however many expenses and time entries there are."""
     project_id = bindparam("project_id", type_=Integer)
-    no_name, no_day, no_hours = cast(null(), String), cast(null(), Date), cast(null(), Numeric)
-    per_person = (
-        select(
-            TimeEntry.person_id,
-            _sum_cents(TimeEntry.hours).label("hours"),
-            _sum_cents(TimeEntry.cost).label("cost"),
-        )
-        .where(TimeEntry.project_id == project_id)
-        .group_by(TimeEntry.person_id)
-        .subquery()
-    )
-    spent = _sum_cents(Expense.amount)
+    no_name, no_day, no_hours = cast(null(), String), cast(null(), Date), cast(null(), BigInteger)
     return union_all(
-        select(literal("category"), Expense.category, no_day, spent, no_hours)
-        .where(Expense.project_id == project_id)
-        .group_by(Expense.category),
-        select(literal("expense day"), no_name, Expense.spent_on, spent, no_hours)
-        .where(Expense.project_id == project_id)
-        .group_by(Expense.spent_on),
         select(
-            literal("person"), Person.display_name, no_day, per_person.c.cost, per_person.c.hours
-        ).join(Person, Person.id == per_person.c.person_id),
+            literal("category"), LedgerCategory.category, no_day, LedgerCategory.cents, no_hours
+        ).where(LedgerCategory.project_id == project_id, LedgerCategory.cents != 0),
         select(
-            literal("time day"), no_name, TimeEntry.logged_on, _sum_cents(TimeEntry.cost), no_hours
+            literal("person"),
+            Person.display_name,
+            no_day,
+            LedgerPerson.cost_cents,
+            LedgerPerson.hours_cents,
         )
-        .where(TimeEntry.project_id == project_id)
-        .group_by(TimeEntry.logged_on),
+        .join(Person, Person.id == LedgerPerson.person_id)
+        .where(
+            LedgerPerson.project_id == project_id,
+            or_(LedgerPerson.hours_cents != 0, LedgerPerson.cost_cents != 0),
+        ),
+        select(literal("day"), no_name, LedgerDay.day, _day_spend(), no_hours).where(
+            LedgerDay.project_id == project_id, _day_spend() != 0
+        ),
     )
 
 
 async def load_ledger_and_days(
     session: AsyncSession, project: Project
-) -> tuple[LedgerFigures, list[tuple[date, Decimal]]]:
+) -> tuple[LedgerFigures, DailySpend]:
     """One project's ledger (spend by category, time by person) and its spend per day
-    (expenses and logged time, a day's entry for each), in one statement: what the
-    `budget` command shows and charts."""
+    (expenses and logged time together), in one statement: what the `budget` command
+    shows and charts."""
     rows = await column_rows(session, _ledger_and_days_query(), {"project_id": project.id})
     categories: list[tuple[str, Decimal]] = []
     people: list[tuple[str, Decimal, Decimal]] = []
-    daily: list[tuple[date, Decimal]] = []
+    daily: DailySpend = []
     for kind, name, day, total, hours in rows:
         if kind == "category":
             categories.append((name, _from_cents(total)))
         elif kind == "person":
             people.append((name, _from_cents(hours), _from_cents(total)))
         else:
-            daily.append((day, Decimal(str(total or 0)) / HUNDRED))
+            daily.append((day, _from_cents(total)))
     figures = LedgerFigures(
         currency=project.currency,
         budget=project.budget,
@@ -203,6 +160,23 @@ async def load_ledger_and_days(
         by_person=tuple(people),
     )
     return figures, daily
+
+
+async def load_daily_spends(
+    session: AsyncSession, project_ids: Sequence[int]
+) -> dict[int, DailySpend]:
+    """Expenses and the cost of logged time per project and day (the running totals), in
+    one statement for any number of projects."""
+    found: dict[int, DailySpend] = defaultdict(list)
+    if project_ids:
+        rows = await session.execute(
+            select(LedgerDay.project_id, LedgerDay.day, _day_spend()).where(
+                LedgerDay.project_id.in_(project_ids), _day_spend() != 0
+            )
+        )
+        for project_id, day, total in rows:
+            found[project_id].append((day, _from_cents(total)))
+    return dict(found)
 
 
 async def load_budgets(
@@ -229,4 +203,5 @@ async def load_budgets(
 async def load_budget(session: AsyncSession, project: Project, today: date) -> BudgetSummary:
     """One project's budget summary as of `today` (the project's local date), with the
     spend by category and the time by person."""
-    return summarise((await load_figures(session, [project]))[project.id], today)
+    figures, _ = await load_ledger_and_days(session, project)
+    return summarise(figures, today)

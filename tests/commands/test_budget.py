@@ -249,9 +249,17 @@ async def test_budget_and_tasks_run_a_fixed_number_of_statements(
     # remembered from the last read there (bot.engine.remembered: where changes are known).
     assert counts == dict.fromkeys(counts, 2 if bot.engine.generations.trusted else 3)
     # 5,000 x 180.00 of time and 500 x 10.25 of spend, summed exactly.
-    assert "Spent: USD 905,125.00 (USD 5,125.00 spend, USD 900,000.00 time)" in await bot.say(
-        "ann", "budget"
-    )
+    statements.reset()
+    out = await bot.say("ann", "budget")
+    assert "Spent: USD 905,125.00 (USD 5,125.00 spend, USD 900,000.00 time)" in out
+    # By category and person, each exact: the running totals the database keeps per
+    # category, person and day (storage.ledger_totals), not a sum over the entries.
+    # (Two batches: 1 + 499 expenses over c0-c3, 10 + 4,990 entries over ann, bob, cat.)
+    assert "c0: USD 1,291.50" in out and "c3: USD 1,271.00" in out  # 126 and 124 x 10.25
+    assert "ann: 2502h, USD 300,240.00" in out and "cat: 2499h, USD 299,880.00" in out
+    read = " ".join(statements.statements)
+    assert all(totals in read for totals in ("ledger_categories", "ledger_people", "ledger_days"))
+    assert "time_entries" not in read and "expenses" not in read
 
 
 async def test_spend_and_log_write_their_rows_with_statements_built_once(

@@ -308,9 +308,11 @@ async def test_status_and_report_use_a_fixed_number_of_statements(
     # one's membership), and 1 is the harness looking for posts to deliver; status reads
     # its snapshot (milestones, task counts with the budget's running totals, attention,
     # high risks, requests, changes and the pulse) in 1. A reader asked again where nothing changed
-    # remembers who asks and where (bot.engine.remembered; where changes are known).
+    # remembers who asks and where (bot.engine.remembered; where changes are known). The
+    # report reads 2 more: the spend per day for its chart (in 1, the running totals per
+    # day; 2 when it summed the expenses and the time entries) and the team's mood.
     saved = 0 if bot.engine.generations.trusted else 1
-    expected = {"status": 2 + saved, "report": 5 + saved, "report client": 2 + saved}
+    expected = {"status": 2 + saved, "report": 4 + saved, "report client": 2 + saved}
     for line, count in expected.items():
         small = await _statements_for(bot, statements, line)
         big = await _statements_for(bot, statements, line, channel="big")
@@ -322,3 +324,6 @@ async def test_status_and_report_use_a_fixed_number_of_statements(
     await _statements_for(bot, statements, "status", channel="big")
     read = " ".join(statements.statements)
     assert "ledger_totals" in read and "time_entries" not in read and "expenses" not in read
+    await _statements_for(bot, statements, "report", channel="big")
+    read = " ".join(statements.statements)
+    assert "ledger_days" in read and "time_entries" not in read and "expenses" not in read

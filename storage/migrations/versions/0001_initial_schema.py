@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-03 23:42:59.933454
+Create Date: 2026-12-04 08:13:22.952176
 """
 
 from collections.abc import Sequence
@@ -497,6 +497,41 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "ledger_categories",
+        sa.Column("project_id", sa.Integer(), nullable=False),
+        sa.Column("category", sa.String(length=100), nullable=False),
+        sa.Column("cents", sa.BigInteger(), server_default="0", nullable=False),
+        sa.ForeignKeyConstraint(
+            ["project_id"], ["projects.id"], name=op.f("fk_ledger_categories_project_id_projects")
+        ),
+        sa.PrimaryKeyConstraint("project_id", "category", name=op.f("pk_ledger_categories")),
+    )
+    op.create_table(
+        "ledger_days",
+        sa.Column("project_id", sa.Integer(), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("expense_cents", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column("time_cost_cents", sa.BigInteger(), server_default="0", nullable=False),
+        sa.ForeignKeyConstraint(
+            ["project_id"], ["projects.id"], name=op.f("fk_ledger_days_project_id_projects")
+        ),
+        sa.PrimaryKeyConstraint("project_id", "day", name=op.f("pk_ledger_days")),
+    )
+    op.create_table(
+        "ledger_people",
+        sa.Column("project_id", sa.Integer(), nullable=False),
+        sa.Column("person_id", sa.Integer(), nullable=False),
+        sa.Column("hours_cents", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column("cost_cents", sa.BigInteger(), server_default="0", nullable=False),
+        sa.ForeignKeyConstraint(
+            ["person_id"], ["people.id"], name=op.f("fk_ledger_people_person_id_people")
+        ),
+        sa.ForeignKeyConstraint(
+            ["project_id"], ["projects.id"], name=op.f("fk_ledger_people_project_id_projects")
+        ),
+        sa.PrimaryKeyConstraint("project_id", "person_id", name=op.f("pk_ledger_people")),
+    )
+    op.create_table(
         "ledger_totals",
         sa.Column("project_id", sa.Integer(), nullable=False),
         sa.Column("expense_cents", sa.BigInteger(), server_default="0", nullable=False),
@@ -899,9 +934,6 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_time_entries_project_id"), ["project_id"], unique=False
         )
-        batch_op.create_index(
-            "ix_time_entries_totals", ["project_id", "person_id", "hours", "cost"], unique=False
-        )
 
     op.create_table(
         "change_requests",
@@ -1034,7 +1066,6 @@ def downgrade() -> None:
 
     op.drop_table("change_requests")
     with op.batch_alter_table("time_entries", schema=None) as batch_op:
-        batch_op.drop_index("ix_time_entries_totals")
         batch_op.drop_index(batch_op.f("ix_time_entries_project_id"))
         batch_op.drop_index(batch_op.f("ix_time_entries_person_id"))
 
@@ -1098,6 +1129,9 @@ def downgrade() -> None:
 
     op.drop_table("meeting_notes")
     op.drop_table("ledger_totals")
+    op.drop_table("ledger_people")
+    op.drop_table("ledger_days")
+    op.drop_table("ledger_categories")
     with op.batch_alter_table("huddle_moods", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_huddle_moods_project_id"))
 

@@ -1,7 +1,8 @@
 """ledger totals kept by triggers (hand-written: the models cannot say it)
 
-The table is the generated schema's (0001, `storage.models.LedgerTotal`); this adds the
-triggers that keep it (storage/ledger_totals.py) and fills it for rows already there.
+The tables are the generated schema's (0001, `storage.models.LedgerTotal`, `LedgerDay`,
+`LedgerPerson`, `LedgerCategory`); this adds the triggers that keep them
+(storage/ledger_totals.py) and fills them for rows already there.
 
 Revision ID: 0002
 Revises: 0001
@@ -21,8 +22,10 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     dialect = op.get_bind().dialect.name
-    op.execute("DELETE FROM ledger_totals")
-    op.execute(ledger_totals.backfill_statement(dialect))
+    for table in ledger_totals.TOTALS:
+        op.execute(f"DELETE FROM {table}")
+    for statement in ledger_totals.backfill_statements(dialect):
+        op.execute(statement)
     for statement in ledger_totals.create_statements(dialect):
         op.execute(statement)
 
