@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.domain.snapshot import client_part
+from bot.views import snapshots
 from bot.views.reports import load_snapshot, load_snapshots
 from storage.models import (
     ChangeRequest,
@@ -24,7 +26,7 @@ from storage.models import (
     Task,
     Tenant,
 )
-from tests.conftest import StatementCounter
+from tests.conftest import StatementCounter, _listening
 
 CREATED = datetime(2026, 11, 1, tzinfo=UTC)
 # Tokyo's week (ending Sat 5 Dec) starts 28 Nov 15:00 UTC; Berlin's (ending Fri 4 Dec)
@@ -187,3 +189,69 @@ async def test_reading_many_projects_costs_the_statements_of_one(
         statements.reset()
         await load_snapshots(session, projects, TODAY, "internal", for_status=True)
         assert statements.count == 1
+
+
+PER_PROJECT_TABLES = (
+    "tasks",
+    "milestones",
+    "risks",
+    "client_requests",
+    "change_requests",
+    "pulses",
+)
+
+
+class _LastStatement:
+    """The SQL and parameters of the last statement sent to the database."""
+
+    sql: str = ""
+    parameters: Any = None
+
+    def __call__(self, _conn, _cursor, statement, parameters, _context, _many) -> None:  # noqa: ANN001
+        self.sql, self.parameters = statement, parameters
+
+
+async def _plan_of_loading(
+    db: AsyncEngine, sessions: async_sessionmaker[AsyncSession], project_ids: list[int]
+) -> list[str]:
+    """The database's plan of the statement that loads these projects' snapshots."""
+    last = _LastStatement()
+    async with sessions() as session:
+        projects = [await session.get_one(Project, pid) for pid in project_ids]
+        with _listening(db.sync_engine, "before_cursor_execute", last):
+            await load_snapshots(session, projects, TODAY, "internal", for_status=True)
+        connection = await session.connection()
+        explain = "EXPLAIN QUERY PLAN" if db.dialect.name == "sqlite" else "EXPLAIN"
+        found = await connection.exec_driver_sql(f"{explain} {last.sql}", last.parameters)
+        return [row[-1] for row in found]
+
+
+async def test_one_projects_snapshot_reads_only_that_projects_rows(
+    db: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """The projects' dates (`as_of`) are read by every part of the statement: filled once
+    and joined, the planner scans every project's tasks, risks and requests for a match
+    (a status cost 2.5 ms of SQLite among 50 projects instead of 0.4). Inlined, each part
+    finds its projects by id first."""
+    await setup(sessions)
+    plan = await _plan_of_loading(db, sessions, [2])
+    if db.dialect.name == "sqlite":
+        scanned = {step.split()[1] for step in plan if step.startswith("SCAN ")}
+        assert "SEARCH projects USING INTEGER PRIMARY KEY (rowid=?)" in plan
+        assert not scanned & set(PER_PROJECT_TABLES), plan
+    else:
+        assert plan and not any("CTE Scan" in step for step in plan), plan
+
+
+async def test_the_dates_of_many_projects_are_filled_once(
+    db: AsyncEngine, sessions: async_sessionmaker[AsyncSession], monkeypatch: Any
+) -> None:
+    """Beyond a few projects (the morning's thousands) each part would read the long list
+    of ids again: the table is filled once instead."""
+    monkeypatch.setattr(snapshots, "INLINE_AS_OF_UP_TO", 2)
+    await setup(sessions)
+    plan = await _plan_of_loading(db, sessions, [1, 2, 3])
+    if db.dialect.name == "sqlite":
+        assert "MATERIALIZE as_of" in plan, plan
+    else:
+        assert any("CTE Scan on as_of" in step for step in plan), plan
