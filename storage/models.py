@@ -449,6 +449,11 @@ class TimeEntry(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+def _running_total() -> Mapped[int]:
+    """A running total's column (whole cents or hundredths of an hour): zero until added to."""
+    return mapped_column(BigInteger, default=0, server_default="0")
+
+
 class LedgerTotal(Base):
     """A project's expenses and the cost of its logged time, in whole cents: what status,
     reports and the scheduler's budget warnings show, without summing thousands of rows.
@@ -460,8 +465,8 @@ class LedgerTotal(Base):
     __tablename__ = "ledger_totals"
 
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), primary_key=True)
-    expense_cents: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
-    time_cost_cents: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    expense_cents: Mapped[int] = _running_total()
+    time_cost_cents: Mapped[int] = _running_total()
 
 
 # The budget's breakdowns, kept like the totals above (storage/ledger_totals.py): what the
@@ -477,8 +482,8 @@ class LedgerDay(Base):
 
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
-    expense_cents: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
-    time_cost_cents: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    expense_cents: Mapped[int] = _running_total()
+    time_cost_cents: Mapped[int] = _running_total()
 
 
 class LedgerPerson(Base):
@@ -488,8 +493,8 @@ class LedgerPerson(Base):
 
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True)
-    hours_cents: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
-    cost_cents: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    hours_cents: Mapped[int] = _running_total()
+    cost_cents: Mapped[int] = _running_total()
 
 
 class LedgerCategory(Base):
@@ -499,7 +504,7 @@ class LedgerCategory(Base):
 
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), primary_key=True)
     category: Mapped[str] = mapped_column(String(100), primary_key=True)
-    cents: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    cents: Mapped[int] = _running_total()
 
 
 class Risk(Base):
