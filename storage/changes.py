@@ -1,11 +1,17 @@
-"""Knowing that data changed: which sessions wrote, and the tenant's revision.
+"""Knowing that data changed: which sessions wrote, and the writers' turns.
 
 A session's `info["wrote"]` turns true at its first INSERT, UPDATE or DELETE, whether it
 came from the unit of work or from a Core statement run through the session; alongside,
 it records which projects' content those writes changed, when it can tell (see
 `touched_projects`). Taking a tenant's next revision is a writer's turn (a row lock on
 PostgreSQL, the write lock on SQLite); on PostgreSQL `announce` tells every process
-listening on CHANGES_CHANNEL (see storage.listen) what changed, on commit."""
+listening on CHANGES_CHANNEL (see storage.listen) what changed, on commit.
+
+On PostgreSQL a writer of one project's content alone may take that project's turn
+instead: the tenant's row shared (`share_tenant`: no one takes the tenant's revision
+meanwhile, so who is on which project and which channel is whose stay as read), then the
+project's row (`take_project_turn`). Writers of different projects go on side by side;
+the tenant's writers wait for them all, and they for it."""
 
 from __future__ import annotations
 
@@ -123,6 +129,21 @@ async def take_revision(session: AsyncSession, tenant_id: int) -> Tenant | None:
     return None if taken is None else as_loaded(session, Tenant, taken._mapping)
 
 
+async def share_tenant(session: AsyncSession, tenant_id: int) -> Tenant | None:
+    """Wait for the tenant's writer, if one holds its revision, and keep anyone from taking
+    it until this transaction ends (PostgreSQL's FOR SHARE); the tenant's row comes back."""
+    shared = (await session.execute(_SHARE_TENANT, {"taking_tenant": tenant_id})).first()
+    return None if shared is None else as_loaded(session, Tenant, shared._mapping)
+
+
+async def take_project_turn(session: AsyncSession, project_id: int) -> Project | None:
+    """Wait for the project's other writers, holding the tenant shared (`share_tenant`
+    first: one lock order). The project's row comes back as it is now: a writer before
+    this one may have changed it after it was read."""
+    taken = (await session.execute(_TAKE_PROJECT, {"taking_project": project_id})).first()
+    return None if taken is None else as_loaded(session, Project, taken._mapping)
+
+
 # Built once (every write takes a revision); a Core statement whose row refreshes the
 # session's copy (storage.reads.as_loaded): the ORM's UPDATE ... RETURNING of the entity
 # cost a write several times as much.
@@ -132,6 +153,19 @@ _TAKE_REVISION = (
     .where(_TENANTS.c.id == bindparam("taking_tenant"))
     .values(revision=_TENANTS.c.revision + 1)
     .returning(*_TENANTS.c)
+)
+_SHARE_TENANT = (
+    select(*_TENANTS.c)
+    .where(_TENANTS.c.id == bindparam("taking_tenant"))
+    .with_for_update(read=True)
+)
+# FOR NO KEY UPDATE: the rows a writer inserts under the project (FOR KEY SHARE of it)
+# don't wait for it, only the project's other writers do.
+_PROJECTS = Project.__table__
+_TAKE_PROJECT = (
+    select(*_PROJECTS.c)
+    .where(_PROJECTS.c.id == bindparam("taking_project"))
+    .with_for_update(key_share=True)
 )
 
 

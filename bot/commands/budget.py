@@ -132,6 +132,7 @@ async def _has_spend(ctx: CommandContext) -> bool:
     summary="Record money spent against the budget",
     area="budget",
     roles=PM,
+    turn="project",
 )
 async def spend(ctx: CommandContext, args: Args) -> Message:
     _internal_only(ctx)
@@ -162,6 +163,7 @@ async def spend(ctx: CommandContext, args: Args) -> Message:
     summary="Log your time on the project (cost = hours x your rate)",
     area="budget",
     roles=TEAM,
+    turn="project",
 )
 async def log_time(ctx: CommandContext, args: Args) -> Message:
     _internal_only(ctx)

@@ -260,6 +260,7 @@ async def _tell_owner(ctx: CommandContext, owner: Person, task: Task, what: str)
     summary="Add a task with an owner and a due date",
     area="plan",
     roles=PM,
+    turn="project",
 )
 async def task_add(ctx: CommandContext, args: Args) -> Message:
     title = args.text("task title")
@@ -349,6 +350,7 @@ async def _own_task(ctx: CommandContext, args: Args, doing: str) -> Task:
     summary="Mark a task done (your own, or any as PM)",
     area="plan",
     roles=TEAM,
+    turn="project",
 )
 async def task_done(ctx: CommandContext, args: Args) -> Message:
     task = await _own_task(ctx, args, "close")

@@ -48,8 +48,12 @@ class CommandContext:
     usage: str = ""
     request_registry: Any = None
     fields: dict[str, str] = field(default_factory=dict)
-    # This command took the tenant's next revision: its commit changes the tenant's data.
+    # This command took a writer's turn (the tenant's next revision, or its project's
+    # turn): its commit changes the tenant's data.
     took_revision: bool = False
+    # The turn it took is its project's (PostgreSQL; the tenant shared): it may write that
+    # project's content and nothing else (see Engine).
+    project_turn: bool = False
     # Identity (the asker's person or conversation row) was written: a tenant-wide change.
     identity_written: bool = False
     # The channel is read by a client whichever project a command names: a client side

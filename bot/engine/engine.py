@@ -6,8 +6,12 @@ correlation id, rolled back, and answered with a short apology carrying that id.
 A command that writes first takes its tenant's next revision (storage.changes): writers
 of one tenant take turns, and this and every other process learn that the tenant's data
 changed: the projects it wrote to, or the tenant as a whole when a write may matter
-beyond them. Read-only commands take no turn; a `cached` one may be answered from the
-reply cache (bot.engine.reply_cache) while what it read is unchanged."""
+beyond them. On PostgreSQL a command that writes its project's content alone (its spec's
+`turn`) takes that project's turn instead, beside writers of the tenant's other
+projects; should it reach beyond (someone new to remember, another project's rows), it
+is undone and run again with the tenant's. Read-only commands take no turn; a `cached`
+one may be answered from the reply cache (bot.engine.reply_cache) while what it read is
+unchanged."""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ import functools
 import logging
 import time
 import uuid
+import weakref
 from collections.abc import Hashable, Iterable
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
@@ -34,7 +39,7 @@ from bot.engine.identity import Identities, Known
 from bot.engine.in_flight import InFlight
 from bot.engine.parsing import Args, check_line, tokenize
 from bot.engine.recent_deliveries import RecentDeliveries
-from bot.engine.registry import CommandSpec, Registry
+from bot.engine.registry import CommandSpec, Registry, Turn
 from bot.engine.remembered import Place, RememberedPlaces
 from bot.engine.reply_cache import Generations, Keep, ReplyCache, tenant_key
 from bot.engine.understanding import Suggestion, answer_question, near_miss
@@ -42,7 +47,13 @@ from bot.errors import Refused, UserError
 from bot.messages import Actions, Button, Context, Message, Reply, Text
 from bot.metrics import UNKNOWN_COMMAND, Metrics
 from bot.requests import Request
-from storage.changes import announce, take_revision, take_wrote, touched_projects
+from storage.changes import (
+    announce,
+    take_project_turn,
+    take_revision,
+    take_wrote,
+    touched_projects,
+)
 from storage.db import REQUEST_CONNECTIONS
 from storage.models import (
     Acquaintance,
@@ -65,6 +76,11 @@ log = logging.getLogger("liaison.engine")
 # Words people put before a command out of habit: "pm status", "/pm status".
 PREFIXES = ("/pm", "pm", "liaison", "@liaison")
 MAX_BUTTON_VALUE = 1900  # Slack takes 2,000 characters in a button's value
+
+
+class BeyondItsProject(Exception):
+    """A writer holding its project's turn found it must write beyond that project: it is
+    rolled back and runs again with the tenant's turn."""
 
 
 class Suggested(UserError):
@@ -122,8 +138,11 @@ class Engine:
         self._one_writer: asyncio.Lock | None = (
             asyncio.Lock() if _owned_by_one_process(sessions) else None
         )
-        # PostgreSQL: the same, per tenant, for commands that write.
-        self._tenant_writers: dict[str, asyncio.Lock] = {}
+        # PostgreSQL: the same, per tenant (or per channel, for a project's writers), for
+        # commands that write; a lock no one holds or waits for is forgotten.
+        self._writers: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
         # Commands in a transaction at once (storage.db.REQUEST_CONNECTIONS): the others
         # wait here for a pooled connection rather than open one of their own.
         self._connections = asyncio.Semaphore(REQUEST_CONNECTIONS)
@@ -199,13 +218,25 @@ class Engine:
                 return await self._run_once(request, text, tenant, kept=kept, reading=True)
             except WouldWrite:
                 pass  # nothing was written: the reads are simply done again
-        return await self._run_once(request, text, tenant, kept=kept, reading=False)
+        turn = self._turn_of(text)
+        try:
+            return await self._run_once(request, text, tenant, kept=kept, turn=turn)
+        except BeyondItsProject as beyond:
+            log.info("`%s` ran again with the tenant's turn: %s", text.split()[0], beyond)
+            return await self._run_once(request, text, tenant, kept=kept, turn="tenant")
 
     async def _run_once(
-        self, request: Request, text: str, tenant: str, *, kept: bool, reading: bool
+        self,
+        request: Request,
+        text: str,
+        tenant: str,
+        *,
+        kept: bool,
+        reading: bool = False,
+        turn: Turn = "tenant",
     ) -> tuple[Reply, Keep]:
         async with (
-            self._writer_turn(tenant, text, request),
+            self._writer_turn(tenant, text, request, turn),
             self._connections,
             self.sessions() as session,
             session.begin(),
@@ -213,7 +244,7 @@ class Engine:
             if reading:
                 await read_without_transaction(session)
             try:
-                handled = await self._handle_in_transaction(session, request, text, kept)
+                handled = await self._handle_in_transaction(session, request, text, kept, turn)
             except BaseException:
                 self.recent.forget(_delivery(request))  # not answered: it may come again
                 raise
@@ -222,13 +253,15 @@ class Engine:
         return handled.reply, False if handled.changed or handled.repeat else handled.read
 
     def _writer_turn(
-        self, tenant: str, text: str | None, request: Request | None = None
+        self, tenant: str, text: str | None, request: Request | None = None, turn: Turn = "tenant"
     ) -> AbstractAsyncContextManager[object]:
         """Wait here, in this process, for this command's turn to write. Writers queue in
         the database anyway (SQLite's one writer; the tenant's revision on PostgreSQL), and
         each statement of a writer holding the turn competes with every waiter's for this
         process's event loop: queued here, waiters start when their turn comes (about 1.5x
-        the writes a second under load; bench/)."""
+        the writes a second under load; bench/). A project's writer queues with the
+        writers in its channel: which project it writes is read only once it has a turn in
+        the database, and a channel is nearly always one project's."""
         if self._one_writer is not None:
             # A reader that knows who asks writes nothing (not even a delivery id, see
             # _may_skip_dedupe): it reads beside the writer, as WAL allows.
@@ -238,7 +271,18 @@ class Engine:
         spec = self._spec_of(text) if text is not None else None
         if spec is None or spec.reads_only:
             return nullcontext()
-        return self._tenant_writers.setdefault(tenant, asyncio.Lock())
+        key = tenant
+        if turn == "project" and request is not None:
+            key = f"{tenant} {request.place.channel_id}"
+        return self._writers.setdefault(key, asyncio.Lock())
+
+    def _turn_of(self, text: str) -> Turn:
+        """The turn a command's write takes: its project's only on PostgreSQL (SQLite has
+        one writer at a time whatever it writes) when its spec says so."""
+        spec = None if suggestions.is_yes(text) else self._spec_of(text)
+        if self._one_writer is not None or spec is None:
+            return "tenant"
+        return spec.turn
 
     def _may_skip_dedupe(self, request: Request, text: str) -> bool:
         """Whether this delivery's id may be remembered in this process only, not in the
@@ -319,7 +363,7 @@ class Engine:
         return text or "help"
 
     async def _handle_in_transaction(
-        self, session: AsyncSession, request: Request, text: str, kept: bool
+        self, session: AsyncSession, request: Request, text: str, kept: bool, turn: Turn
     ) -> Handled:
         if request.event_id and not await self._first_delivery(session, request, text):
             log.info("duplicate event %s ignored", request.event_id)
@@ -328,7 +372,7 @@ class Engine:
         if request.action is None and suggestions.is_yes(text):
             text = await self._offered(session, request)
         spec, args = self._route(text)
-        ctx = await self._context(session, request, spec, args)
+        ctx = await self._context(session, request, spec, args, turn)
         self._authorise(ctx, spec)
         refuse_if_closed(ctx, spec)
         try:
@@ -341,6 +385,8 @@ class Engine:
             raise
         await session.flush()  # changed attributes become statements now, or never seen
         projects = touched_projects(session)
+        if ctx.project_turn and not _only_its_project(projects, ctx):
+            raise BeyondItsProject(spec.name)
         audit = None
         if take_wrote(session):
             if spec.reads_only:
@@ -421,7 +467,12 @@ class Engine:
         raise UserError(f"{unknown} Type `help` for the list.")
 
     async def _context(
-        self, session: AsyncSession, request: Request, spec: CommandSpec, args: Args
+        self,
+        session: AsyncSession,
+        request: Request,
+        spec: CommandSpec,
+        args: Args,
+        turn: Turn = "tenant",
     ) -> CommandContext:
         now = request.received_at or self.clock()
         project_name = args.option("project")
@@ -436,8 +487,10 @@ class Engine:
             found = (recalled.link, recalled.project, recalled.membership)
             await self._find_project(ctx, project_name, spec, found)
             return ctx
-        ctx, where = await self._read_context(session, request, spec, now)
+        ctx, where = await self._read_context(session, request, spec, now, turn)
         link, linked, membership = await self._find_project(ctx, project_name, spec, where)
+        if ctx.project_turn:
+            await self._take_project_turn(ctx)
         if spec.reads_only and not ctx.took_revision and project_name is None and link:
             place = Place(ctx.tenant, ctx.me, link, linked, membership)
             self.places.keep(session, request, tenant, generation, place)
@@ -471,12 +524,23 @@ class Engine:
         )
 
     async def _read_context(
-        self, session: AsyncSession, request: Request, spec: CommandSpec, now: datetime
+        self,
+        session: AsyncSession,
+        request: Request,
+        spec: CommandSpec,
+        now: datetime,
+        turn: Turn = "tenant",
     ) -> tuple[CommandContext, LinkRow | None]:
         """The context with who asks read (and written, if new or changed), and the
         channel's link row if it was read with them (else None: `_find_project` reads it)."""
         took = not spec.reads_only
-        if took:
+        shared = None
+        if took and turn == "project":
+            # The tenant shared: its project's turn is taken once the project is known.
+            shared = await self.identities.tenant_sharing(session, request)
+        if shared is not None:
+            tenant = shared
+        elif took:
             # Before any other write: one lock order for every command (no deadlock), and
             # this command's reads and numbering come after the last writer's.
             tenant = await self.identities.tenant_taking_revision(session, request, now)
@@ -490,6 +554,8 @@ class Engine:
             """A reader about to write who asks (someone new, or changed): the revision
             first, as every writer takes it."""
             nonlocal took
+            if shared is not None:
+                raise BeyondItsProject("who asks is new or changed")
             if not took:
                 await take_revision(session, tenant.id)
                 took = True
@@ -507,6 +573,7 @@ class Engine:
         ctx = self._new_context(
             session, request, spec, now, tenant, me, took=took, identity_written=written
         )
+        ctx.project_turn = shared is not None
         # The membership was read for the person as read: only theirs if that is `me`.
         return ctx, where if known.read_person is me else None
 
@@ -585,6 +652,16 @@ class Engine:
                 ctx.usage,
             )
         return found
+
+    async def _take_project_turn(self, ctx: CommandContext) -> None:
+        """Wait for the project's other writers; its row as they left it."""
+        if ctx.project is None:
+            raise BeyondItsProject("no one project")  # whatever it writes, it is the tenant's
+        taken = await take_project_turn(ctx.session, ctx.project.id)
+        if taken is None or taken.tenant_id != ctx.tenant.id:
+            # Gone meanwhile, or another tenant's linked here: the tenant's turn decides.
+            raise BeyondItsProject("the project changed hands")
+        ctx.project = taken
 
     async def _channel_link(self, ctx: CommandContext) -> LinkRow:
         """The link of the channel asked in, its project and the asker's membership of
@@ -695,6 +772,11 @@ def _stored_who_and_where_rows() -> Select[
         .select_from(rows)
         .where(Tenant.id == bindparam("tenant_id"))
     )
+
+
+def _only_its_project(projects: frozenset[int] | None, ctx: CommandContext) -> bool:
+    """Whether a writer holding its project's turn wrote that project's content alone."""
+    return projects is not None and ctx.project is not None and projects <= {ctx.project.id}
 
 
 def _with(projects: frozenset[int] | None, project: Project | None) -> frozenset[int] | None:

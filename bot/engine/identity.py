@@ -21,7 +21,7 @@ from sqlalchemy import Select, and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.requests import Request
-from storage.changes import on_commit, take_revision
+from storage.changes import on_commit, share_tenant, take_revision
 from storage.models import Acquaintance, Conversation, Person, Tenant
 from storage.upsert import insert_ignore, upsert
 
@@ -196,6 +196,18 @@ class Identities:
                 return tenant
         tenant = await self.tenant(session, request, now)
         await take_revision(session, tenant.id)
+        return tenant
+
+    async def tenant_sharing(self, session: AsyncSession, request: Request) -> Tenant | None:
+        """The remembered tenant, shared (storage.changes.share_tenant), or None if this
+        process does not know it yet: then the writer takes the tenant's revision."""
+        key = self._tenant_key(request)
+        tenant_id = self._known(key, None)
+        if tenant_id is None:
+            return None
+        tenant = await share_tenant(session, tenant_id)
+        if tenant is None or (tenant.platform, tenant.external_id) != key[1:]:
+            return None
         return tenant
 
     async def person(

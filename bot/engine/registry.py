@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from bot.messages import Message, Reply
 
 Handler = Callable[["CommandContext", "Args"], Awaitable["Reply | Message"]]
+Turn = Literal["tenant", "project"]
 
 ROLES = ("pm", "member", "client")
 ANYONE = frozenset({"anyone"})
@@ -44,6 +45,11 @@ class CommandSpec:
     questions: tuple[tuple[str, str], ...] = ()
     # Writes, and may while the project is closed (reopen, delete, survey, retro).
     on_closed: bool = False
+    # Whose turn a write takes (see Engine): "tenant", the whole tenant's (every writer
+    # of it waits); "project", its project's only, when what it writes is that project's
+    # content alone: writers of other projects go on meanwhile. A write that turns out to
+    # reach beyond its project is undone and run again with the tenant's turn.
+    turn: Turn = "tenant"
 
     @property
     def words(self) -> tuple[str, ...]:
@@ -67,6 +73,7 @@ def command(
     aliases: Iterable[str] = (),
     questions: Iterable[tuple[str, str]] = (),
     on_closed: bool = False,
+    turn: Turn = "tenant",
 ) -> Callable[[Handler], Handler]:
     """Tag a handler as a command. Routing happens in the Registry, not here."""
 
@@ -85,6 +92,7 @@ def command(
             aliases=tuple(aliases),
             questions=tuple(questions),
             on_closed=on_closed,
+            turn=turn,
         )
         specs: list[CommandSpec] = getattr(handler, "__commands__", [])
         handler.__commands__ = [*specs, spec]  # type: ignore[attr-defined]
