@@ -368,11 +368,13 @@ class Engine:
         if request.event_id and not await self._first_delivery(session, request, text):
             log.info("duplicate event %s ignored", request.event_id)
             return Handled(Reply(), repeat=True)
-        take_wrote(session)  # remembering a delivery id changes nothing a command reads
+        # Remembering a delivery id changes nothing a command reads; on SQLite it took the
+        # one write lock, which is the writer's turn there.
+        holding = take_wrote(session) and self._one_writer is not None
         if request.action is None and suggestions.is_yes(text):
             text = await self._offered(session, request)
         spec, args = self._route(text)
-        ctx = await self._context(session, request, spec, args, turn)
+        ctx = await self._context(session, request, spec, args, turn, holding=holding)
         self._authorise(ctx, spec)
         refuse_if_closed(ctx, spec)
         try:
@@ -473,6 +475,8 @@ class Engine:
         spec: CommandSpec,
         args: Args,
         turn: Turn = "tenant",
+        *,
+        holding: bool = False,
     ) -> CommandContext:
         now = request.received_at or self.clock()
         project_name = args.option("project")
@@ -487,7 +491,7 @@ class Engine:
             found = (recalled.link, recalled.project, recalled.membership)
             await self._find_project(ctx, project_name, spec, found)
             return ctx
-        ctx, where = await self._read_context(session, request, spec, now, turn)
+        ctx, where = await self._read_context(session, request, spec, now, turn, holding)
         link, linked, membership = await self._find_project(ctx, project_name, spec, where)
         if ctx.project_turn:
             await self._take_project_turn(ctx)
@@ -530,24 +534,25 @@ class Engine:
         spec: CommandSpec,
         now: datetime,
         turn: Turn = "tenant",
+        holding: bool = False,
     ) -> tuple[CommandContext, LinkRow | None]:
         """The context with who asks read (and written, if new or changed), and the
-        channel's link row if it was read with them (else None: `_find_project` reads it)."""
+        channel's link row if it was read with them (else None: `_find_project` reads it).
+        `holding`: the transaction holds SQLite's one write lock already, a writer's turn
+        there; the revision's statement would add nothing but a round trip."""
         took = not spec.reads_only
-        shared = None
+        shared = tenant = None
         if took and turn == "project":
             # The tenant shared: its project's turn is taken once the project is known.
-            shared = await self.identities.tenant_sharing(session, request)
-        if shared is not None:
-            tenant = shared
-        elif took:
+            shared = tenant = await self.identities.tenant_sharing(session, request)
+        if took and tenant is None and not holding:
             # Before any other write: one lock order for every command (no deadlock), and
             # this command's reads and numbering come after the last writer's.
             tenant = await self.identities.tenant_taking_revision(session, request, now)
-        # A writer reads its person and place only once it holds the revision, after the
-        # last writer's changes.
+        # A writer reads its person and place only once it holds its turn, after the last
+        # writer's changes.
         known, where = await self._who_and_where(session, request)
-        if not took:
+        if tenant is None:
             tenant = await self.identities.tenant(session, request, now, known)
 
         async def take_turn() -> None:

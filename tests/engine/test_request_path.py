@@ -101,3 +101,26 @@ async def test_someone_met_before_reads_without_writing_who_they_are(
     async with bot.sessions() as session:
         names = set(await session.scalars(select(Person.display_name)))
     assert "Ann Renamed" in names
+
+
+async def test_on_sqlite_a_write_whose_delivery_is_recorded_takes_no_revision(
+    bot: Harness, statements: StatementCounter, db: AsyncEngine
+) -> None:
+    """Recording the delivery id took SQLite's one write lock, the writer's turn there:
+    the revision's statement would add a round trip while every other writer waits. Where
+    nothing is recorded first (here the console's request, which has no delivery id), the
+    revision is the turn, as ever. (On PostgreSQL ann's task is Acme's content alone: its
+    project's turn, never the revision.)"""
+    await kickoff(bot)
+    on_sqlite = db.dialect.name == "sqlite"
+    for event_id, inline in (("posted-1", False), ("inline-2", True), (None, False)):
+        line = f'task add "Turn {event_id}" <@ann> due:fri'
+        request = replace(ann_says(line), event_id=event_id, reply_inline=inline)
+        statements.reset()
+        assert "added" in (await bot.engine.handle(request)).messages[0].plain_text()
+        writes = [s for s in statements.statements if s.startswith(("INSERT", "UPDATE"))]
+        first = "INSERT INTO processed_events" if event_id else "UPDATE tenants"
+        if on_sqlite or event_id:
+            assert writes[0].startswith(first), writes
+        took_revision = any(s.startswith("UPDATE tenants") for s in writes)
+        assert took_revision == (on_sqlite and event_id is None), writes
