@@ -105,6 +105,7 @@ async def test_the_tenants_writers_and_the_projects_writers_wait_for_each_other(
     bot: Harness, db: AsyncEngine
 ) -> None:
     await two_projects(bot)
+    before = await revision(bot)
     beta = says("ann", 'task add "Beta two" <@ann> due:fri', "beta")
     # A writer of the tenant as a whole holds its revision: a project's writer waits.
     async with holding(db, "UPDATE tenants SET revision = revision + 1"):
@@ -117,8 +118,13 @@ async def test_the_tenants_writers_and_the_projects_writers_wait_for_each_other(
         assert "added" in await asyncio.wait_for(answer(bot.engine, beta), 10)
         waiting = await waits(bot.engine, team_add)
     assert "dave" in (await asyncio.wait_for(waiting, 10)).lower()
+    # The held revision was rolled back; Beta's writers took none; the team's change one.
+    assert await revision(bot) == before + 1
+
+
+async def revision(bot: Harness) -> int:
     async with bot.sessions() as session:
-        assert await session.scalar(select(Tenant.revision)) is not None
+        return int(await session.scalar(select(Tenant.revision)) or 0)
 
 
 async def test_a_projects_writer_takes_its_projects_turn_not_the_tenants(
