@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -191,11 +191,19 @@ class LiaisonProcess(ServerProcess):
         return self
 
 
+def weekday_away_from(moment: datetime) -> int:
+    """An ISO weekday three days from `moment`'s: a weekly report on it is never due within
+    the due-step's grace around `moment`. A test of a morning's posts sets it, or its
+    projects' reports (Friday 15:00 by default) join the morning on Friday afternoons."""
+    return (moment.isoweekday() + 2) % 7 + 1
+
+
 async def insert_projects(
     session: AsyncSession, created: datetime, projects: list[dict[str, Any]]
 ) -> None:
     """Tenant 1 (a Slack workspace) and its projects `Project <id>` in UTC, working every
-    day, each row its own changes to these settings (an `id` at least)."""
+    day, their weekly reports not due today, each row its own changes to these settings
+    (an `id` at least)."""
     await session.execute(
         insert(Tenant.__table__),
         [{"id": 1, "platform": "slack", "external_id": "T0001", "created_at": created}],
@@ -210,7 +218,7 @@ async def insert_projects(
         "day_hours": 8,
         "checkin_time": "09:00",
         "checkin_all_clear": True,
-        "report_weekday": 5,
+        "report_weekday": weekday_away_from(datetime.now(UTC)),
         "report_time": "15:00",
         "budget_thresholds": "50,75,90,100",
         "archived": False,

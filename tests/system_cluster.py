@@ -23,7 +23,7 @@ from bot.delivery.vocabulary import Target
 from bot.messages import Message, Text
 from storage.models import ChannelLink, Delivery, Project, Tenant
 from tests.fakes.slack_api import FakeSlackApi
-from tests.processes import LiaisonProcess
+from tests.processes import LiaisonProcess, weekday_away_from
 from tests.served_app import BOT_TOKEN, SIGNING_SECRET, SlackClient
 from tests.slack_requests import SlackUser
 
@@ -199,7 +199,8 @@ async def projects_due_now(sessions: async_sessionmaker[AsyncSession], count: in
                 [
                     {"tenant_id": tenant, "name": f"Morning {n}", "client_name": "Client",
                      "timezone": "UTC", "working_days": "1,2,3,4,5,6,7", "checkin_time": checkin,
-                     "start_date": date(2026, 1, 1), "created_at": created}
+                     "report_weekday": weekday_away_from(now), "start_date": date(2026, 1, 1),
+                     "created_at": created}
                     for n in range(count)
                 ],
             )
