@@ -8,10 +8,14 @@ PostgreSQL, the write lock on SQLite); on PostgreSQL `announce` tells every proc
 listening on CHANGES_CHANNEL (see storage.listen) what changed, on commit.
 
 On PostgreSQL a writer of one project's content alone may take that project's turn
-instead: the tenant's row shared (`share_tenant`: no one takes the tenant's revision
+instead: the tenant's turn shared (`share_tenant`: no one takes the tenant's revision
 meanwhile, so who is on which project and which channel is whose stay as read), then the
 project's row (`take_project_turn`). Writers of different projects go on side by side;
-the tenant's writers wait for them all, and they for it."""
+the tenant's writers wait for them all, and they for it. The tenant's turn is an
+advisory lock there (TURNS), taken alone with the revision and together by its projects'
+writers: its queue is fair, where a row lock's is not (a sharer arriving while the
+tenant's writer waits would go first, and a busy tenant's project writes could keep its
+writers of the whole waiting without end)."""
 
 from __future__ import annotations
 
@@ -19,7 +23,19 @@ from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import Insert, Select, String, bindparam, event, func, inspect, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Insert,
+    Integer,
+    Select,
+    String,
+    bindparam,
+    event,
+    func,
+    inspect,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session
 
@@ -122,16 +138,19 @@ def take_wrote(session: AsyncSession) -> bool:
 
 
 async def take_revision(session: AsyncSession, tenant_id: int) -> Tenant | None:
-    """Count a change to the tenant's data, waiting for the tenant's other writers first.
-    The tenant's row comes back with it (None if there is none): a writer need not read
-    it before."""
-    taken = (await session.execute(_TAKE_REVISION, {"taking_tenant": tenant_id})).first()
+    """Count a change to the tenant's data, waiting for the tenant's other writers first
+    (its projects' included, on PostgreSQL). The tenant's row comes back with it (None if
+    there is none): a writer need not read it before."""
+    on_postgresql = session.get_bind().dialect.name == "postgresql"
+    taking = _TAKE_TURN_AND_REVISION if on_postgresql else _TAKE_REVISION
+    taken = (await session.execute(taking, {"taking_tenant": tenant_id})).first()
     return None if taken is None else as_loaded(session, Tenant, taken._mapping)
 
 
 async def share_tenant(session: AsyncSession, tenant_id: int) -> Tenant | None:
-    """Wait for the tenant's writer, if one holds its revision, and keep anyone from taking
-    it until this transaction ends (PostgreSQL's FOR SHARE); the tenant's row comes back."""
+    """Wait for the tenant's writer, if one holds or awaits its revision, and keep anyone
+    from taking it until this transaction ends (PostgreSQL only); the tenant's row comes
+    back."""
     shared = (await session.execute(_SHARE_TENANT, {"taking_tenant": tenant_id})).first()
     return None if shared is None else as_loaded(session, Tenant, shared._mapping)
 
@@ -154,10 +173,21 @@ _TAKE_REVISION = (
     .values(revision=_TENANTS.c.revision + 1)
     .returning(*_TENANTS.c)
 )
+# The namespace of the writers' advisory locks (the other key is the tenant's id).
+TURNS = 0x4C49
+
+
+def _turn(*, shared: bool) -> ColumnElement[bool]:
+    """A condition that takes the tenant's turn first: an uncorrelated subquery, run once
+    before the row is looked at (PostgreSQL's InitPlan)."""
+    take = func.pg_advisory_xact_lock_shared if shared else func.pg_advisory_xact_lock
+    tenant = bindparam("taking_tenant", type_=Integer)
+    return select(take(TURNS, tenant)).scalar_subquery().is_not(None)
+
+
+_TAKE_TURN_AND_REVISION = _TAKE_REVISION.where(_turn(shared=False))
 _SHARE_TENANT = (
-    select(*_TENANTS.c)
-    .where(_TENANTS.c.id == bindparam("taking_tenant"))
-    .with_for_update(read=True)
+    select(*_TENANTS.c).where(_TENANTS.c.id == bindparam("taking_tenant")).where(_turn(shared=True))
 )
 # FOR NO KEY UPDATE: the rows a writer inserts under the project (FOR KEY SHARE of it)
 # don't wait for it, only the project's other writers do.

@@ -345,7 +345,8 @@ class CommandContext:
         """A new row of this project numbered after its highest (tasks, risks, changes and
         requests are numbered 1, 2, 3 within a project), written at once: the number is
         found in the statement that inserts the row, one round trip fewer while the writer
-        holds its tenant's revision (which also keeps two writers from taking one number)."""
+        holds its turn (the tenant's revision or the project's row, either of which keeps
+        two writers from taking one number)."""
         project_id = self.the_project.id
         result = await self.session.execute(
             _numbered_insert(inspect(model).local_table),

@@ -278,9 +278,10 @@ class Engine:
 
     def _turn_of(self, text: str) -> Turn:
         """The turn a command's write takes: its project's only on PostgreSQL (SQLite has
-        one writer at a time whatever it writes) when its spec says so."""
+        one writer at a time whatever it writes; an unknown database gets the tenant's)
+        when its spec says so."""
         spec = None if suggestions.is_yes(text) else self._spec_of(text)
-        if self._one_writer is not None or spec is None:
+        if spec is None or _dialect_of(self.sessions) != "postgresql":
             return "tenant"
         return spec.turn
 
@@ -806,8 +807,12 @@ def refuse_if_closed(ctx: CommandContext, spec: CommandSpec) -> None:
 
 
 def _owned_by_one_process(sessions: async_sessionmaker[AsyncSession]) -> bool:
+    return _dialect_of(sessions) == "sqlite"
+
+
+def _dialect_of(sessions: async_sessionmaker[AsyncSession]) -> str | None:
     bind = sessions.kw.get("bind")
-    return bind is not None and bind.dialect.name == "sqlite"
+    return None if bind is None else str(bind.dialect.name)
 
 
 def error_message(error: UserError, request: Request) -> Message:

@@ -1,19 +1,19 @@
 """Writers of different projects go on side by side on PostgreSQL (bot.engine.engine: a
-spec's `turn`): each holds its project's turn, the tenant shared; the tenant's writers
-wait for them all, and they for it. A project's writer that must write beyond its project
-is undone and runs again with the tenant's turn."""
+spec's `turn`): each holds its project's turn, the tenant's shared; the tenant's writers
+wait for them all, and they for it, in a fair queue. A project's writer that must write
+beyond its project is undone and runs again with the tenant's turn."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from types import ModuleType
 
 import pytest
 from sqlalchemy import func, select, text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from adapters.console.session import Speaker, place_for
 from bot.commands import ALL_MODULES
@@ -23,6 +23,7 @@ from bot.engine.parsing import Args
 from bot.engine.registry import PM, command
 from bot.messages import Message, Text
 from bot.requests import Request
+from storage.changes import share_tenant, take_project_turn, take_revision
 from storage.models import Project, Task, Tenant
 from tests.conftest import StatementCounter
 from tests.harness import Harness
@@ -49,17 +50,25 @@ async def two_projects(bot: Harness) -> None:
         assert "added" in await bot.say("ann", 'task add "First" <@ann> due:fri', channel=channel)
 
 
+Take = Callable[[AsyncSession, int], Awaitable[object]]
+
+
 @asynccontextmanager
-async def holding(db: AsyncEngine, statement: str) -> AsyncIterator[None]:
-    """`statement` run in a transaction of its own, held open meanwhile (what another
-    process's writer holds while it writes)."""
-    async with db.connect() as connection:
-        transaction = await connection.begin()
-        await connection.execute(text(statement))
+async def holding(bot: Harness, take: Take, project: str = "Acme Site") -> AsyncIterator[None]:
+    """A turn taken (storage.changes: `take(session, tenant or project id)`) in a
+    transaction of its own, held open meanwhile: what another process's writer holds."""
+    async with bot.sessions() as session:
+        await session.begin()
         try:
+            ids = (
+                await session.execute(
+                    select(Project.tenant_id, Project.id).where(Project.name == project)
+                )
+            ).one()
+            await take(session, ids[1] if take is take_project_turn else ids[0])
             yield
         finally:
-            await transaction.rollback()
+            await session.rollback()
 
 
 async def waits(engine: Engine, request: Request) -> asyncio.Task[str]:
@@ -91,7 +100,7 @@ async def test_a_projects_writer_goes_on_while_another_project_is_written(
     await two_projects(bot)
     acme = says("ann", 'task add "Acme two" <@ann> due:fri', "team")
     beta = says("ann", 'task add "Beta two" <@ann> due:fri', "beta")
-    async with holding(db, "SELECT 1 FROM projects WHERE name = 'Acme Site' FOR NO KEY UPDATE"):
+    async with holding(bot, take_project_turn):
         # Beta's writer does not wait for Acme's...
         assert "added" in await asyncio.wait_for(answer(bot.engine, beta), 10)
         # ... Acme's next writer does.
@@ -108,13 +117,13 @@ async def test_the_tenants_writers_and_the_projects_writers_wait_for_each_other(
     before = await revision(bot)
     beta = says("ann", 'task add "Beta two" <@ann> due:fri', "beta")
     # A writer of the tenant as a whole holds its revision: a project's writer waits.
-    async with holding(db, "UPDATE tenants SET revision = revision + 1"):
+    async with holding(bot, take_revision):
         waiting = await waits(bot.engine, beta)
     assert "added" in await asyncio.wait_for(waiting, 10)
     # A project's writer holds the tenant shared: another project's writer goes on, and a
     # writer of the tenant as a whole (someone joins a team) waits.
     team_add = says("ann", "team add @dave role:member", "team")
-    async with holding(db, "SELECT 1 FROM tenants FOR SHARE"):
+    async with holding(bot, share_tenant):
         assert "added" in await asyncio.wait_for(answer(bot.engine, beta), 10)
         waiting = await waits(bot.engine, team_add)
     assert "dave" in (await asyncio.wait_for(waiting, 10)).lower()
@@ -127,14 +136,33 @@ async def revision(bot: Harness) -> int:
         return int(await session.scalar(select(Tenant.revision)) or 0)
 
 
+async def test_a_busy_tenants_project_writers_cannot_keep_its_writers_waiting(
+    bot: Harness,
+) -> None:
+    """The turns queue fairly: once the tenant's writer waits (for a project's writer),
+    a project's writer arriving after it waits behind it. (With a row lock shared, the
+    newcomer went first, and a tenant's writer could wait as long as project writes
+    overlapped.)"""
+    await two_projects(bot)
+    team_add = says("ann", "team add @dave role:member", "team")
+    beta = says("ann", 'task add "Beta two" <@ann> due:fri', "beta")
+    async with holding(bot, share_tenant):  # a project's writer, in another process
+        waiting_tenant = await waits(bot.engine, team_add)
+        waiting_project = await waits(bot.engine, beta)  # behind the tenant's writer
+    assert "dave" in (await asyncio.wait_for(waiting_tenant, 10)).lower()
+    assert "added" in await asyncio.wait_for(waiting_project, 10)
+
+
 async def test_a_projects_writer_takes_its_projects_turn_not_the_tenants(
     bot: Harness, statements: StatementCounter
 ) -> None:
     await two_projects(bot)
     statements.reset()
     assert "added" in await bot.say("ann", 'task add "Again" <@ann> due:fri', channel="beta")
-    taken = [s for s in statements.statements if "FOR SHARE" in s or "FOR NO KEY UPDATE" in s]
-    assert [s.split()[-2:] for s in taken] == [["FOR", "SHARE"], ["KEY", "UPDATE"]]
+    shared = [s for s in statements.statements if "pg_advisory_xact_lock_shared(" in s]
+    locked = [s for s in statements.statements if s.endswith("FOR NO KEY UPDATE")]
+    assert len(shared) == 1 and len(locked) == 1 and "FROM projects" in locked[0]
+    assert statements.statements.index(shared[0]) < statements.statements.index(locked[0])
     assert not [s for s in statements.statements if s.startswith("UPDATE tenants")]
 
 
@@ -150,7 +178,7 @@ async def test_someone_new_to_remember_runs_again_with_the_tenants_turn(
         out = await bot.say("bob", 'log 2h "Design"', channel=None)
     assert "Logged 2" in out, out
     assert any("ran again with the tenant's turn" in r.getMessage() for r in caplog.records)
-    shared = [s for s in statements.statements if s.endswith("FOR SHARE")]
+    shared = [s for s in statements.statements if "pg_advisory_xact_lock_shared(" in s]
     revisions = [s for s in statements.statements if s.startswith("UPDATE tenants")]
     assert len(shared) == 1 and len(revisions) == 1
     async with bot.sessions() as session:
