@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from functools import cache
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
@@ -38,10 +38,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.sql.base import Executable
 
 from storage.models import ChannelLink, Membership, Project, Tenant
 from storage.reads import as_loaded
 
+Locked = TypeVar("Locked", Tenant, Project)
 CHANGES_CHANNEL = "liaison_changes"
 WROTE = "wrote"
 TOUCHED = "touched"  # the project ids written since the last take_wrote, or ANYTHING
@@ -143,24 +145,29 @@ async def take_revision(session: AsyncSession, tenant_id: int) -> Tenant | None:
     there is none): a writer need not read it before."""
     on_postgresql = session.get_bind().dialect.name == "postgresql"
     taking = _TAKE_TURN_AND_REVISION if on_postgresql else _TAKE_REVISION
-    taken = (await session.execute(taking, {"taking_tenant": tenant_id})).first()
-    return None if taken is None else as_loaded(session, Tenant, taken._mapping)
+    return await _locked_row(session, Tenant, taking, {"taking_tenant": tenant_id})
 
 
 async def share_tenant(session: AsyncSession, tenant_id: int) -> Tenant | None:
     """Wait for the tenant's writer, if one holds or awaits its revision, and keep anyone
     from taking it until this transaction ends (PostgreSQL only); the tenant's row comes
     back."""
-    shared = (await session.execute(_SHARE_TENANT, {"taking_tenant": tenant_id})).first()
-    return None if shared is None else as_loaded(session, Tenant, shared._mapping)
+    return await _locked_row(session, Tenant, _SHARE_TENANT, {"taking_tenant": tenant_id})
 
 
 async def take_project_turn(session: AsyncSession, project_id: int) -> Project | None:
     """Wait for the project's other writers, holding the tenant shared (`share_tenant`
     first: one lock order). The project's row comes back as it is now: a writer before
     this one may have changed it after it was read."""
-    taken = (await session.execute(_TAKE_PROJECT, {"taking_project": project_id})).first()
-    return None if taken is None else as_loaded(session, Project, taken._mapping)
+    return await _locked_row(session, Project, _TAKE_PROJECT, {"taking_project": project_id})
+
+
+async def _locked_row(
+    session: AsyncSession, model: type[Locked], statement: Executable, params: dict[str, int]
+) -> Locked | None:
+    """The one row a turn's statement locks, as the session's instance (None if gone)."""
+    row = (await session.execute(statement, params)).first()
+    return None if row is None else as_loaded(session, model, row._mapping)
 
 
 # Built once (every write takes a revision); a Core statement whose row refreshes the

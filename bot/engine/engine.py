@@ -26,6 +26,7 @@ from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from types import ModuleType
+from typing import Literal
 
 from sqlalchemy import ColumnElement, FromClause, Select, and_, bindparam, select, true
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -72,6 +73,10 @@ from storage.upsert import insert_ignore
 LinkRow = tuple[ChannelLink | None, Project | None, Membership | None]
 
 log = logging.getLogger("liaison.engine")
+
+# The turn a writer takes (registry.Turn), or "held": on SQLite, the one write lock is
+# held already (its delivery id was recorded first), which is the writer's turn there.
+WriterTurn = Turn | Literal["held"]
 
 # Words people put before a command out of habit: "pm status", "/pm status".
 PREFIXES = ("/pm", "pm", "liaison", "@liaison")
@@ -371,11 +376,13 @@ class Engine:
             return Handled(Reply(), repeat=True)
         # Remembering a delivery id changes nothing a command reads; on SQLite it took the
         # one write lock, which is the writer's turn there.
-        holding = take_wrote(session) and self._one_writer is not None
+        taking: WriterTurn = turn
+        if take_wrote(session) and self._one_writer is not None:
+            taking = "held"
         if request.action is None and suggestions.is_yes(text):
             text = await self._offered(session, request)
         spec, args = self._route(text)
-        ctx = await self._context(session, request, spec, args, turn, holding=holding)
+        ctx = await self._context(session, request, spec, args, taking)
         self._authorise(ctx, spec)
         refuse_if_closed(ctx, spec)
         try:
@@ -475,9 +482,7 @@ class Engine:
         request: Request,
         spec: CommandSpec,
         args: Args,
-        turn: Turn = "tenant",
-        *,
-        holding: bool = False,
+        turn: WriterTurn = "tenant",
     ) -> CommandContext:
         now = request.received_at or self.clock()
         project_name = args.option("project")
@@ -492,7 +497,7 @@ class Engine:
             found = (recalled.link, recalled.project, recalled.membership)
             await self._find_project(ctx, project_name, spec, found)
             return ctx
-        ctx, where = await self._read_context(session, request, spec, now, turn, holding)
+        ctx, where = await self._read_context(session, request, spec, now, turn)
         link, linked, membership = await self._find_project(ctx, project_name, spec, where)
         if ctx.project_turn:
             await self._take_project_turn(ctx)
@@ -534,19 +539,17 @@ class Engine:
         request: Request,
         spec: CommandSpec,
         now: datetime,
-        turn: Turn = "tenant",
-        holding: bool = False,
+        turn: WriterTurn = "tenant",
     ) -> tuple[CommandContext, LinkRow | None]:
         """The context with who asks read (and written, if new or changed), and the
         channel's link row if it was read with them (else None: `_find_project` reads it).
-        `holding`: the transaction holds SQLite's one write lock already, a writer's turn
-        there; the revision's statement would add nothing but a round trip."""
+        A turn "held" already needs no revision: its statement would add a round trip."""
         took = not spec.reads_only
         shared = tenant = None
         if took and turn == "project":
             # The tenant shared: its project's turn is taken once the project is known.
             shared = tenant = await self.identities.tenant_sharing(session, request)
-        if took and tenant is None and not holding:
+        if took and tenant is None and turn != "held":
             # Before any other write: one lock order for every command (no deadlock), and
             # this command's reads and numbering come after the last writer's.
             tenant = await self.identities.tenant_taking_revision(session, request, now)
