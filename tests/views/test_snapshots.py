@@ -191,6 +191,35 @@ async def test_reading_many_projects_costs_the_statements_of_one(
         assert statements.count == 1
 
 
+async def test_every_projects_snapshot_is_one_statement_text(
+    sessions: async_sessionmaker[AsyncSession], statements: StatementCounter, monkeypatch: Any
+) -> None:
+    """A command's project is a parameter, not part of the SQL: the database prepares the
+    statement once per connection and may keep its plan, where a text of its own for each
+    project was parsed and planned anew (on PostgreSQL, planning the status statement cost
+    more than running it). Beyond INLINE_AS_OF_UP_TO projects the ids are written into the
+    SQL, so that parameters do not grow with the morning's thousands."""
+    await setup(sessions)
+    texts = []
+    async with sessions() as session:
+        projects = list(await session.scalars(select(Project).order_by(Project.id)))
+        for one in projects:
+            statements.reset()
+            await load_snapshots(session, [one], TODAY)
+            (sql,) = statements.statements
+            texts.append(sql)
+        assert texts[0] == texts[1] == texts[2], "a project's id is written into its SQL"
+        statements.reset()
+        await load_snapshots(session, projects, TODAY)
+        few = statements.statements[0]
+        monkeypatch.setattr(snapshots, "INLINE_AS_OF_UP_TO", 2)
+        statements.reset()
+        await load_snapshots(session, projects, TODAY)
+        many = statements.statements[0]
+    assert "IN (1)" not in few and "IN (2)" not in few
+    assert "IN (1)" in many and "IN (2)" in many
+
+
 PER_PROJECT_TABLES = (
     "tasks",
     "milestones",
