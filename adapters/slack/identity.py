@@ -156,14 +156,20 @@ class _Cache(Generic[Found]):
         self._entries[key] = (self.clock() + HOUR, found)
         return found
 
+    def forget(self, key: str) -> None:
+        self._entries.pop(key, None)
+
 
 class Directory:
     """users.info and conversations.info, cached per user and per channel for an hour.
-    None means the lookup failed: the caller decides for the client-safe side."""
+    None means the lookup failed: the caller decides for the client-safe side. And the
+    bot's direct message with each person (conversations.open), which a private chart is
+    uploaded to."""
 
     def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._users: _Cache[SlackUser] = _Cache(clock)
         self._channels: _Cache[SlackChannel] = _Cache(clock)
+        self._direct: _Cache[str] = _Cache(clock)
 
     async def user(self, client: AsyncWebClient, user_id: str) -> SlackUser | None:
         async def lookup() -> SlackUser:
@@ -178,6 +184,29 @@ class Directory:
             return channel_from_info(data["channel"])
 
         return await self._channels.get(channel_id, lookup)
+
+    async def direct_message(self, client: AsyncWebClient, bot_user_id: str, user_id: str) -> str:
+        """The id of the bot's direct message with `user_id`. Slack gives the same one each
+        time, so it is asked for once an hour, not with every private chart (a budget
+        asked for in a channel): conversations.open is rate limited like any call. Its
+        failure is raised (SlackApiError), as the call's own would be."""
+
+        async def lookup() -> str:
+            opened = await client.conversations_open(users=user_id)
+            return str(opened["channel"]["id"])
+
+        found = await self._direct.get(_pair(bot_user_id, user_id), lookup)
+        assert found is not None  # its lookup raises rather than fail quietly (LookupFailed)
+        return found
+
+    def forget_direct_message(self, bot_user_id: str, user_id: str) -> None:
+        """An upload to the kept conversation failed: open it afresh next time."""
+        self._direct.forget(_pair(bot_user_id, user_id))
+
+
+def _pair(bot_user_id: str, user_id: str) -> str:
+    # A direct message is between one installation's bot user and one person.
+    return f"{bot_user_id} {user_id}"
 
 
 async def _call(method: Callable[..., Awaitable[Any]], **args: str) -> dict[str, Any]:

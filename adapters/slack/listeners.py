@@ -340,6 +340,8 @@ class SlackBridge:
             kind=kind,
             respond=over_kept_connections(respond, context.client.session),
             thread_ts=extract.extract_thread_ts(body),
+            directory=self.directory,
+            bot_user_id=context.bot_user_id or "",
         )
 
 

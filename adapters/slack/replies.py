@@ -16,6 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient, WebhookResponse
 
 from adapters.slack.deliver import upload
+from adapters.slack.identity import Directory
 from adapters.slack.render import SlackMessage, Upload, escape, render
 from bot.messages import Reply, Visibility
 from bot.requests import PlaceKind
@@ -87,9 +88,11 @@ class Destination:
     client: AsyncWebClient
     user_id: str
     channel_id: str | None
+    directory: Directory  # where the bot's direct message with the asker is kept
     kind: PlaceKind = "channel"
     respond: Respond | None = None
     thread_ts: str | None = None
+    bot_user_id: str = ""  # the bot's side of that direct message
 
     async def send(self, planned: Planned, *, skip: int = 0) -> None:
         """Send every part but the first `skip` (already sent in an acknowledgement)."""
@@ -122,14 +125,18 @@ class Destination:
 
     async def send_upload(self, visibility: Visibility, item: Upload) -> None:
         """Files cannot be ephemeral: one meant for the asker alone goes to their DM."""
+        direct = visibility == "ephemeral" or self.channel_id is None
         try:
-            channel = self.channel_id
-            if visibility == "ephemeral" or channel is None:
-                opened = await self.client.conversations_open(users=self.user_id)
-                channel = opened["channel"]["id"]
+            channel = (
+                await self.directory.direct_message(self.client, self.bot_user_id, self.user_id)
+                if direct
+                else self.channel_id
+            )
             await upload(self.client, channel, [item], self.thread_ts)
         except (SlackApiError, aiohttp.ClientError) as error:
             log.warning("upload of %s failed: %s", item.filename, error)
+            if direct:
+                self.directory.forget_direct_message(self.bot_user_id, self.user_id)
             note = SlackMessage(
                 f"I could not attach {escape(item.filename)} here ({_reason(error)}). "
                 "Invite me to the channel with `/invite`, or ask me in a direct message.",

@@ -263,6 +263,27 @@ async def test_a_private_file_goes_to_the_askers_dm(world: SlackWorld) -> None:
     assert world.api.calls_to("conversations.open")[0].args["users"] == "U0ANN"
 
 
+async def test_the_askers_dm_is_opened_once_for_their_private_files(world: SlackWorld) -> None:
+    """conversations.open is rate limited like any call: a person's DM is kept, not opened
+    again for every private chart. A failed upload to it opens it afresh next time."""
+    for expected_uploads in (1, 2):
+        await world.command("chart private")
+        await world.api.wait_for("files.completeUploadExternal", expected_uploads)
+    assert len(world.api.calls_to("conversations.open")) == 1
+    await world.command("chart private", user="U0BOB")
+    await world.api.wait_for("files.completeUploadExternal", 3)
+    assert [c.args["users"] for c in world.api.calls_to("conversations.open")] == [
+        "U0ANN",
+        "U0BOB",
+    ]
+    world.api.fail_next(error="channel_not_found", method="files.completeUploadExternal")
+    await world.command("chart private")
+    assert "I could not attach" in (await world.api.wait_for("response_url", 1))[0].args["text"]
+    await world.command("chart private")
+    await world.api.wait_for("files.completeUploadExternal", 5)
+    assert len(world.api.calls_to("conversations.open")) == 3
+
+
 async def test_a_failed_upload_is_reported_to_the_asker(world: SlackWorld) -> None:
     world.api.fail_next(error="not_in_channel", method="files.completeUploadExternal", times=2)
     await world.command("chart")
