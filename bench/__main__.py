@@ -48,6 +48,7 @@ async def main(argv: list[str] | None = None) -> int:
     options = _options(argv)
     parts = set(options.only.split(","))
     started = time.monotonic()
+    cpu_before = report.cpu_times()
     progress = _progress(started)
     loads = (
         Loads(baseline_requests=400, liaison_requests=100, seconds=2, warmup=20)
@@ -79,7 +80,12 @@ async def main(argv: list[str] | None = None) -> int:
                 verdicts += found
     elapsed = time.monotonic() - started
     text = report.document(
-        machine_info=report.machine(),
+        machine_info={
+            **report.machine(),
+            "CPU time taken by the host (steal)": report.stolen_share(
+                cpu_before, report.cpu_times()
+            ),
+        },
         versions=await server_versions(),
         sections=sections,
         verdicts=verdicts,

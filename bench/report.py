@@ -33,6 +33,25 @@ def machine() -> dict[str, str]:
     }
 
 
+def cpu_times() -> tuple[int, int]:
+    """(stolen, all) CPU time of the whole machine so far, in clock ticks (/proc/stat)."""
+    for line in _read("/proc/stat").splitlines():
+        if line.startswith("cpu "):
+            ticks = [int(value) for value in line.split()[1:]]
+            stolen = (
+                ticks[7] if len(ticks) > 7 else 0
+            )  # user nice system idle iowait irq softirq steal
+            return stolen, sum(ticks[:8])
+    return 0, 0
+
+
+def stolen_share(before: tuple[int, int], after: tuple[int, int]) -> str:
+    """The share of the machine's CPU time its host gave to others meanwhile (a virtual
+    machine's steal time): what made a run slower than the code it measured."""
+    stolen, total = after[0] - before[0], after[1] - before[1]
+    return f"{100 * stolen / total:.1f}%" if total > 0 else "unknown"
+
+
 def _read(path: str) -> str:
     try:
         return Path(path).read_text()
