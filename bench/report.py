@@ -37,11 +37,11 @@ def cpu_times() -> tuple[int, int]:
     """(stolen, all) CPU time of the whole machine so far, in clock ticks (/proc/stat)."""
     for line in _read("/proc/stat").splitlines():
         if line.startswith("cpu "):
-            ticks = [int(value) for value in line.split()[1:]]
-            stolen = (
-                ticks[7] if len(ticks) > 7 else 0
-            )  # user nice system idle iowait irq softirq steal
-            return stolen, sum(ticks[:8])
+            # user, nice, system, idle, iowait, irq, softirq, steal (then guest time,
+            # which is already counted in user and nice)
+            ticks = [int(value) for value in line.split()[1:9]]
+            stolen = ticks[7] if len(ticks) > 7 else 0
+            return stolen, sum(ticks)
     return 0, 0
 
 
