@@ -10,6 +10,7 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import threading
+import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -24,6 +25,7 @@ from bot.messages import Block, Chart, Image, Message, Reply
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+    from matplotlib.text import Text
 
 MilestoneState = Literal["done", "overdue", "upcoming"]
 COLOURS = {"done": "#2e7d32", "overdue": "#c62828", "upcoming": "#1565c0"}
@@ -111,27 +113,40 @@ def forget_kept_figures() -> None:
     _KEPT_BACKGROUNDS.clear()
 
 
-# What lies under a chart's data, kept as pixels under what it was drawn from: the kind
-# and the axes' place, limits and names. A burn-up asked for after a change to its
-# project's spend usually has the same axes (its limits come from the budget and the
-# due date): their tick labels, measured and rendered, were most of its drawing time.
-# Several are kept, the latest used last: a busy workspace's projects take turns.
-_KEPT_BACKGROUNDS: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
-KEPT_BACKGROUNDS = 16  # about 1 MB each (700 x 360 pixels of RGBA)
+# What lies under a chart's data, kept as pixels under what it was drawn from: the kind,
+# the axes' place, limits and names, and the frame's texts. A burn-up asked for after a
+# change to its project's spend usually has the same axes (its limits come from the
+# budget and the due date): their tick labels and its title, measured and rendered, were
+# most of its drawing time. One is kept for each of the projects asked about lately, the
+# latest used last: a busy workspace's projects take turns (50 of them, bench/: with 16
+# kept, most drawings drew their background again). Kept compressed: 700 x 360 pixels of
+# RGBA are 1 MB, mostly white, about 25 KB with zlib's fastest level (2 ms to compress,
+# 1.4 ms to restore, against ~10 ms to draw).
+_KEPT_BACKGROUNDS: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
+KEPT_BACKGROUNDS = 256
+# Texts kept with the background: above the axes and their grid (1.5, axes.axisbelow's
+# "line"), below the data (lines, 2), so a whole drawing draws them in the same order.
+FRAME_ZORDER = 1.9
 
 
-def _png_over_kept_background(kind: str, figure: Figure, axes: Axes) -> bytes:
+def _png_over_kept_background(
+    kind: str, figure: Figure, axes: Axes, frame: Sequence[Text] = ()
+) -> bytes:
     """The figure as `_png` draws it, but the part below the data (the figure and axes
-    backgrounds and the two axes: ticks, tick labels, axis names and grid) is drawn only
-    when what it shows changed; everything else is drawn over it in the order a whole
-    drawing draws it (the axes lie below the lines), so the picture is the same."""
+    backgrounds and the two axes: ticks, tick labels, axis names and grid; and the
+    `frame`, texts that name the chart and not its figures, at FRAME_ZORDER) is drawn
+    only when what it shows changed; everything else is drawn over it in the order a
+    whole drawing draws it (the axes and the frame lie below the lines), so the picture
+    is the same."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     canvas = figure.canvas
     if not isinstance(canvas, FigureCanvasAgg):
         canvas = FigureCanvasAgg(figure)
+    if any(text.get_zorder() != FRAME_ZORDER for text in frame):
+        raise ValueError("a frame text must lie below the data (FRAME_ZORDER)")
     # Only these are kept, so nothing a chart draws of its data can be kept by mistake.
-    below = (axes.patch, axes.xaxis, axes.yaxis)
+    below = (axes.patch, axes.xaxis, axes.yaxis, *frame)
     above = [artist for artist in axes.get_children() if artist not in below]
     above.sort(key=lambda artist: artist.get_zorder())  # stable: as Axes.draw sorts them
     shows = (
@@ -141,6 +156,7 @@ def _png_over_kept_background(kind: str, figure: Figure, axes: Axes) -> bytes:
         axes.get_ylim(),
         axes.xaxis.get_label_text(),
         axes.yaxis.get_label_text(),
+        *(_what_text_shows(text) for text in frame),
     )
     kept = _KEPT_BACKGROUNDS.get(shows)
     for artist in above:
@@ -148,10 +164,10 @@ def _png_over_kept_background(kind: str, figure: Figure, axes: Axes) -> bytes:
     try:
         if kept is not None:
             _KEPT_BACKGROUNDS.move_to_end(shows)
-            canvas.restore_region(kept)
+            _pixels(canvas)[:] = zlib.decompress(kept)
         else:
             canvas.draw()
-            _KEPT_BACKGROUNDS[shows] = canvas.copy_from_bbox(figure.bbox)
+            _KEPT_BACKGROUNDS[shows] = zlib.compress(_pixels(canvas), 1)
             if len(_KEPT_BACKGROUNDS) > KEPT_BACKGROUNDS:
                 _KEPT_BACKGROUNDS.popitem(last=False)
         for artist in above:
@@ -161,6 +177,24 @@ def _png_over_kept_background(kind: str, figure: Figure, axes: Axes) -> bytes:
         for artist in above:
             artist.set_animated(False)
     return _encode_png(canvas)
+
+
+def _pixels(canvas: Any) -> memoryview:
+    """The canvas's RGBA pixels as bytes, to read and to write (its renderer's buffer:
+    the one the figure is drawn on, sized for it)."""
+    return canvas.get_renderer().buffer_rgba().cast("B")  # type: ignore[no-any-return]
+
+
+def _what_text_shows(text: Text) -> tuple[Any, ...]:
+    # Where it stands in its coordinates: a kind places each of its frame texts alike.
+    return (
+        text.get_text(),
+        text.get_position(),
+        text.get_color(),
+        text.get_fontsize(),
+        text.get_horizontalalignment(),
+        text.get_verticalalignment(),
+    )
 
 
 def _amount_margin(top: float) -> float:
@@ -213,11 +247,17 @@ def _date_axis(axes: Axes) -> None:
 
 
 def draw_burn_up(series: BurnUp, title: str) -> bytes:
-    figure = burn_up_figure(series, title)
-    return _png_over_kept_background("burn-up", figure, figure.axes[0])
+    figure, frame = _burn_up(series, title)
+    return _png_over_kept_background("burn-up", figure, figure.axes[0], frame)
 
 
 def burn_up_figure(series: BurnUp, title: str) -> Figure:
+    return _burn_up(series, title)[0]
+
+
+def _burn_up(series: BurnUp, title: str) -> tuple[Figure, list[Text]]:
+    """The burn-up's figure and its frame: the title and the names of the lines, which
+    change with the project and not with its spend (see _png_over_kept_background)."""
     from matplotlib.ticker import StrMethodFormatter
 
     amounts = [float(p.amount) for line in (series.actual, series.budget_line, series.forecast)
@@ -270,21 +310,24 @@ def burn_up_figure(series: BurnUp, title: str) -> Figure:
         )
     # y given: the title is not moved clear of the tick labels by measuring them all (a
     # fifth of a drawing's time); the fixed margins leave it room above the axes.
-    axes.set_title(title, fontsize=11, loc="left", y=1.0)
+    heading = axes.set_title(title, fontsize=11, loc="left", y=1.0, zorder=FRAME_ZORDER)
     axes.set_ylabel(series.currency)
     axes.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
     axes.set_ylim(0, top)
     axes.grid(alpha=0.3)
-    _name_lines(axes, key)
+    names = _name_lines(axes, key)
     _date_axis(axes)
-    return figure
+    # The run-out date moves with the spend: it is drawn with the data, not kept.
+    steady = [text for text, (name, _) in zip(names, key, strict=True) if "Runs out" not in name]
+    return figure, [heading, *steady]
 
 
-def _name_lines(axes: Axes, entries: Sequence[tuple[str, str]]) -> None:
+def _name_lines(axes: Axes, entries: Sequence[tuple[str, str]]) -> list[Text]:
     """What each line is, top left, each name in its line's colour and drawn like it:
     a legend lays out a box of swatches, a quarter of a burn-up's drawing time, and the
-    burn-up is drawn anew after every change to a project's spend."""
-    for row, (name, colour) in enumerate(entries):
+    burn-up is drawn anew after every change to a project's spend. The names lie below
+    the lines (FRAME_ZORDER), so that those that do not change are kept with the axes."""
+    return [
         axes.text(
             0.01,
             0.92 - 0.065 * row,  # below a budget line at the top
@@ -293,7 +336,10 @@ def _name_lines(axes: Axes, entries: Sequence[tuple[str, str]]) -> None:
             fontsize=8,
             color=colour,
             verticalalignment="top",
+            zorder=FRAME_ZORDER,
         )
+        for row, (name, colour) in enumerate(entries)
+    ]
 
 
 def draw_timeline(

@@ -330,3 +330,56 @@ def test_a_burn_up_over_its_kept_background_is_the_same_picture_as_a_whole_drawi
     assert [png == want for png, want in zip(drawn, expected, strict=True)] == [True] * 6
     assert len(set(drawn)) == 5  # the same data twice is the same picture, else not
     assert backgrounds == 3  # the 2nd, 3rd (more spend) and 5th (back again) kept theirs
+
+
+def test_a_busy_workspaces_burn_ups_are_redrawn_over_their_kept_title_and_axes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Fifty projects take turns at their budgets (bench/, the mixed workload): after a
+    change to a project's spend, its burn-up is drawn over its kept background, which
+    holds its axes, its title and the names of its lines: only the figures that moved
+    (the lines, the run-out date, the due mark) are drawn again. The kept backgrounds
+    are small (compressed): one for each of the projects asked about lately."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.text import Text
+
+    from bot.views import drawing
+    from bot.views.drawing import BurnUp, draw_burn_up, forget_kept_figures
+
+    def chart(project: int, more: int) -> tuple[BurnUp, str]:
+        budget = 10_000 * (project + 1)  # each project's own axes; it runs out before due
+        first, today = str(budget * 0.3), str(budget * 0.3 + more)
+        figures, daily = summary(str(budget), [(date(2026, 11, 5), first), (TODAY, today)])
+        return burn_up(figures, daily, START), f"Project {project}: budget"
+
+    backgrounds, texts = 0, []
+    real_draw, real_text_draw = FigureCanvasAgg.draw, Text.draw
+
+    def counted_draw(canvas: FigureCanvasAgg) -> None:
+        nonlocal backgrounds
+        backgrounds += 1
+        real_draw(canvas)
+
+    def counted_text(text: Text, renderer: object) -> None:
+        if text.get_text():
+            texts.append(text.get_text())
+        real_text_draw(text, renderer)
+
+    monkeypatch.setattr(FigureCanvasAgg, "draw", counted_draw)
+    monkeypatch.setattr(Text, "draw", counted_text)
+    forget_kept_figures()
+    projects = range(50)
+    for project in projects:
+        draw_burn_up(*chart(project, 0))
+    assert backgrounds == 50
+    texts.clear()
+    again = [draw_burn_up(*chart(project, 5)) for project in projects]  # a little more
+    assert backgrounds == 50, "each project's background is kept"
+    assert not [t for t in texts if "budget" in t or t.endswith(("Spent", "Budget"))], texts
+    assert sum("Runs out" in t for t in texts) == 50  # what moves is drawn each time
+    kept = drawing._KEPT_BACKGROUNDS  # noqa: SLF001 - what the drawing process holds
+    assert len(kept) == 50 and sum(map(len, kept.values())) < 50 * 100_000
+    # And each is the picture a whole drawing makes.
+    forget_kept_figures()
+    monkeypatch.setattr(Text, "draw", real_text_draw)
+    assert [draw_burn_up(*chart(project, 5)) for project in (0, 49)] == [again[0], again[-1]]
