@@ -53,9 +53,13 @@ ON_COMMIT = "on_commit"
 # session: the one project whose content it changes, where the statement itself cannot
 # say (without it, any row may have been reached: the whole tenant changed).
 WRITES_PROJECT = "liaison_writes_project"
-# Rows with a project_id that decide which project a place or a person is about, or who
-# may read what: a change to them is a change to the whole tenant, not to one project.
-WHO_AND_WHERE = (Membership, ChannelLink)
+# Rows that decide which project a place or a person is about, or who may read what, and
+# the project's own row (its name, zone, budget and dates, whether it is closed): read
+# with who asks and where, and remembered with them while the tenant as a whole is
+# unchanged (bot.engine.remembered), a change to them is a change to the whole tenant. A
+# project's own row changes seldom (`budget set`, `project close`); its content (tasks,
+# time, spend) all day, and that is a change to the project alone.
+WHO_AND_WHERE = (Membership, ChannelLink, Project)
 
 
 class TrackedSession(Session):
@@ -88,9 +92,7 @@ def _executing(state: ORMExecuteState) -> None:
 
 def _project_of(session: Session, instance: object) -> int | None:
     """The one project whose content `instance` is, or None when its change may matter
-    to more than one (a new or deleted project, who is on a project, a person)."""
-    if isinstance(instance, Project):
-        return None if instance in session.new or instance in session.deleted else instance.id
+    to more than one (a project's own row, who is on a project, a person)."""
     if isinstance(instance, WHO_AND_WHERE):
         return None
     project_id = getattr(instance, "project_id", None)

@@ -7,9 +7,13 @@ keeps those rows here, and the next read-only command from the same person in th
 channel uses them instead of reading them again, while nothing they were read from
 changed. That is the reply cache's
 rule (bot.engine.reply_cache): the rows are as current as a reply it would give, never
-older than the last write this process made or heard of (a tenant-wide change such as who
-is on which project, or a change to the channel's project), and at most MAX_AGE_SECONDS
-old for what no notice tells (a write from outside Liaison's engine).
+older than the last write this process made or heard of, and at most MAX_AGE_SECONDS
+old for what no notice tells (a write from outside Liaison's engine). Every change to
+these rows is a change to the whole tenant (storage.changes.WHO_AND_WHERE: who is on
+which project, which channel is whose, a person, a project's own row); a change to a
+project's content (a task added, time logged) is not, and keeps them: in a busy
+workspace every project changes every few seconds, and the next read there would read
+them again.
 
 A writer always reads them afresh, after the tenant's revision is taken: what it decides
 is decided on the newest rows."""
@@ -74,10 +78,9 @@ class RememberedPlaces:
         kept = self._kept.get(key)
         if kept is None:
             return None
-        project = kept.place.project
-        scope = frozenset() if project is None else frozenset({project.id})
+        # Only a change to the tenant as a whole changes these rows (see the module's note).
         current = self.generations.current(
-            kept.generation, kept.tenant, scope, kept.kept_at, self.max_age
+            kept.generation, kept.tenant, frozenset(), kept.kept_at, self.max_age
         )
         if not (current and kept.tenant == tenant):
             del self._kept[key]
@@ -85,7 +88,7 @@ class RememberedPlaces:
         self._kept.move_to_end(key)
         return Place(*[
             None if row is None else await session.merge(row, load=False)
-            for row in (kept.place.tenant, kept.place.me, kept.place.link, project,
+            for row in (kept.place.tenant, kept.place.me, kept.place.link, kept.place.project,
                         kept.place.membership)
         ])  # fmt: skip
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from sqlalchemy import delete
+from sqlalchemy import delete, event
 
 from adapters.console.session import Speaker, place_for
 from bot.engine.identity import Identities
@@ -79,16 +79,38 @@ async def test_someone_this_process_does_not_remember_is_read_with_where_they_as
 
 
 @sqlite_only
-async def test_a_change_to_the_channels_project_is_read_afresh_and_anothers_is_not(
+async def test_a_change_to_a_projects_own_row_is_read_afresh_everywhere_in_the_tenant(
     bot: Harness, statements: StatementCounter
 ) -> None:
+    """A project's own row (its budget, name, dates, whether closed) is read with who and
+    where: a change to it is the whole tenant's (storage.changes.WHO_AND_WHERE)."""
     await remembered_team(bot)
     for request in (asks("ann", "status"), asks("ann", "status", "beta")):
         await bot.engine.handle(request)
     await bot.say("ann", "budget set 80k")  # Acme's project row itself
     assert await statements_for(bot, statements, asks("ann", "status")) == 2
     assert "80,000" in await bot.say("ann", "budget")
-    assert await statements_for(bot, statements, asks("ann", "status", "beta")) == 1
+    assert await statements_for(bot, statements, asks("ann", "status", "beta")) == 2
+
+
+@sqlite_only
+async def test_a_change_to_a_projects_content_keeps_who_and_where_remembered(
+    bot: Harness, statements: StatementCounter
+) -> None:
+    """A task added, time logged, money spent: the project's content changed, not who
+    asks nor where, nor the project's own row. The next read there reads only what it
+    shows (in a busy workspace every project's content changes every few seconds), and
+    shows the change."""
+    await remembered_team(bot)
+    await bot.engine.handle(asks("bob", "tasks"))
+    assert await statements_for(bot, statements, asks("bob", "tasks")) == 1
+    await bot.say("ann", 'task add "Sitemap" @bob due:2026-12-10')
+    await bot.say("bob", 'log 2h "Sitemap"')
+    assert await statements_for(bot, statements, asks("bob", "tasks")) == 1
+    assert "Sitemap" in str((await bot.engine.handle(asks("bob", "tasks"))).messages)
+    await bot.say("ann", "team remove @bob")  # who is on what: the tenant's
+    refused = await bot.engine.handle(asks("bob", "tasks"))
+    assert refused.failed and "ask the project's PM" in str(refused.messages), refused
 
 
 @sqlite_only
@@ -153,6 +175,43 @@ async def test_another_process_taking_someone_off_the_team_is_heard_at_once(
         reply = await engine_b.handle(asks("bob", "status"))
         assert reply.failed and "ask the project's PM" in str(reply), reply
     finally:
+        for listener in (listener_a, listener_b):
+            await listener.stop()
+        for engine in (engine_a, engine_b):
+            await engine.sessions.kw["bind"].dispose()
+
+
+@postgres_only
+async def test_another_process_adding_a_task_keeps_who_and_where_remembered(
+    db_url: str, bot: Harness
+) -> None:
+    """Two processes on PostgreSQL: a notice of a change to a project's content (a task
+    added in the other process) does not make this one read who asks and where again;
+    the read shows the task."""
+    await kickoff(bot)
+    engine_a, listener_a = await listening_engine(db_url, bot.clock)
+    engine_b, listener_b = await listening_engine(db_url, bot.clock)
+    counted = StatementCounter()
+    bind = engine_b.sessions.kw["bind"].sync_engine
+    event.listen(bind, "before_cursor_execute", counted)
+    try:
+        engine_b.reply_cache = False
+        for _ in range(2):  # the first sight of bob in this process, then remembered
+            assert not (await engine_b.handle(asks("bob", "tasks"))).failed
+        counted.reset()
+        assert not (await engine_b.handle(asks("bob", "tasks"))).failed
+        reads_alone = counted.count
+        kept = engine_b.generations.of("console:local")
+        added = await engine_a.handle(asks("ann", 'task add "Sitemap" @bob due:2026-12-10'))
+        assert not added.failed, added
+        changed = sync(lambda: engine_b.generations.of("console:local") != kept)
+        await until(changed, 10, "the notice, sent on commit")
+        counted.reset()
+        reply = await engine_b.handle(asks("bob", "tasks"))
+        assert "Sitemap" in str(reply.messages), reply
+        assert counted.count == reads_alone, counted.statements
+    finally:
+        event.remove(bind, "before_cursor_execute", counted)
         for listener in (listener_a, listener_b):
             await listener.stop()
         for engine in (engine_a, engine_b):

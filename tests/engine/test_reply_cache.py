@@ -507,9 +507,9 @@ async def test_waiting_keeps_its_reply_by_the_projects_it_read_itself(
     assert "Store listing" not in await bot.say("ann", "waiting")
     assert await statements_for(bot, statements, waiting) == 0
     await bot.say("ann", "project reopen", channel="beta")
-    # Computed again: the memberships and the lists (who and where are remembered: Beta's
-    # change is not the team channel's project's; bot.engine.remembered).
-    assert await statements_for(bot, statements, waiting) == 2
+    # Computed again, who and where included: a project's own row is read with them, and a
+    # change to it is the tenant's (storage.changes.WHO_AND_WHERE).
+    assert await statements_for(bot, statements, waiting) == 3
     assert "Store listing" in await bot.say("ann", "waiting")
 
 

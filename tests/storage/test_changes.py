@@ -4,6 +4,7 @@ the projects it wrote."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from sqlalchemy import insert, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -62,5 +63,13 @@ async def test_a_statement_says_which_project_it_wrote_or_it_wrote_the_tenant(
         assert touched_projects(session) == {project.id} and take_wrote(session)
         untold = update(Task).where(Task.number == 99).values(title="Untold")
         await session.execute(untold)
+        assert touched_projects(session) is None and take_wrote(session)
+        task = await session.scalar(select(Task).where(Task.number == 99))
+        assert task is not None
+        task.title = "Its content"
+        await session.flush()
+        assert touched_projects(session) == {project.id} and take_wrote(session)
+        project.budget = Decimal("1")  # its own row, read with who and where: the tenant's
+        await session.flush()
         assert touched_projects(session) is None and take_wrote(session)
         await session.rollback()
