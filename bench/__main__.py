@@ -51,7 +51,9 @@ async def main(argv: list[str] | None = None) -> int:
     cpu_before = report.cpu_times()
     progress = _progress(started)
     loads = (
-        Loads(baseline_requests=400, liaison_requests=100, seconds=2, warmup=20)
+        Loads(
+            baseline_requests=400, liaison_requests=100, uncached_requests=100, seconds=2, warmup=20
+        )
         if options.quick
         else Loads()
     )
@@ -113,8 +115,8 @@ def _latency_notes(run: LatencyRun) -> str:
         "command is done when its reply is available (in the acknowledgement or posted to "
         "its `response_url`). The bare servers answer the same signed body. "
         f"Saturation: {loads.clients} clients, {loads.baseline_requests} requests to a "
-        f"bare server and to `/pm status`, {loads.liaison_requests} to `/pm task add` and "
-        "to each uncached read; "
+        f"bare server and to `/pm status`, {loads.liaison_requests} to `/pm task add` (each "
+        f"adds a task to the seeded project), {loads.uncached_requests} to each uncached read; "
         f"steady load: {loads.rate:.0f} "
         f"requests a second for {loads.seconds:.0f} s; {loads.warmup} warm-up requests per "
         f"case first. Seeded project rows: {seeded}.\n\n"
