@@ -151,6 +151,7 @@ def _png_over_kept_background(
     above.sort(key=lambda artist: artist.get_zorder())  # stable: as Axes.draw sorts them
     shows = (
         kind,
+        tuple(figure.bbox.bounds),  # the pixels kept: as many as the canvas has
         tuple(axes.get_position().bounds),
         axes.get_xlim(),
         axes.get_ylim(),
