@@ -22,7 +22,6 @@ def collector_as_it_was() -> Iterator[None]:
 def test_the_served_process_freezes_what_start_up_built_and_collects_less_often() -> None:
     gc.unfreeze()
     gc.set_threshold(700, 10, 10)  # Python's own
-    built = [object() for _ in range(10)], {"a": []}  # noqa: F841 - kept alive, tracked
     settle_collector()
     assert gc.get_freeze_count() > 0
     assert gc.get_threshold() == (YOUNG_COLLECTION_AFTER, 10, 10)
