@@ -87,16 +87,18 @@ async def post_rendered(
 
 async def upload(
     client: AsyncWebClient, channel: str, uploads: list[Upload], thread_ts: str | None = None
-) -> None:
+) -> list[str]:
+    """Upload files to a conversation; the ids Slack gave them, in order."""
     if not uploads:
-        return
+        return []
     # A chart is drawn now, after the text it belongs to was sent: a slash command's
     # answer does not wait for its picture.
     files: list[dict[str, Any]] = [
         {"content": await _drawn(u.content), "filename": u.filename, "title": u.title}
         for u in uploads
     ]
-    await client.files_upload_v2(file_uploads=files, channel=channel, thread_ts=thread_ts)
+    done = await client.files_upload_v2(file_uploads=files, channel=channel, thread_ts=thread_ts)
+    return [str(f["id"]) for f in done.get("files") or []]
 
 
 async def _drawn(content: bytes | Chart) -> bytes:

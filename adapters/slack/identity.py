@@ -22,6 +22,8 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack.pictures import ShownCharts
+
 log = logging.getLogger("liaison.slack")
 
 HOUR = 3600.0
@@ -164,12 +166,13 @@ class Directory:
     """users.info and conversations.info, cached per user and per channel for an hour.
     None means the lookup failed: the caller decides for the client-safe side. And the
     bot's direct message with each person (conversations.open), which a private chart is
-    uploaded to."""
+    uploaded to, and the charts uploaded lately to each conversation."""
 
     def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._users: _Cache[SlackUser] = _Cache(clock)
         self._channels: _Cache[SlackChannel] = _Cache(clock)
         self._direct: _Cache[str] = _Cache(clock)
+        self.charts = ShownCharts()  # uploaded lately, by conversation (shown again by id)
 
     async def user(self, client: AsyncWebClient, user_id: str) -> SlackUser | None:
         async def lookup() -> SlackUser:

@@ -22,6 +22,7 @@ BUTTON_TEXT = 75
 BUTTON_VALUE = 2000
 MAX_BUTTONS = 25  # elements in one actions block
 FALLBACK_TEXT = 3000  # the notification text; the blocks carry everything
+IMAGE_TEXT = 2000  # an image block's title and alt_text
 
 FORM_ACTION = "liaison.form"  # a button that opens a modal holding a neutral Form
 SEPARATOR = "|"  # action ids are made unique per message: "change approve|2"
@@ -94,6 +95,17 @@ def uploads_of(message: m.Message) -> list[Upload]:
         elif isinstance(block, m.File):
             uploads.append(Upload(block.name, block.content, block.name))
     return uploads
+
+
+def shown_again(file_id: str, title: str, alt: str) -> SlackMessage:
+    """A picture uploaded to this conversation before, shown again by its file id."""
+    block = {
+        "type": "image",
+        "slack_file": {"id": file_id},
+        "alt_text": _shorten(alt, IMAGE_TEXT),
+        "title": {"type": "plain_text", "text": _shorten(title, IMAGE_TEXT)},
+    }
+    return SlackMessage(escape(_shorten(title, FALLBACK_TEXT)), [block])
 
 
 def fallback_text(blocks: list[Block]) -> str:

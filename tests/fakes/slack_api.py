@@ -10,7 +10,8 @@
         url = api.response_url("slash-1")               # a response_url to put in payloads
         await api.wait_for("response_url")              # the first post to a response_url
 
-Implemented: auth.test, chat.postMessage, chat.postEphemeral, chat.update (of a message it
+Implemented: auth.test, chat.postMessage (an image block naming a `slack_file` it does
+not have is refused: invalid_blocks), chat.postEphemeral, chat.update (of a message it
 posted: `messages` keeps each as last edited), views.open,
 views.publish, views.update, users.info, conversations.info, conversations.open,
 files.getUploadURLExternal, the upload URL itself (method "upload"),
@@ -115,6 +116,9 @@ class FakeSlackApi:
     users: dict[str, FakeUser] = field(default_factory=dict)
     channels: dict[str, FakeChannel] = field(default_factory=dict)
     uploads: dict[str, bytes] = field(default_factory=dict)
+    # Files whose upload was completed (files.completeUploadExternal): ones an image
+    # block may name (`slack_file`) until deleted.
+    files: set[str] = field(default_factory=set)
     # Seconds a method takes to answer, by method name (Slack on a slow day).
     delays: dict[str, float] = field(default_factory=dict)
     # (channel, ts) -> the message as posted and last edited (chat.update edits it)
@@ -195,6 +199,11 @@ class FakeSlackApi:
             status = 500
         for _ in range(times):
             self._failures.append(Failure(status, retry_after, error, drop, method))
+
+    def delete_file(self, file_id: str) -> None:
+        """A person deleted the file: an image block naming it is refused from now on."""
+        self.files.discard(file_id)
+        self.uploads.pop(file_id, None)
 
     def add_user(self, user_id: str, name: str, **details: Any) -> FakeUser:
         user = FakeUser(user_id, name, **{"team_id": self.team_id, **details})
@@ -331,10 +340,18 @@ class FakeSlackApi:
         }
 
     def _post_message(self, args: dict[str, Any]) -> dict[str, Any]:
+        if not self._known_files(args.get("blocks")):
+            return {"ok": False, "error": "invalid_blocks"}
         ts = self._ts()
         message = {"type": "message", "text": args.get("text", ""), "ts": ts}
         self.messages[(str(args.get("channel")), ts)] = message
         return {"channel": args.get("channel"), "ts": ts, "message": message}
+
+    def _known_files(self, blocks: Any) -> bool:
+        """Slack refuses an image block whose `slack_file` is not a file it has."""
+        blocks = json.loads(blocks) if isinstance(blocks, str) else (blocks or [])
+        named = [b["slack_file"].get("id") for b in blocks if b.get("slack_file")]
+        return all(file_id in self.files for file_id in named)
 
     def _update_message(self, args: dict[str, Any]) -> dict[str, Any]:
         """chat.update edits a message this fake posted, as Slack does; any other ts is
@@ -394,6 +411,7 @@ class FakeSlackApi:
     def _complete_upload(self, args: dict[str, Any]) -> dict[str, Any]:
         files = args.get("files")
         files = json.loads(files) if isinstance(files, str) else (files or [])
+        self.files.update(f["id"] for f in files if f["id"] in self.uploads)
         return {"files": [{"id": f["id"], "title": f.get("title", "")} for f in files]}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import types
 from collections.abc import AsyncIterator
 from concurrent.futures.process import BrokenProcessPool
@@ -235,6 +236,52 @@ async def test_a_chart_is_drawn_after_the_answer_and_uploaded(
     assert done.args["channel_id"] == "C0TEAM" and drawings.drawings == 1
     (png,) = world.api.uploads.values()
     assert png.startswith(b"\x89PNG")
+
+
+def _shown_files(api: FakeSlackApi) -> list[tuple[str, str]]:
+    """(channel, file id) of each image block posted that names an uploaded file."""
+    shown = []
+    for call in api.calls_to("chat.postMessage"):
+        blocks = call.args.get("blocks") or []
+        blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
+        shown.extend(
+            (call.args["channel"], b["slack_file"]["id"]) for b in blocks if "slack_file" in b
+        )
+    return shown
+
+
+async def _uploaded_ids(api: FakeSlackApi, count: int) -> list[tuple[str, str]]:
+    """(channel, file id) of the first `count` completed uploads, once there are as many."""
+    done = await api.wait_for("files.completeUploadExternal", count)
+    return [(c.args["channel_id"], f["id"]) for c in done for f in json.loads(c.args["files"])]
+
+
+async def test_a_chart_shown_in_a_conversation_before_is_shown_again_by_its_file(
+    world: SlackWorld,
+) -> None:
+    """The same chart asked for again in the same conversation is one chat.postMessage
+    whose image block names the file uploaded before (`slack_file`): not three more
+    upload calls and a second copy in the channel's files. Another conversation gets an
+    upload of its own; a file a person deleted is uploaded afresh."""
+    await world.command("burn")
+    [(channel, file_id)] = await _uploaded_ids(world.api, 1)
+    assert channel == "C0TEAM"
+    await world.command("burn")
+    await world.api.wait_for("chat.postMessage", 1, where=lambda c: "slack_file" in str(c.args))
+    assert _shown_files(world.api) == [("C0TEAM", file_id)]
+    assert len(world.api.calls_to("files.getUploadURLExternal")) == 1
+
+    await world.command("burn", channel="C0SHARED")
+    assert (await _uploaded_ids(world.api, 2))[1][0] == "C0SHARED"
+
+    world.api.delete_file(file_id)
+    await world.command("burn")
+    [*_, (channel, fresh_id)] = await _uploaded_ids(world.api, 3)
+    assert channel == "C0TEAM" and fresh_id != file_id
+    await world.command("burn")
+    await world.api.wait_for("chat.postMessage", 3, where=lambda c: "slack_file" in str(c.args))
+    assert _shown_files(world.api)[-1] == ("C0TEAM", fresh_id)
+    assert len(world.api.calls_to("files.getUploadURLExternal")) == 3
 
 
 class FailingDrawings(drawing.Drawn):
