@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from functools import lru_cache
 from typing import Any
 
@@ -31,10 +32,11 @@ def _level(ctx: CommandContext, key: str, value: str | None) -> int | None:
 
 
 def _describe(risk: Risk | Row[Any]) -> str:
-    return (
-        f"likelihood {LEVELS[risk.likelihood]}, impact {LEVELS[risk.impact]}, "
-        f"score {risk.likelihood * risk.impact}"
-    )
+    return _rating(risk.likelihood, risk.impact)
+
+
+def _rating(likelihood: int, impact: int) -> str:
+    return f"likelihood {LEVELS[likelihood]}, impact {LEVELS[impact]}, score {likelihood * impact}"
 
 
 async def _may_change(ctx: CommandContext, risk: Risk) -> None:
@@ -153,7 +155,8 @@ async def risks_list(ctx: CommandContext, args: Args) -> Message:
     rows = await column_rows(
         ctx.session, _risk_list_query(include_closed, client), {"project_id": project.id}
     )
-    items = tuple(_risk_item(ctx, row, client=client) for row in rows)
+    today = ctx.project_today  # the project's day, worked out once for the whole list
+    items = tuple(_risk_item(row, today, client=client) for row in rows)
     heading = "Risks we are watching with you" if client else f"Risks of {project.name}"
     blocks = [Heading(heading), Items(items, empty="No open risks.")]
     if not client:
@@ -164,7 +167,8 @@ async def risks_list(ctx: CommandContext, args: Args) -> Message:
 @lru_cache(maxsize=4)
 def _risk_list_query(include_closed: bool, client: bool) -> Select[Any]:
     """The list's columns, highest likelihood x impact first: built once for each kind of
-    list (open or all, the team's or the client's), the project as its parameter."""
+    list (open or all, the team's or the client's), the project as its parameter.
+    `_risk_item` unpacks its columns in this order."""
     query = (
         select(
             Risk.number,
@@ -194,18 +198,20 @@ def _risk_list_query(include_closed: bool, client: bool) -> Select[Any]:
     return query
 
 
-def _risk_item(ctx: CommandContext, risk: Row[Any], *, client: bool) -> Item:
-    """One line of the list, from the columns `risks` reads (no ORM object per risk)."""
-    text = f"Risk {risk.number} {risk.title} ({_describe(risk)})"
-    if risk.mitigation:
-        text += f". Mitigation: {risk.mitigation}"
+def _risk_item(risk: Row[Any], today: date, *, client: bool) -> Item:
+    """One line of the list, from the columns `risks` reads (no ORM object per risk),
+    unpacked once: a Row's columns by name cost ~0.3 us each."""
+    number, title, likelihood, impact, mitigation, shared, review_on, status, owner = risk
+    text = f"Risk {number} {title} ({_rating(likelihood, impact)})"
+    if mitigation:
+        text += f". Mitigation: {mitigation}"
     if not client:
-        text += f". Owner: {risk.owner}" if risk.owner else ". No owner"
-        if risk.client_visible:
+        text += f". Owner: {owner}" if owner else ". No owner"
+        if shared:
             text += ". Shared with the client"
-        if risk.review_on:
-            due = " (due)" if risk.review_on <= ctx.project_today else ""
-            text += f". Review {risk.review_on}{due}"
-    if risk.status != "open":
+        if review_on:
+            due = " (due)" if review_on <= today else ""
+            text += f". Review {review_on}{due}"
+    if status != "open":
         return Item(text + ". Closed", "done")
-    return Item(text, "red" if risk.likelihood * risk.impact >= HIGH_SCORE else "open")
+    return Item(text, "red" if likelihood * impact >= HIGH_SCORE else "open")

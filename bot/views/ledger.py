@@ -73,6 +73,8 @@ def _sum_exact(element: _sum_cents, compiler: Any, **kw: Any) -> str:
 def _from_cents(value: object) -> Decimal:
     if value is None:
         return Decimal("0.00")
+    if isinstance(value, int):  # a running total: exact, and a third of the cost
+        return Decimal(value).scaleb(-2)
     return (Decimal(str(value)) / HUNDRED).quantize(Decimal("0.01"))
 
 
