@@ -205,6 +205,7 @@ async def log_time(ctx: CommandContext, args: Args) -> Message:
 @command(
     "budget",
     cached="project",
+    shared=True,
     usage="budget",
     questions=(
         ("how's the budget", ""),

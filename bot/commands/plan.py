@@ -508,6 +508,7 @@ def _task_list_query(filters: tuple[str, ...]) -> Select[Any]:
 @command(
     "tasks",
     cached="project",
+    shared=True,
     usage="tasks [mine|@who|overdue|blocked|done|all] [due:this-week|next-week|DATE]",
     questions=(
         ("what's overdue", "overdue"),

@@ -13,6 +13,7 @@ from bot.views.reports import build_report, build_status
 @command(
     "status",
     cached="project",
+    shared=True,
     usage='status [project:"Name"]',
     questions=(
         ("how is {project} going", 'project:"{project}"'),

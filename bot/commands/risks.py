@@ -143,6 +143,7 @@ async def risk_close(ctx: CommandContext, args: Args) -> Message:
 @command(
     "risks",
     cached="project",
+    shared=True,
     usage="risks [all]",
     summary="The open risks, highest likelihood x impact first (clients: the shared ones)",
     area="risks",

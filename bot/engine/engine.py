@@ -43,6 +43,7 @@ from bot.engine.recent_deliveries import RecentDeliveries
 from bot.engine.registry import CommandSpec, Registry, Turn
 from bot.engine.remembered import Place, RememberedPlaces
 from bot.engine.reply_cache import Generations, Keep, ReplyCache, tenant_key
+from bot.engine.standing import Standing, shared_key, standing_read, standing_remembered
 from bot.engine.understanding import Suggestion, answer_question, near_miss
 from bot.errors import Refused, UserError
 from bot.messages import Actions, Button, Context, Message, Reply, Text
@@ -183,12 +184,15 @@ class Engine:
         try:
             text = self._command_text(request)
             tenant = tenant_key(request.place.platform, request.place.tenant)
-            cache_key = self._cache_key(request, text)
+            cache_key = self._cache_key(request, text, tenant)
             if cache_key is None:
                 reply, _ = await self._run(request, text, tenant, kept=False)
                 return reply, "ok"
+            key, standing = cache_key
             reply = await self.replies.answer(
-                cache_key, tenant, lambda: self._run(request, text, tenant, kept=True)
+                key,
+                tenant,
+                lambda: self._run(request, text, tenant, kept=True, standing=standing),
             )
             return reply, "ok"
         except Suggested as offer:
@@ -209,34 +213,44 @@ class Engine:
             return Reply((sorry,), failed=True), "failure"
 
     async def _run(
-        self, request: Request, text: str, tenant: str, *, kept: bool
-    ) -> tuple[Reply, Keep]:
-        """The reply, in one transaction, and what it was read from if it may be kept for
-        a repeat (False if it changed data or was a platform retry's). `kept`: whether the
-        reply cache would keep it, and so needs to know what it was read from.
-
-        A command that writes nothing, not even its delivery id, reads without a
-        transaction where that saves round trips (storage.reading); should it write after
-        all (someone new or changed to remember), it starts again in one."""
-        if self._writes_nothing(request, text):
-            try:
-                return await self._run_once(request, text, tenant, kept=kept, reading=True)
-            except WouldWrite:
-                pass  # nothing was written: the reads are simply done again
-        turn = self._turn_of(text)
-        try:
-            return await self._run_once(request, text, tenant, kept=kept, turn=turn)
-        except BeyondItsProject as beyond:
-            log.info("`%s` ran again with the tenant's turn: %s", text.split()[0], beyond)
-            return await self._run_once(request, text, tenant, kept=kept, turn="tenant")
-
-    async def _run_once(
         self,
         request: Request,
         text: str,
         tenant: str,
         *,
         kept: bool,
+        standing: Standing | None = None,
+    ) -> tuple[Reply, Keep]:
+        """The reply, in one transaction, and what it was read from if it may be kept for
+        a repeat (False if it changed data or was a platform retry's). `kept`: whether the
+        reply cache would keep it, and so needs to know what it was read from; `standing`:
+        the asker's that it would be kept for, shared with everyone who has it
+        (bot.engine.standing).
+
+        A command that writes nothing, not even its delivery id, reads without a
+        transaction where that saves round trips (storage.reading); should it write after
+        all (someone new or changed to remember), it starts again in one."""
+        run = functools.partial(self._run_once, request, text, tenant, kept, standing)
+        if self._writes_nothing(request, text):
+            try:
+                return await run(reading=True)
+            except WouldWrite:
+                pass  # nothing was written: the reads are simply done again
+        turn = self._turn_of(text)
+        try:
+            return await run(turn=turn)
+        except BeyondItsProject as beyond:
+            log.info("`%s` ran again with the tenant's turn: %s", text.split()[0], beyond)
+            return await run(turn="tenant")
+
+    async def _run_once(
+        self,
+        request: Request,
+        text: str,
+        tenant: str,
+        kept: bool,
+        standing: Standing | None,
+        *,
         reading: bool = False,
         turn: Turn = "tenant",
     ) -> tuple[Reply, Keep]:
@@ -249,7 +263,9 @@ class Engine:
             if reading:
                 await read_without_transaction(session)
             try:
-                handled = await self._handle_in_transaction(session, request, text, kept, turn)
+                handled = await self._handle_in_transaction(
+                    session, request, text, turn, kept=kept, standing=standing
+                )
             except BaseException:
                 self.recent.forget(_delivery(request))  # not answered: it may come again
                 raise
@@ -341,10 +357,13 @@ class Engine:
         message = Message(blocks=tuple(blocks), audience="client", visibility="ephemeral")
         return Reply((message,), failed=True)
 
-    def _cache_key(self, request: Request, text: str) -> Hashable | None:
-        """The reply cache's key if this request may be answered from it. A platform's
-        retry of a delivery whose reply is posted must be recognised as one, in the
-        database, so only replies given inline may skip that."""
+    def _cache_key(
+        self, request: Request, text: str, tenant: str
+    ) -> tuple[Hashable, Standing | None] | None:
+        """The reply cache's key if this request may be answered from it, and the standing
+        it is shared by, if any. A platform's retry of a delivery whose reply is posted
+        must be recognised as one, in the database, so only replies given inline may skip
+        that."""
         if not self.reply_cache or request.action is not None:
             return None
         if request.event_id and not request.reply_inline:
@@ -352,7 +371,16 @@ class Engine:
         spec = self._spec_of(text)
         if spec is None or not spec.cached:
             return None
-        return self.replies.key(text, request, request.received_at or self.clock())
+        now = request.received_at or self.clock()
+        own = self.replies.key(text, request, now)
+        # No arguments: nothing of the asker's. Their own reply kept (computed before who
+        # they are was remembered) answers them as before.
+        if spec.shared and text == spec.name and self.replies.get(own, tenant) is None:
+            remembered = self.places.peek(request, tenant)
+            standing = None if remembered is None else standing_remembered(remembered)
+            if standing is not None:
+                return shared_key(text, request, standing, now), standing
+        return own, None
 
     def _command_text(self, request: Request) -> str:
         if request.action is not None:
@@ -369,7 +397,14 @@ class Engine:
         return text or "help"
 
     async def _handle_in_transaction(
-        self, session: AsyncSession, request: Request, text: str, kept: bool, turn: Turn
+        self,
+        session: AsyncSession,
+        request: Request,
+        text: str,
+        turn: Turn,
+        *,
+        kept: bool,
+        standing: Standing | None = None,
     ) -> Handled:
         if request.event_id and not await self._first_delivery(session, request, text):
             log.info("duplicate event %s ignored", request.event_id)
@@ -414,6 +449,8 @@ class Engine:
             return Handled(reply, changed=True, projects=projects)
         if not (kept and spec.cached):
             return Handled(reply, read=False)
+        if standing is not None and standing_read(ctx) != standing:
+            return Handled(reply, read=False)  # not for those it would be kept for
         return Handled(reply, read=await self._read_from(ctx, spec))
 
     async def _read_from(self, ctx: CommandContext, spec: CommandSpec) -> frozenset[int]:

@@ -39,6 +39,10 @@ class CommandSpec:
     # when it reads only its own project's content, True when it may read any project
     # the asker is on (then a write to any of them makes it compute again).
     cached: bool | Literal["project"] = False
+    # Asked with no arguments, its reply is the same for everyone who stands where the
+    # asker stands (it never reads who asks): one person's kept reply answers another's
+    # (bot.engine.standing). Only for `cached="project"`.
+    shared: bool = False
     # Other names for it ("done" for "task done") and questions people ask that it answers:
     # (question, the arguments it runs with); `{project}` in a question is a project's name.
     aliases: tuple[str, ...] = ()
@@ -70,6 +74,7 @@ def command(
     hidden: bool = False,
     reads_only: bool = False,
     cached: bool | Literal["project"] = False,
+    shared: bool = False,
     aliases: Iterable[str] = (),
     questions: Iterable[tuple[str, str]] = (),
     on_closed: bool = False,
@@ -89,6 +94,7 @@ def command(
             hidden=hidden,
             reads_only=reads_only or bool(cached),
             cached=cached,
+            shared=shared and cached == "project",
             aliases=tuple(aliases),
             questions=tuple(questions),
             on_closed=on_closed,

@@ -71,9 +71,9 @@ class RememberedPlaces:
             actor.user_id, actor.tenant, actor.name, actor.timezone, actor.external,
         )  # fmt: skip
 
-    async def recall(self, session: AsyncSession, request: Request, tenant: str) -> Place | None:
-        """The rows kept for this request's person and channel, merged into `session`
-        without reading them, if they are still current; else None."""
+    def peek(self, request: Request, tenant: str) -> Place | None:
+        """The rows kept for this request's person and channel, detached, if they are
+        still current; else None."""
         key = self._key(request)
         kept = self._kept.get(key)
         if kept is None:
@@ -86,11 +86,20 @@ class RememberedPlaces:
             del self._kept[key]
             return None
         self._kept.move_to_end(key)
-        return Place(*[
-            None if row is None else await session.merge(row, load=False)
-            for row in (kept.place.tenant, kept.place.me, kept.place.link, kept.place.project,
-                        kept.place.membership)
-        ])  # fmt: skip
+        return kept.place
+
+    async def recall(self, session: AsyncSession, request: Request, tenant: str) -> Place | None:
+        """The rows kept for this request's person and channel, merged into `session`
+        without reading them, if they are still current; else None."""
+        place = self.peek(request, tenant)
+        if place is None:
+            return None
+        return Place(
+            *[
+                None if row is None else await session.merge(row, load=False)
+                for row in (place.tenant, place.me, place.link, place.project, place.membership)
+            ]
+        )
 
     def keep(
         self,
