@@ -487,6 +487,7 @@ class Engine:
         offered = await suggestions.take(session, request, now)
         if offered is None:
             raise UserError("There is nothing waiting for a yes here. Type `help` for the list.")
+        await session.flush()  # the offer's deletion, now: not in the command's reads
         take_wrote(session)  # an offer taken is bookkeeping, like a delivery id
         return offered
 
@@ -538,7 +539,10 @@ class Engine:
         link, linked, membership = await self._find_project(ctx, project_name, spec, where)
         if ctx.project_turn:
             await self._take_project_turn(ctx)
-        if spec.reads_only and not ctx.took_revision and project_name is None and link:
+        # A writer's rows too, once it commits: a change of its project's content (time
+        # logged, a task closed) leaves them current for the person's next read; any
+        # other change is the tenant's, and they are not (RememberedPlaces.peek).
+        if project_name is None and link and not ctx.identity_written:
             place = Place(ctx.tenant, ctx.me, link, linked, membership)
             self.places.keep(session, request, tenant, generation, place)
         return ctx

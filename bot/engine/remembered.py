@@ -16,7 +16,9 @@ workspace every project changes every few seconds, and the next read there would
 them again.
 
 A writer always reads them afresh, after the tenant's revision is taken: what it decides
-is decided on the newest rows."""
+is decided on the newest rows. It keeps them too, once it commits: a change of its
+project's content leaves them current for the person's next read, and a change to the
+tenant as a whole (a person, who is on which project) makes them stale at once."""
 
 from __future__ import annotations
 

@@ -114,6 +114,33 @@ async def test_a_change_to_a_projects_content_keeps_who_and_where_remembered(
 
 
 @sqlite_only
+async def test_a_writer_leaves_who_and_where_remembered_for_the_persons_next_read(
+    bot: Harness, statements: StatementCounter
+) -> None:
+    """Someone who logged time (their project's content) reads next with who and where
+    as the write read them; a change to the tenant as a whole leaves nothing of them."""
+    await remembered_team(bot)
+    logged = await bot.engine.handle(asks("bob", 'log 2h "Sitemap"'))
+    assert not logged.failed, logged
+    assert await statements_for(bot, statements, asks("bob", "status")) == 1
+    await bot.say("ann", "team add @bob role:member rate:120/h")  # who is on what
+    assert await statements_for(bot, statements, asks("bob", "status")) == 2
+    await bot.say("ann", "team remove @bob")
+    refused = await bot.engine.handle(asks("bob", 'log 1h "Sitemap"'))
+    assert refused.failed, refused
+
+
+@sqlite_only
+async def test_a_yes_runs_the_offered_read_with_who_and_where_as_remembered(bot: Harness) -> None:
+    """Taking the offer is bookkeeping (like a delivery id): the read it runs, with who and
+    where remembered from ann's write there, is a read like any other."""
+    await kickoff(bot)
+    assert "Task 1 added" in await bot.say("ann", 'task add "Homepage" @bob due:2027-01-05')
+    assert "Did you mean `status`?" in await bot.say("ann", "stauts")
+    assert "Acme Site: status" in await bot.say("ann", "yes")
+
+
+@sqlite_only
 async def test_someone_taken_off_the_team_is_refused_at_once(bot: Harness) -> None:
     """The membership decides who may read: a change to who is on which project is a
     change to the whole tenant, and nothing remembered before it is used after it."""
