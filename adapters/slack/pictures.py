@@ -10,10 +10,10 @@ person) makes Slack refuse the block: the chart is forgotten and uploaded afresh
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import OrderedDict
 
 from bot.messages import Chart
+from bot.views.drawing import chart_key
 
 KEPT_CHARTS = 4096  # conversations x charts; a key is a few dozen bytes
 
@@ -21,8 +21,9 @@ Shown = tuple[str, str, str]  # (the bot's user id, conversation, chart digest)
 
 
 def chart_digest(chart: Chart) -> str:
-    """Everything the picture and its title were made from, in 32 hex digits."""
-    made_from = json.dumps([chart.kind, chart.alt, chart.name, chart.data], sort_keys=True)
+    """Everything the picture (bot.views.drawing's key) and its title and file name were
+    made from, in 32 hex digits."""
+    made_from = "\0".join((*chart_key(chart), chart.alt, chart.name))
     return hashlib.blake2b(made_from.encode(), digest_size=16).hexdigest()
 
 

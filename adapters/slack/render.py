@@ -97,13 +97,14 @@ def uploads_of(message: m.Message) -> list[Upload]:
     return uploads
 
 
-def shown_again(file_id: str, title: str, alt: str) -> SlackMessage:
+def shown_again(file_id: str, title: str) -> SlackMessage:
     """A picture uploaded to this conversation before, shown again by its file id."""
+    text = _shorten(title, IMAGE_TEXT)
     block = {
         "type": "image",
         "slack_file": {"id": file_id},
-        "alt_text": _shorten(alt, IMAGE_TEXT),
-        "title": {"type": "plain_text", "text": _shorten(title, IMAGE_TEXT)},
+        "alt_text": text,
+        "title": {"type": "plain_text", "text": text},
     }
     return SlackMessage(escape(_shorten(title, FALLBACK_TEXT)), [block])
 

@@ -17,7 +17,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient, WebhookResponse
 
 from adapters.slack.deliver import upload
 from adapters.slack.identity import Directory
-from adapters.slack.pictures import shown_key
+from adapters.slack.pictures import Shown, shown_key
 from adapters.slack.render import SlackMessage, Upload, escape, render, shown_again
 from bot.messages import Chart, Reply, Visibility
 from bot.requests import PlaceKind
@@ -133,8 +133,9 @@ class Destination:
                 if direct
                 else self.channel_id
             )
-            if not await self._show_again(channel, item):
-                await self._upload(channel, item)
+            shown = self._shown(channel, item)
+            if shown is None or not await self._show_again(channel, item, shown):
+                await self._upload(channel, item, shown)
         except (SlackApiError, aiohttp.ClientError) as error:
             log.warning("upload of %s failed: %s", item.filename, error)
             if direct:
@@ -152,31 +153,33 @@ class Destination:
             )
             await self.send_part(Part("ephemeral", note))
 
-    async def _show_again(self, channel: str, item: Upload) -> bool:
+    def _shown(self, channel: str, item: Upload) -> Shown | None:
+        """How a chart is known among those shown in this conversation (not a file)."""
+        if not isinstance(item.content, Chart):
+            return None
+        return shown_key(self.bot_user_id, channel, item.content)
+
+    async def _show_again(self, channel: str, item: Upload, shown: Shown) -> bool:
         """Show a chart uploaded to this conversation before by its file id
         (adapters.slack.pictures); False if there is none, or Slack refused it."""
-        if not isinstance(item.content, Chart):
-            return False
-        key = shown_key(self.bot_user_id, channel, item.content)
-        file_id = self.directory.charts.file_id(key)
+        file_id = self.directory.charts.file_id(shown)
         if file_id is None:
             return False
-        again = shown_again(file_id, item.title, item.content.alt)
+        again = shown_again(file_id, item.title)  # a chart's title is its alt text
         try:
             await self.client.chat_postMessage(
                 channel=channel, text=again.text, blocks=again.blocks, thread_ts=self.thread_ts
             )
         except SlackApiError as error:  # the file is gone: deleted, or no longer shared
             log.info("showing %s again failed: %s", file_id, _reason(error))
-            self.directory.charts.forget(key)
+            self.directory.charts.forget(shown)
             return False
         return True
 
-    async def _upload(self, channel: str, item: Upload) -> None:
+    async def _upload(self, channel: str, item: Upload, shown: Shown | None) -> None:
         file_ids = await upload(self.client, channel, [item], self.thread_ts)
-        if isinstance(item.content, Chart) and file_ids:
-            key = shown_key(self.bot_user_id, channel, item.content)
-            self.directory.charts.remember(key, file_ids[0])
+        if shown is not None and file_ids:
+            self.directory.charts.remember(shown, file_ids[0])
 
 
 def _reason(error: Exception) -> str:

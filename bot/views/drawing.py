@@ -514,7 +514,7 @@ class Drawn:
 
     def png(self, chart: Chart) -> bytes:
         """Drawn here, in this process (tools and tests; requests use `png_elsewhere`)."""
-        key = _key(chart)
+        key = chart_key(chart)
         png = self._found(key)
         if png is None:
             with _DRAWING:
@@ -525,7 +525,7 @@ class Drawn:
         """Drawn in the drawing process (see `draw_in_process`), once for everyone who
         asks for the same chart meanwhile: under load drawings queue, and a project's
         budget asked for twice would otherwise wait in that queue twice."""
-        key = _key(chart)
+        key = chart_key(chart)
         png = self._found(key)
         if png is not None:
             return png
@@ -557,7 +557,8 @@ class Drawn:
         return png
 
 
-def _key(chart: Chart) -> tuple[str, str]:
+def chart_key(chart: Chart) -> tuple[str, str]:
+    """What a chart's picture is drawn from: its kind and its data."""
     return (chart.kind, json.dumps(chart.data, sort_keys=True))
 
 
