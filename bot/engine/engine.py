@@ -375,10 +375,10 @@ class Engine:
         own = self.replies.key(text, request, now)
         # No arguments: nothing of the asker's. Their own reply kept (computed before who
         # they are was remembered) answers them as before.
-        if spec.shared and text == spec.name and self.replies.get(own, tenant) is None:
+        if spec.shared and text == spec.name:
             remembered = self.places.peek(request, tenant)
             standing = None if remembered is None else standing_remembered(remembered)
-            if standing is not None:
+            if standing is not None and self.replies.get(own, tenant) is None:
                 return shared_key(text, request, standing, now), standing
         return own, None
 

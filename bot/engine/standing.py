@@ -40,8 +40,7 @@ def _standing(
 
 def standing_remembered(place: Place) -> Standing | None:
     """The standing of the person the rows were remembered for, in their channel."""
-    side = place.link.side if place.project is not None else None
-    return _standing(place.me, place.project, side, place.membership)
+    return _standing(place.me, place.project, place.link.side, place.membership)
 
 
 def standing_read(ctx: CommandContext) -> Standing | None:
