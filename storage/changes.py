@@ -40,6 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.sql.base import Executable
 
+from storage.ledger_totals import TOTALS_KEPT_FROM
 from storage.models import ChannelLink, Membership, Project, Tenant
 from storage.reads import as_loaded
 
@@ -47,6 +48,7 @@ Locked = TypeVar("Locked", Tenant, Project)
 CHANGES_CHANNEL = "liaison_changes"
 WROTE = "wrote"
 TOUCHED = "touched"  # the project ids written since the last take_wrote, or ANYTHING
+TOUCHED_TABLES = "touched_tables"  # the tables of that content written, or ANYTHING
 ANYTHING = "anything"
 ON_COMMIT = "on_commit"
 # An execution option of a Core (or ORM-enabled) INSERT/UPDATE/DELETE run through the
@@ -79,7 +81,7 @@ def _flushed(session: Session, _context: Any) -> None:
     written = [*session.new, *session.deleted]
     written += [o for o in session.dirty if session.is_modified(o)]
     for instance in written:
-        _touch(session, _project_of(session, instance))
+        _touch(session, _project_of(session, instance), _table_of(instance))
 
 
 @event.listens_for(TrackedSession, "do_orm_execute")
@@ -87,7 +89,12 @@ def _executing(state: ORMExecuteState) -> None:
     if state.is_insert or state.is_update or state.is_delete:
         state.session.info[WROTE] = True
         project_id = state.execution_options.get(WRITES_PROJECT)
-        _touch(state.session, project_id if isinstance(project_id, int) else None)
+        table = getattr(state.statement, "table", None)
+        _touch(
+            state.session,
+            project_id if isinstance(project_id, int) else None,
+            getattr(table, "name", None),
+        )
 
 
 def _project_of(session: Session, instance: object) -> int | None:
@@ -102,14 +109,25 @@ def _project_of(session: Session, instance: object) -> int | None:
     return None if moved else project_id
 
 
-def _touch(session: Session, project_id: int | None) -> None:
-    touched = session.info.setdefault(TOUCHED, set())
+def _table_of(instance: object) -> str | None:
+    table = getattr(type(instance), "__table__", None)
+    return getattr(table, "name", None)
+
+
+def _touch(session: Session, project_id: int | None, table: str | None) -> None:
+    _add(session, TOUCHED, project_id)
+    _add(session, TOUCHED_TABLES, table)
+
+
+def _add(session: Session, key: str, item: int | str | None) -> None:
+    """Add `item` to the session's set under `key`; None (unknown) makes it ANYTHING."""
+    touched = session.info.setdefault(key, set())
     if touched == ANYTHING:
         return
-    if project_id is None:
-        session.info[TOUCHED] = ANYTHING
+    if item is None:
+        session.info[key] = ANYTHING
     else:
-        touched.add(project_id)
+        touched.add(item)
 
 
 def touched_projects(session: AsyncSession) -> frozenset[int] | None:
@@ -117,6 +135,16 @@ def touched_projects(session: AsyncSession) -> frozenset[int] | None:
     when a write may matter beyond them (to the whole tenant)."""
     touched = session.info.get(TOUCHED, set())
     return None if touched == ANYTHING else frozenset(touched)
+
+
+def touched_tables(session: AsyncSession) -> frozenset[str] | None:
+    """The tables of those projects' content the session wrote since the last take_wrote,
+    with those its writes change in turn (the ledger's running totals, kept by triggers),
+    or None when it cannot tell."""
+    touched = session.info.get(TOUCHED_TABLES, set())
+    if touched == ANYTHING:
+        return None
+    return frozenset(touched).union(*(TOTALS_KEPT_FROM.get(t, ()) for t in touched))
 
 
 @event.listens_for(TrackedSession, "after_commit")
@@ -138,6 +166,7 @@ def on_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
 def take_wrote(session: AsyncSession) -> bool:
     """Whether the session wrote since the last call (and start counting afresh)."""
     session.info.pop(TOUCHED, None)
+    session.info.pop(TOUCHED_TABLES, None)
     return bool(session.info.pop(WROTE, False))
 
 

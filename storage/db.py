@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import (
 from storage.changes import TrackedSession
 from storage.reading import refuse_writes_while_reading
 from storage.sqlite_driver import one_trip_dbapi
+from storage.tables_read import count_tables_read
 
 DEFAULT_URL = "sqlite+aiosqlite:///./liaison.db"
 # Database connections a process keeps open. Commands take at most REQUEST_CONNECTIONS of
@@ -60,8 +61,10 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         kwargs.setdefault("module", one_trip_dbapi())  # see storage.sqlite_driver
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         _tune_sqlite(engine)
+        count_tables_read(engine)
         return engine
     engine = create_async_engine(url, **kwargs)
+    count_tables_read(engine)
     _ping_when_quiet(engine)
     refuse_writes_while_reading(engine)
     return engine

@@ -34,6 +34,10 @@ KEPT = (
 )
 SOURCES = tuple(dict.fromkeys(k.table for k in KEPT))
 TOTALS = tuple(dict.fromkeys(k.totals for k in KEPT))
+# The tables of totals a write to each summed table changes too.
+TOTALS_KEPT_FROM = {
+    table: frozenset(k.totals for k in KEPT if k.table == table) for table in SOURCES
+}
 
 
 def _columns(totals: str) -> list[str]:

@@ -42,7 +42,7 @@ from bot.engine.parsing import Args, check_line, tokenize
 from bot.engine.recent_deliveries import RecentDeliveries
 from bot.engine.registry import CommandSpec, Registry, Turn
 from bot.engine.remembered import Place, RememberedPlaces
-from bot.engine.reply_cache import Generations, Keep, ReplyCache, tenant_key
+from bot.engine.reply_cache import Generations, Keep, ReadFrom, ReplyCache, tenant_key
 from bot.engine.standing import Standing, shared_key, standing_read, standing_remembered
 from bot.engine.understanding import Suggestion, answer_question, near_miss
 from bot.errors import Refused, UserError
@@ -55,6 +55,7 @@ from storage.changes import (
     take_revision,
     take_wrote,
     touched_projects,
+    touched_tables,
 )
 from storage.db import REQUEST_CONNECTIONS
 from storage.models import (
@@ -68,6 +69,7 @@ from storage.models import (
 )
 from storage.reading import WouldWrite, read_without_transaction
 from storage.secrets import SecretBox
+from storage.tables_read import counting_tables_read
 from storage.upsert import insert_ignore
 
 # The channel's link, its project and the asker's membership of it (each None if none).
@@ -101,8 +103,10 @@ class Suggested(UserError):
 class Handled:
     reply: Reply
     changed: bool = False  # the tenant's data changed
-    # What changed: these projects' content, or (None) anything in the tenant.
+    # What changed: these projects' content, or (None) anything in the tenant; and which
+    # tables of it (None: any).
     projects: frozenset[int] | None = None
+    tables: frozenset[str] | None = None
     repeat: bool = False  # a platform's retry of a delivery already handled
     # What a read-only reply was read from (see reply_cache.Keep).
     read: Keep = True
@@ -263,15 +267,20 @@ class Engine:
             if reading:
                 await read_without_transaction(session)
             try:
-                handled = await self._handle_in_transaction(
-                    session, request, text, turn, kept=kept, standing=standing
-                )
+                with counting_tables_read() as tables_read:
+                    handled = await self._handle_in_transaction(
+                        session, request, text, turn, kept=kept, standing=standing
+                    )
             except BaseException:
                 self.recent.forget(_delivery(request))  # not answered: it may come again
                 raise
         if handled.changed:
-            self.generations.changed(tenant, handled.projects)
-        return handled.reply, False if handled.changed or handled.repeat else handled.read
+            self.generations.changed(tenant, handled.projects, handled.tables)
+        if handled.changed or handled.repeat:
+            return handled.reply, False
+        if isinstance(handled.read, frozenset):  # its projects: as far as the tables it read
+            return handled.reply, ReadFrom(handled.read, frozenset(tables_read))
+        return handled.reply, handled.read
 
     def _writer_turn(
         self, tenant: str, text: str | None, request: Request | None = None, turn: Turn = "tenant"
@@ -429,7 +438,7 @@ class Engine:
                 error.usage = spec.usage
             raise
         await session.flush()  # changed attributes become statements now, or never seen
-        projects = touched_projects(session)
+        projects, tables = touched_projects(session), touched_tables(session)
         if ctx.project_turn and not _only_its_project(projects, ctx):
             raise BeyondItsProject(spec.name)
         audit = None
@@ -439,14 +448,17 @@ class Engine:
             # About ctx.project, or the tenant; written with the change notice below.
             audit = audit_entry(ctx, spec.name, ctx.audit_line or text)
             projects = _with(projects, ctx.project)
+            if tables is not None:
+                tables |= {audit.statement.table.name}
         reply = result if isinstance(result, Reply) else Reply.of(result)
         self._check_audience(ctx, reply)
         if ctx.took_revision:
             if ctx.identity_written:
                 projects = None  # a person's name or zone shows in every project
             tenant = tenant_key(ctx.tenant.platform, ctx.tenant.external_id)
-            await announce(session, self.generations.notice(tenant, projects), also=audit)
-            return Handled(reply, changed=True, projects=projects)
+            notice = self.generations.notice(tenant, projects, tables)
+            await announce(session, notice, also=audit)
+            return Handled(reply, changed=True, projects=projects, tables=tables)
         if not (kept and spec.cached):
             return Handled(reply, read=False)
         if standing is not None and standing_read(ctx) != standing:
@@ -529,7 +541,7 @@ class Engine:
         # A reader asked again where it was asked before: who and where as remembered.
         recalled = None
         if spec.reads_only and project_name is None:
-            recalled = await self.places.recall(session, request, tenant)
+            recalled = self.places.recall(session, request, tenant)
         if recalled is not None:
             ctx = self._new_context(session, request, spec, now, recalled.tenant, recalled.me)
             found = (recalled.link, recalled.project, recalled.membership)

@@ -90,15 +90,18 @@ class RememberedPlaces:
         self._kept.move_to_end(key)
         return kept.place
 
-    async def recall(self, session: AsyncSession, request: Request, tenant: str) -> Place | None:
+    def recall(self, session: AsyncSession, request: Request, tenant: str) -> Place | None:
         """The rows kept for this request's person and channel, merged into `session`
         without reading them, if they are still current; else None."""
         place = self.peek(request, tenant)
         if place is None:
             return None
+        # Merged as they are (load=False: no statement, no flush), so on the session's own
+        # side: the async session's merge would start a greenlet for each of the five.
+        merge = session.sync_session.merge
         return Place(
             *[
-                None if row is None else await session.merge(row, load=False)
+                None if row is None else merge(row, load=False)
                 for row in (place.tenant, place.me, place.link, place.project, place.membership)
             ]
         )

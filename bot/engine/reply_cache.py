@@ -33,11 +33,26 @@ QUARTER_HOUR = 15 * 60
 
 # (epoch, changes heard): taken before reading, it tells which changes a reply may miss.
 Generation = tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class ReadFrom:
+    """What a reply about some projects was read from: a change to the content of one of
+    `projects` makes it stale if it wrote one of `tables` (None: any change to them)."""
+
+    projects: frozenset[int]
+    tables: frozenset[str] | None = None
+
+
 # What a reply was read from, which decides the changes that make it stale: False, keep it
-# not at all; True, any change to its tenant; a set of project ids, a change to one of
-# those projects or to the tenant as a whole (its people, who is on which project, where).
-Keep = bool | frozenset[int]
+# not at all; True, any change to its tenant; a set of project ids, any change to one of
+# those projects; ReadFrom, a change to those projects' tables it read. A change to the
+# tenant as a whole (its people, who is on which project, where) makes any of them stale.
+Keep = bool | frozenset[int] | ReadFrom
 ANY_PROJECT = "*"  # in a notice: a change that may matter to the whole tenant
+ANY_TABLE = "*"  # a change to a project's content in tables not known
+# Scopes remembered before starting afresh (a few per project: its tables written).
+MAX_SCOPES = 50_000
 
 
 def tenant_key(platform: str, tenant: str) -> str:
@@ -62,10 +77,15 @@ class Generations:
         # Names this process in its notices, so that it does not count its own twice.
         self.origin = uuid.uuid4().hex[:12]
 
-    def notice(self, tenant: str, projects: frozenset[int] | None = None) -> str:
+    def notice(
+        self,
+        tenant: str,
+        projects: frozenset[int] | None = None,
+        tables: frozenset[str] | None = None,
+    ) -> str:
         """What to tell the other processes when `tenant`'s data changed: the content of
-        `projects` only, or (None) anything."""
-        return f"{self.origin} {tenant} {_scopes(projects)}"
+        `projects` only (in `tables`, or None: any), or (None) anything."""
+        return f"{self.origin} {tenant} {_scopes(projects, tables)}"
 
     def heard(self, notice: str) -> None:
         """Another process says a tenant's data changed."""
@@ -75,7 +95,7 @@ class Generations:
         tenant, _, scopes = rest.rpartition(" ")
         if not tenant:  # a notice that names no projects: the tenant as a whole
             tenant, scopes = scopes, ANY_PROJECT
-        self.changed(tenant, _projects(scopes))
+        self.changed(tenant, *_projects(scopes))
 
     def of(self, tenant: str) -> Generation:
         """Changes (of any kind) to `tenant` as far as known: equal twice, none in between."""
@@ -90,9 +110,7 @@ class Generations:
         epoch, heard = since
         if epoch != self._epoch or keep is False:
             return False
-        whole = [_anything_in(tenant)]
-        scopes = whole if keep is True else [tenant, *(_project(p) for p in keep)]
-        return all(self._last.get(scope, 0) <= heard for scope in scopes)
+        return all(self._last.get(scope, 0) <= heard for scope in _read_scopes(tenant, keep))
 
     def current(
         self, since: Generation, tenant: str, keep: Keep, kept_at: float, max_age: float
@@ -103,16 +121,20 @@ class Generations:
         fresh = time.monotonic() - kept_at < max_age
         return fresh and self.trusted and self.unchanged(since, tenant, keep)
 
-    def changed(self, tenant: str, projects: frozenset[int] | None = None) -> None:
-        """`tenant`'s data changed: the content of `projects` only, or (None) anything."""
+    def changed(
+        self,
+        tenant: str,
+        projects: frozenset[int] | None = None,
+        tables: frozenset[str] | None = None,
+    ) -> None:
+        """`tenant`'s data changed: the content of `projects` only (in `tables`, or None:
+        any), or (None) anything."""
         self._heard += 1
         projects = projects or None  # a change to no project in particular: anything
         self._last[_anything_in(tenant)] = self._heard
-        # Project ids are the database's own, unique across tenants: a project linked into
-        # another tenant's channel is the same project there.
-        for scope in [tenant] if projects is None else map(_project, projects):
+        for scope in _written_scopes(tenant, projects, tables):
             self._last[scope] = self._heard
-        if len(self._last) > MAX_ENTRIES:
+        if len(self._last) > MAX_SCOPES:
             self._forget()  # rather than grow without end
 
     def lost_track(self) -> None:
@@ -147,24 +169,55 @@ def _anything_in(tenant: str) -> str:
     return f"{tenant} {ANY_PROJECT}"
 
 
-def _project(project_id: int) -> str:
-    return f"project {project_id}"
+def _project(project_id: int, table: str | None = None) -> str:
+    """A project's scope: any change to its content, or (`table`) to that table of it
+    (ANY_TABLE: to tables not known)."""
+    return f"project {project_id}" if table is None else f"project {project_id} {table}"
 
 
-def _scopes(projects: frozenset[int] | None) -> str:
+def _written_scopes(
+    tenant: str, projects: frozenset[int] | None, tables: frozenset[str] | None
+) -> list[str]:
+    # Project ids are the database's own, unique across tenants: a project linked into
+    # another tenant's channel is the same project there.
+    if projects is None:
+        return [tenant]
+    written = sorted(tables) if tables else [ANY_TABLE]
+    return [scope for p in projects for scope in (_project(p), *(_project(p, t) for t in written))]
+
+
+def _read_scopes(tenant: str, keep: Keep) -> list[str]:
+    if keep is True:
+        return [_anything_in(tenant)]
+    if isinstance(keep, frozenset):
+        keep = ReadFrom(keep)
+    assert isinstance(keep, ReadFrom)
+    if keep.tables is None:
+        return [tenant, *map(_project, keep.projects)]
+    read = [ANY_TABLE, *keep.tables]
+    return [tenant, *(_project(p, t) for p in keep.projects for t in read)]
+
+
+def _scopes(projects: frozenset[int] | None, tables: frozenset[str] | None = None) -> str:
     # A notice is at most 8,000 bytes: many projects at once count as the whole tenant.
     if projects is None or not projects or len(projects) > 100:
         return ANY_PROJECT
-    return ",".join(map(str, sorted(projects)))
+    named = ",".join(map(str, sorted(projects)))
+    # Table names are words: they need no quoting, and they never hold "/" nor "+".
+    return f"{named}/{'+'.join(sorted(tables))}" if tables else named
 
 
-def _projects(scopes: str) -> frozenset[int] | None:
+def _projects(scopes: str) -> tuple[frozenset[int] | None, frozenset[str] | None]:
+    """The projects and tables a notice's scopes name (an older process's name no tables:
+    any of them)."""
     if scopes == ANY_PROJECT:
-        return None
+        return None, None
+    named, _, tables = scopes.partition("/")
     try:
-        return frozenset(int(p) for p in scopes.split(","))
+        projects = frozenset(int(p) for p in named.split(","))
     except ValueError:  # not ours to read: count it as anything
-        return None
+        return None, None
+    return projects, (frozenset(tables.split("+")) - {""} if tables else None)
 
 
 Compute = Callable[[], Awaitable[tuple[Reply, Keep]]]

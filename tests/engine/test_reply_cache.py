@@ -19,13 +19,14 @@ from adapters.console.session import Speaker, place_for
 from bot.commands import ALL_MODULES
 from bot.engine.engine import Engine
 from bot.engine.registry import TEAM, command
-from bot.engine.reply_cache import Generations, ReplyCache
+from bot.engine.reply_cache import Generations, ReadFrom, ReplyCache
 from bot.messages import Message, Reply, Text
 from bot.requests import Request
-from storage.changes import CHANGES_CHANNEL
+from storage.changes import CHANGES_CHANNEL, touched_tables
 from storage.db import create_engine, session_factory
 from storage.listen import ChangeListener
-from storage.models import Person, Project, Task, Tenant
+from storage.models import Person, Project, Task, Tenant, TimeEntry
+from storage.tables_read import tables_named
 from tests.conftest import StatementCounter
 from tests.harness import Harness
 from tests.project_setup import kickoff
@@ -484,7 +485,9 @@ async def test_a_reply_across_projects_computes_again_after_a_write_to_any_of_th
     await bot.say("dave", 'task add "Logo" due:2026-12-03', channel="gamma")  # not ann's
     assert [await statements_for(bot, statements, r) for r in across] == [0, 0]
     await bot.say("ann", 'task add "Sitemap" @ann due:2026-12-02')  # Acme's, not Beta's
-    assert all([await statements_for(bot, statements, r) > 0 for r in across])
+    # `waiting` read Acme's tasks; `projects` read no task of any project, and stays.
+    waiting, projects = [await statements_for(bot, statements, r) for r in across]
+    assert waiting > 0 and projects == 0
     assert "Sitemap" in await bot.say("ann", "waiting", channel="beta")
 
 
@@ -561,6 +564,133 @@ async def test_another_process_write_keeps_another_projects_cached_status(
         assert not engine_b.replies.get(
             engine_b.replies.key("status", ann_says("status"), now), "console:local"
         )
+    finally:
+        for listener in (listener_a, listener_b):
+            await listener.stop()
+        for engine in (engine_a, engine_b):
+            await engine.sessions.kw["bind"].dispose()
+
+
+# --- per table: a write to a project keeps its replies that read none of what it wrote ----
+
+READS = ("status", "tasks", "tasks mine", "budget", "risks", "waiting", "projects")
+WRITES = (
+    'task add "Sitemap" @ann due:2026-12-09',
+    "task done 1",
+    "log 2h Wireframes",
+    'spend 120 "Fonts"',
+    'risk add "Vendor" likelihood:high impact:low',
+)
+
+
+@sqlite_only
+async def test_a_write_keeps_the_projects_replies_that_read_none_of_its_tables(
+    bot: Harness, statements: StatementCounter
+) -> None:
+    """After each write, every read answers exactly what a process without the cache
+    computes (nothing kept is stale), and a reply that read none of the tables the write
+    changed is answered from the cache: a `log` or a `spend` keeps the task lists and the
+    risks, a `task add` the budget and the risks."""
+    await kickoff(bot)
+    await bot.say("ann", 'task add "Wireframes" @ann due:2026-12-10')
+    reference = Engine(
+        sessions=bot.sessions, modules=ALL_MODULES, clock=bot.clock, reply_cache=False
+    )
+    reads = [ann_says(line) for line in READS]
+    kept_after: dict[str, list[str]] = {}
+    for write in WRITES:
+        for request in reads:  # computed (or not) and kept
+            await bot.engine.handle(request)
+        assert "went wrong" not in await bot.say("ann", write)
+        kept = []
+        for request in reads:
+            computed = await statements_for(bot, statements, request)
+            cached_reply = await bot.engine.handle(request)
+            assert cached_reply == await reference.handle(request), (write, request.text)
+            if computed == 0:
+                kept.append(request.text)
+        kept_after[write.split()[0] + " " + write.split()[1]] = kept
+    assert kept_after == {
+        "task add": ["budget", "risks", "projects"],
+        "task done": ["budget", "risks", "projects"],
+        "log 2h": ["tasks", "tasks mine", "risks", "waiting", "projects"],
+        "spend 120": ["tasks", "tasks mine", "risks", "waiting", "projects"],
+        "risk add": ["tasks", "tasks mine", "budget", "waiting", "projects"],
+    }, kept_after
+
+
+def test_a_notice_says_which_tables_of_a_project_changed() -> None:
+    speaker, hearer = Generations(), Generations()
+    before = hearer.now()
+    tasks_read = ReadFrom(frozenset({7}), frozenset({"tasks", "people"}))
+    ledger_read = ReadFrom(frozenset({7}), frozenset({"ledger_totals"}))
+    hearer.heard(speaker.notice("slack:T1", frozenset({7}), frozenset({"ledger_totals"})))
+    assert hearer.unchanged(before, "slack:T1", tasks_read)
+    assert not hearer.unchanged(before, "slack:T1", ledger_read)
+    assert not hearer.unchanged(before, "slack:T1", frozenset({7}))  # tables not known
+    # A write whose tables are not known, or an older process's notice, reaches them all.
+    for notice in (speaker.notice("slack:T1", frozenset({7})), f"{speaker.origin}x slack:T1 7"):
+        again = hearer.now()
+        hearer.heard(notice)
+        assert not hearer.unchanged(again, "slack:T1", tasks_read)
+
+
+def test_the_tables_a_statement_reads_are_the_ones_its_sql_names() -> None:
+    sql = (
+        "WITH open AS (SELECT tasks.id FROM tasks WHERE tasks.status = 'open') "
+        "SELECT count(*), (SELECT sum(ledger_totals.expense_cents) FROM ledger_totals) "
+        'FROM open JOIN "people" AS owner ON owner.id = open.id'
+    )
+    assert tables_named(sql) == {"tasks", "ledger_totals", "people"}
+    assert tables_named("SELECT tasks_done FROM projectsx") == set()
+
+
+async def test_a_time_entry_changes_the_ledgers_totals_too(bot: Harness) -> None:
+    """The ledger's running totals are kept by triggers, which no statement of ours names:
+    a write of a time entry counts as a write of them."""
+    await kickoff(bot)
+    async with bot.sessions() as session, session.begin():
+        project = await session.scalar(select(Project))
+        person = await session.scalar(select(Person))
+        assert project is not None and person is not None
+        session.add(
+            TimeEntry(project_id=project.id, person_id=person.id, hours=1, cost=100,
+                      logged_on=bot.clock().date(), created_at=bot.clock())
+        )  # fmt: skip
+        await session.flush()
+        written = touched_tables(session)
+    assert written == {"time_entries", "ledger_totals", "ledger_days", "ledger_people"}
+
+
+@postgres_only
+async def test_another_process_write_keeps_the_replies_that_read_none_of_its_tables(
+    db_url: str, bot: Harness
+) -> None:
+    await kickoff(bot)
+    await bot.say("ann", 'task add "Wireframes" @ann due:2026-12-10')
+    engine_a, listener_a = await listening_engine(db_url, bot.clock)
+    engine_b, listener_b = await listening_engine(db_url, bot.clock)
+    try:
+        await engine_a.handle(ann_says("help"))  # the first sight of ann writes her
+        for line in ("tasks", "budget"):
+            await engine_b.handle(ann_says(line))
+
+        async def answered_from_cache(line: str) -> bool:
+            hits = engine_b.metrics.reply_cache_hits._value.get()
+            await engine_b.handle(ann_says(line))
+            return engine_b.metrics.reply_cache_hits._value.get() > hits
+
+        for write, kept in (
+            ("log 2h Wireframes", [True, False]),
+            ('task add "Sitemap" @ann due:2026-12-09', [False, True]),
+        ):
+            assert [await answered_from_cache(line) for line in ("tasks", "budget")] == [True] * 2
+            before = engine_b.generations.of("console:local")
+            assert "went wrong" not in str(await engine_a.handle(ann_says(write)))
+            heard = sync(lambda then=before: engine_b.generations.of("console:local") != then)
+            await until(heard, 10, "the notice, sent on commit")
+            assert [await answered_from_cache(line) for line in ("tasks", "budget")] == kept
+        assert "Sitemap" in str(await engine_b.handle(ann_says("tasks")))
     finally:
         for listener in (listener_a, listener_b):
             await listener.stop()
