@@ -33,6 +33,7 @@ from bot.engine.reply_cache import MAX_AGE_SECONDS, Generation, Generations
 from bot.requests import Request
 from storage.changes import on_commit
 from storage.models import ChannelLink, Membership, Person, Project, Tenant
+from storage.reads import attached_copy
 
 MAX_PLACES = 10_000
 
@@ -91,17 +92,14 @@ class RememberedPlaces:
         return kept.place
 
     def recall(self, session: AsyncSession, request: Request, tenant: str) -> Place | None:
-        """The rows kept for this request's person and channel, merged into `session`
+        """The rows kept for this request's person and channel, copied into `session`
         without reading them, if they are still current; else None."""
         place = self.peek(request, tenant)
         if place is None:
             return None
-        # Merged as they are (load=False: no statement, no flush), so on the session's own
-        # side: the async session's merge would start a greenlet for each of the five.
-        merge = session.sync_session.merge
         return Place(
             *[
-                None if row is None else merge(row, load=False)
+                None if row is None else attached_copy(session, row)
                 for row in (place.tenant, place.me, place.link, place.project, place.membership)
             ]
         )

@@ -7,10 +7,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, inspect, select, update
 
 from storage.models import Project, Risk, Task
-from storage.reads import column_row_sets, column_rows
+from storage.reads import attached_copy, column_row_sets, column_rows
 from tests.harness import Harness
 from tests.project_setup import kickoff
 
@@ -64,3 +64,26 @@ async def test_a_limited_select_read_together_keeps_the_first_rows_in_its_order(
         alone = [tuple(row) for row in await column_rows(session, earliest)]
     assert together == alone
     assert [number for number, _ in together] == [12, 11, 10]
+
+
+async def test_an_attached_copy_is_a_detached_row_as_merge_gives_it(bot: Harness) -> None:
+    """The copy in a new session holds the detached row's values, is persistent with
+    nothing to flush, is that session's own (a get finds it without a statement), and
+    changing it changes neither the original nor the session's state of anything else."""
+    await kickoff(bot)
+    async with bot.sessions() as session:
+        original = await session.scalar(select(Project))
+        assert original is not None
+        session.expunge(original)
+    async with bot.sessions() as session:
+        copy = attached_copy(session, original)
+        merged_values = {c.key: getattr(original, c.key) for c in inspect(Project).column_attrs}
+        assert {c.key: getattr(copy, c.key) for c in inspect(Project).column_attrs} == (
+            merged_values
+        )
+        assert copy is not original and inspect(copy).persistent
+        assert not session.dirty and not session.new
+        assert await session.get(Project, original.id) is copy
+        assert attached_copy(session, original) is copy  # the session's own, once held
+        copy.name = "Renamed"
+        assert session.is_modified(copy) and original.name != "Renamed"
