@@ -25,6 +25,16 @@ def _object(text: str | bytes) -> bool:
     return isinstance(json.loads(text), dict)
 
 
+def _may_name_payload(form: str) -> bool:
+    """Whether a form may hold a field named `payload`: so named, or with an escape in its
+    name (`%70ayload` is `payload` once decoded). Looking at the names alone costs a tenth
+    of decoding every value, which a slash command's dozen fields would need for nothing."""
+    return any(
+        name == "payload" or "%" in name
+        for name, _, _ in (field.partition("=") for field in form.split("&"))
+    )
+
+
 async def body_problem(request: web.Request) -> str | None:
     """What is wrong with the body, or None. Reading it here is free: aiohttp keeps it for
     the handler, and refuses one over the application's size limit with 413."""
@@ -35,7 +45,10 @@ async def body_problem(request: web.Request) -> str | None:
         if request.content_type == "application/json":
             return None if _object(raw) else "a JSON body must be an object"
         if request.content_type == "application/x-www-form-urlencoded":
-            form = parse_qs(raw.decode("utf-8"), keep_blank_values=True)
+            text = raw.decode("utf-8")
+            if not _may_name_payload(text):
+                return None  # a slash command's form, say: no field of it to look into
+            form = parse_qs(text, keep_blank_values=True)
             payload = form.get("payload")
             if payload and not _object(payload[0]):
                 return "the payload field must be a JSON object"

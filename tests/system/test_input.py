@@ -41,6 +41,7 @@ BODIES: list[tuple[str, str | None, bytes]] = [
     ("form payload nested too deep", FORM, b"payload=" + b"%5B" * 50_000),
     ("form payload a list", FORM, urlencode({"payload": "[]"}).encode()),
     ("form payload a string", FORM, urlencode({"payload": '"x"'}).encode()),
+    ("form payload under an escaped name", FORM, b"command=%2Fpm&%70ayload=%5B%5D"),
     ("form of separators", FORM, b"&&&==&"),
     ("multipart garbage", "multipart/form-data; boundary=zz", b"--zz\r\ngarbage\r\n--zz--"),
     ("xml", "application/xml", b"<activity type='message'/>"),
