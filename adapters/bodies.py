@@ -49,8 +49,8 @@ async def body_problem(request: web.Request) -> str | None:
             if not _may_name_payload(text):
                 return None  # a slash command's form, say: no field of it to look into
             form = parse_qs(text, keep_blank_values=True)
-            payload = form.get("payload")
-            if payload and not _object(payload[0]):
+            # Every one: slack-bolt reads the last of several, where parse_qs puts it last.
+            if not all(_object(payload) for payload in form.get("payload", ())):
                 return "the payload field must be a JSON object"
     except UNREADABLE:
         return "unreadable request body"

@@ -29,6 +29,7 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
+    Table,
     bindparam,
     event,
     func,
@@ -62,6 +63,7 @@ WRITES_PROJECT = "liaison_writes_project"
 # project's own row changes seldom (`budget set`, `project close`); its content (tasks,
 # time, spend) all day, and that is a change to the project alone.
 WHO_AND_WHERE = (Membership, ChannelLink, Project)
+_WHO_AND_WHERE_TABLES = frozenset(model.__tablename__ for model in WHO_AND_WHERE)
 
 
 class TrackedSession(Session):
@@ -90,10 +92,12 @@ def _executing(state: ORMExecuteState) -> None:
         state.session.info[WROTE] = True
         project_id = state.execution_options.get(WRITES_PROJECT)
         table = getattr(state.statement, "table", None)
+        if not isinstance(table, Table) or table.name in _WHO_AND_WHERE_TABLES:
+            project_id = table = None  # an alias, or rows that matter to the whole tenant
         _touch(
             state.session,
             project_id if isinstance(project_id, int) else None,
-            getattr(table, "name", None),
+            None if table is None else table.name,
         )
 
 

@@ -64,6 +64,14 @@ def count_tables_read(engine: AsyncEngine) -> None:
     event.listen(engine.sync_engine, "before_cursor_execute", _record)
 
 
+def counts_tables_read(engine: AsyncEngine | None) -> bool:
+    """Whether `engine`'s statements are told to `counting_tables_read`: without it, a
+    reply's tables are not known (and what it read must be taken to be anything)."""
+    return engine is not None and event.contains(
+        engine.sync_engine, "before_cursor_execute", _record
+    )
+
+
 def _record(
     _connection: Any, _cursor: Any, statement: str, _params: Any, _context: Any, _many: bool
 ) -> None:

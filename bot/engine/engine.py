@@ -69,7 +69,7 @@ from storage.models import (
 )
 from storage.reading import WouldWrite, read_without_transaction
 from storage.secrets import SecretBox
-from storage.tables_read import counting_tables_read
+from storage.tables_read import counting_tables_read, counts_tables_read
 from storage.upsert import insert_ignore
 
 # The channel's link, its project and the asker's membership of it (each None if none).
@@ -138,6 +138,9 @@ class Engine:
         # database, which one process owns, lets this process know of every change.
         self.generations = generations or Generations(trusted=_owned_by_one_process(sessions))
         self.replies = ReplyCache(self.generations, on_hit=self.metrics.reply_cache_hits.inc)
+        # A reply is kept by the tables it read only where its statements are seen (an
+        # engine made by storage.db.create_engine); elsewhere by its projects as a whole.
+        self._tables_seen = counts_tables_read(sessions.kw.get("bind"))
         self.reply_cache = reply_cache
         self.identities = Identities()
         self.places = RememberedPlaces(self.generations)
@@ -278,7 +281,7 @@ class Engine:
             self.generations.changed(tenant, handled.projects, handled.tables)
         if handled.changed or handled.repeat:
             return handled.reply, False
-        if isinstance(handled.read, frozenset):  # its projects: as far as the tables it read
+        if isinstance(handled.read, frozenset) and self._tables_seen:  # as far as it read
             return handled.reply, ReadFrom(handled.read, frozenset(tables_read))
         return handled.reply, handled.read
 

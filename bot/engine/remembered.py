@@ -33,7 +33,7 @@ from bot.engine.reply_cache import MAX_AGE_SECONDS, Generation, Generations
 from bot.requests import Request
 from storage.changes import on_commit
 from storage.models import ChannelLink, Membership, Person, Project, Tenant
-from storage.reads import attached_copy
+from storage.reads import attached_copy, wholly_loaded
 
 MAX_PLACES = 10_000
 
@@ -97,12 +97,10 @@ class RememberedPlaces:
         place = self.peek(request, tenant)
         if place is None:
             return None
-        return Place(
-            *[
-                None if row is None else attached_copy(session, row)
-                for row in (place.tenant, place.me, place.link, place.project, place.membership)
-            ]
-        )
+        rows = (place.tenant, place.me, place.link, place.project, place.membership)
+        if not all(row is None or wholly_loaded(row) for row in rows):
+            return None  # read them afresh
+        return Place(*[None if row is None else attached_copy(session, row) for row in rows])
 
     def keep(
         self,

@@ -12,8 +12,8 @@ from dataclasses import replace
 from types import ModuleType
 
 import pytest
-from sqlalchemy import insert, select, text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import insert, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from adapters.console.session import Speaker, place_for
 from bot.commands import ALL_MODULES
@@ -22,10 +22,17 @@ from bot.engine.registry import TEAM, command
 from bot.engine.reply_cache import Generations, ReadFrom, ReplyCache
 from bot.messages import Message, Reply, Text
 from bot.requests import Request
-from storage.changes import CHANGES_CHANNEL, touched_tables
-from storage.db import create_engine, session_factory
+from storage.changes import (
+    CHANGES_CHANNEL,
+    WRITES_PROJECT,
+    TrackedSession,
+    take_wrote,
+    touched_projects,
+    touched_tables,
+)
+from storage.db import create_engine, normalise_url, session_factory
 from storage.listen import ChangeListener
-from storage.models import Person, Project, Task, Tenant, TimeEntry
+from storage.models import Membership, Person, Project, Task, Tenant, TimeEntry
 from storage.tables_read import tables_named
 from tests.conftest import StatementCounter
 from tests.harness import Harness
@@ -696,3 +703,49 @@ async def test_another_process_write_keeps_the_replies_that_read_none_of_its_tab
             await listener.stop()
         for engine in (engine_a, engine_b):
             await engine.sessions.kw["bind"].dispose()
+
+
+@sqlite_only
+async def test_an_engine_whose_statements_are_not_seen_keeps_replies_by_their_projects(
+    db_url: str, bot: Harness
+) -> None:
+    """Sessions on an engine not made by storage.db (no statement told to
+    storage.tables_read): a reply's tables are not known, and any write to its project
+    makes it stale, as before tables were counted."""
+    await kickoff(bot)
+    plain = create_async_engine(normalise_url(db_url))
+    sessions = async_sessionmaker(plain, expire_on_commit=False, sync_session_class=TrackedSession)
+    engine = Engine(sessions=sessions, modules=ALL_MODULES, clock=bot.clock)
+    try:
+        for _ in range(2):
+            await engine.handle(ann_says("tasks"))
+        assert "went wrong" not in str(
+            await engine.handle(ann_says('task add "Sitemap" @ann due:2026-12-09'))
+        )
+        assert "Sitemap" in str(await engine.handle(ann_says("tasks")))
+    finally:
+        await plain.dispose()
+
+
+async def test_a_write_of_who_is_where_or_through_an_alias_is_the_tenants(bot: Harness) -> None:
+    """A Core write said to be of one project's content, to the rows that decide who is
+    on which project (or to a table under another name), counts as the whole tenant's."""
+    await kickoff(bot)
+    async with bot.sessions() as session, session.begin():
+        project = await session.scalar(select(Project))
+        assert project is not None
+        only_its_project = {WRITES_PROJECT: project.id}
+        task = Task.__table__
+        await session.execute(
+            update(task).where(task.c.project_id == -1).values(title="x"),
+            execution_options=only_its_project,
+        )
+        assert touched_projects(session) == {project.id}
+        assert touched_tables(session) == {"tasks"}
+        for write in (
+            update(Membership).where(Membership.project_id == -1).values(role="member"),
+            update(task.alias("renamed")).where(text("1 = 0")).values(title="x"),
+        ):
+            take_wrote(session)
+            await session.execute(write, execution_options=only_its_project)
+            assert (touched_projects(session), touched_tables(session)) == (None, None), write

@@ -10,7 +10,7 @@ from decimal import Decimal
 from sqlalchemy import func, inspect, select, update
 
 from storage.models import Project, Risk, Task
-from storage.reads import attached_copy, column_row_sets, column_rows
+from storage.reads import attached_copy, column_row_sets, column_rows, wholly_loaded
 from tests.harness import Harness
 from tests.project_setup import kickoff
 
@@ -67,23 +67,32 @@ async def test_a_limited_select_read_together_keeps_the_first_rows_in_its_order(
 
 
 async def test_an_attached_copy_is_a_detached_row_as_merge_gives_it(bot: Harness) -> None:
-    """The copy in a new session holds the detached row's values, is persistent with
-    nothing to flush, is that session's own (a get finds it without a statement), and
-    changing it changes neither the original nor the session's state of anything else."""
+    """The copy in a new session holds what `merge(load=False)` would give, is persistent
+    with nothing to flush, is that session's own (a get finds it without a statement), and
+    changing it changes neither the original nor anything else. A row with a column not
+    loaded (expired) is not wholly loaded: it is read, not copied as None."""
     await kickoff(bot)
     async with bot.sessions() as session:
         original = await session.scalar(select(Project))
         assert original is not None
         session.expunge(original)
+    columns = [c.key for c in inspect(Project).column_attrs]
     async with bot.sessions() as session:
+        merged = await session.merge(original, load=False)
+        as_merged = {key: getattr(merged, key) for key in columns}
+    async with bot.sessions() as session:
+        assert wholly_loaded(original)
         copy = attached_copy(session, original)
-        merged_values = {c.key: getattr(original, c.key) for c in inspect(Project).column_attrs}
-        assert {c.key: getattr(copy, c.key) for c in inspect(Project).column_attrs} == (
-            merged_values
-        )
+        assert {key: getattr(copy, key) for key in columns} == as_merged
         assert copy is not original and inspect(copy).persistent
         assert not session.dirty and not session.new
         assert await session.get(Project, original.id) is copy
         assert attached_copy(session, original) is copy  # the session's own, once held
         copy.name = "Renamed"
         assert session.is_modified(copy) and original.name != "Renamed"
+    async with bot.sessions() as session:
+        expired = await session.scalar(select(Project))
+        assert expired is not None
+        session.expire(expired, ["archived"])
+        session.expunge(expired)
+    assert not wholly_loaded(expired)

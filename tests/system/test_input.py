@@ -42,6 +42,7 @@ BODIES: list[tuple[str, str | None, bytes]] = [
     ("form payload a list", FORM, urlencode({"payload": "[]"}).encode()),
     ("form payload a string", FORM, urlencode({"payload": '"x"'}).encode()),
     ("form payload under an escaped name", FORM, b"command=%2Fpm&%70ayload=%5B%5D"),
+    ("form payload twice, the last a list", FORM, b"payload=%7B%7D&payload=%5B%5D"),
     ("form of separators", FORM, b"&&&==&"),
     ("multipart garbage", "multipart/form-data; boundary=zz", b"--zz\r\ngarbage\r\n--zz--"),
     ("xml", "application/xml", b"<activity type='message'/>"),
@@ -142,6 +143,16 @@ async def test_malformed_slack_bodies_correctly_signed_do_not_crash(
     assert failures == [], "\n".join(map(str, failures))
     assert crashes.records == []
     assert await written(served, before) == {}
+
+
+async def test_a_payload_that_is_not_an_object_is_refused_however_it_is_named(
+    served: ServedApp,
+) -> None:
+    """Refused with 400 before Bolt reads it: under a name with escapes (`%70ayload` is
+    `payload` once decoded), and as the last of several (the one Bolt would read)."""
+    for body in (b"command=%2Fpm&%70ayload=%5B%5D", b"payload=%7B%7D&payload=%5B%5D"):
+        status, text = await served.signed(body, content_type=FORM)
+        assert (status, "payload field must be a JSON object" in text) == (400, True), body
 
 
 async def test_bodies_over_a_megabyte_are_refused_with_413(served: ServedApp) -> None:
