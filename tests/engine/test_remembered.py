@@ -15,11 +15,11 @@ from storage.models import Membership
 from tests.conftest import StatementCounter
 from tests.engine.test_reply_cache import (
     BETA,
-    listening_engine,
     postgres_only,
     sqlite_only,
     statements_for,
     sync,
+    two_listening_engines,
 )
 from tests.harness import Harness
 from tests.project_setup import kickoff
@@ -188,9 +188,7 @@ async def test_another_process_taking_someone_off_the_team_is_heard_at_once(
     """Two processes on PostgreSQL: what one remembers about bob gives way as soon as it
     hears that the other took him off the team (the reply cache's notices)."""
     await kickoff(bot)
-    engine_a, listener_a = await listening_engine(db_url, bot.clock)
-    engine_b, listener_b = await listening_engine(db_url, bot.clock)
-    try:
+    async with two_listening_engines(db_url, bot.clock) as (engine_a, engine_b):
         engine_b.reply_cache = False
         for _ in range(2):  # the first sight of bob in this process, then remembered
             reply = await engine_b.handle(asks("bob", "status"))
@@ -201,11 +199,6 @@ async def test_another_process_taking_someone_off_the_team_is_heard_at_once(
         await until(changed, 10, "the notice, sent on commit")
         reply = await engine_b.handle(asks("bob", "status"))
         assert reply.failed and "ask the project's PM" in str(reply), reply
-    finally:
-        for listener in (listener_a, listener_b):
-            await listener.stop()
-        for engine in (engine_a, engine_b):
-            await engine.sessions.kw["bind"].dispose()
 
 
 @postgres_only
@@ -216,30 +209,25 @@ async def test_another_process_adding_a_task_keeps_who_and_where_remembered(
     added in the other process) does not make this one read who asks and where again;
     the read shows the task."""
     await kickoff(bot)
-    engine_a, listener_a = await listening_engine(db_url, bot.clock)
-    engine_b, listener_b = await listening_engine(db_url, bot.clock)
     counted = StatementCounter()
-    bind = engine_b.sessions.kw["bind"].sync_engine
-    event.listen(bind, "before_cursor_execute", counted)
-    try:
-        engine_b.reply_cache = False
-        for _ in range(2):  # the first sight of bob in this process, then remembered
+    async with two_listening_engines(db_url, bot.clock) as (engine_a, engine_b):
+        bind = engine_b.sessions.kw["bind"].sync_engine
+        event.listen(bind, "before_cursor_execute", counted)
+        try:
+            engine_b.reply_cache = False
+            for _ in range(2):  # the first sight of bob in this process, then remembered
+                assert not (await engine_b.handle(asks("bob", "tasks"))).failed
+            counted.reset()
             assert not (await engine_b.handle(asks("bob", "tasks"))).failed
-        counted.reset()
-        assert not (await engine_b.handle(asks("bob", "tasks"))).failed
-        reads_alone = counted.count
-        kept = engine_b.generations.of("console:local")
-        added = await engine_a.handle(asks("ann", 'task add "Sitemap" @bob due:2026-12-10'))
-        assert not added.failed, added
-        changed = sync(lambda: engine_b.generations.of("console:local") != kept)
-        await until(changed, 10, "the notice, sent on commit")
-        counted.reset()
-        reply = await engine_b.handle(asks("bob", "tasks"))
-        assert "Sitemap" in str(reply.messages), reply
-        assert counted.count == reads_alone, counted.statements
-    finally:
-        event.remove(bind, "before_cursor_execute", counted)
-        for listener in (listener_a, listener_b):
-            await listener.stop()
-        for engine in (engine_a, engine_b):
-            await engine.sessions.kw["bind"].dispose()
+            reads_alone = counted.count
+            kept = engine_b.generations.of("console:local")
+            added = await engine_a.handle(asks("ann", 'task add "Sitemap" @bob due:2026-12-10'))
+            assert not added.failed, added
+            changed = sync(lambda: engine_b.generations.of("console:local") != kept)
+            await until(changed, 10, "the notice, sent on commit")
+            counted.reset()
+            reply = await engine_b.handle(asks("bob", "tasks"))
+            assert "Sitemap" in str(reply.messages), reply
+            assert counted.count == reads_alone, counted.statements
+        finally:
+            event.remove(bind, "before_cursor_execute", counted)

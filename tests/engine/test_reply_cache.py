@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from types import ModuleType
 
@@ -190,12 +191,25 @@ async def listening_engine(url: str, clock: object) -> tuple[Engine, ChangeListe
     return engine, listener
 
 
+@asynccontextmanager
+async def two_listening_engines(url: str, clock: object) -> AsyncIterator[tuple[Engine, Engine]]:
+    """Two engines on `url`, as two processes: each hears the other's notices."""
+    (engine_a, listener_a), (engine_b, listener_b) = [
+        await listening_engine(url, clock) for _ in range(2)
+    ]
+    try:
+        yield engine_a, engine_b
+    finally:
+        for listener in (listener_a, listener_b):
+            await listener.stop()
+        for engine in (engine_a, engine_b):
+            await engine.sessions.kw["bind"].dispose()
+
+
 @postgres_only
 async def test_another_process_write_reaches_a_cached_status(db_url: str, bot: Harness) -> None:
     await kickoff(bot)
-    engine_a, listener_a = await listening_engine(db_url, bot.clock)
-    engine_b, listener_b = await listening_engine(db_url, bot.clock)
-    try:
+    async with two_listening_engines(db_url, bot.clock) as (engine_a, engine_b):
         bot.engine = engine_b
         bot._consoles.clear()
         await bot.say("ann", "status")  # this engine's first sight of ann: it writes her
@@ -213,11 +227,6 @@ async def test_another_process_write_reaches_a_cached_status(db_url: str, bot: H
         bot.engine = engine_b
         bot._consoles.clear()
         assert open_tasks(await bot.say("ann", "status")) == before + 1
-    finally:
-        for listener in (listener_a, listener_b):
-            await listener.stop()
-        for engine in (engine_a, engine_b):
-            await engine.sessions.kw["bind"].dispose()
 
 
 async def test_concurrent_writers_number_tasks_without_gaps_or_clashes(
@@ -553,9 +562,7 @@ async def test_another_process_write_keeps_another_projects_cached_status(
 ) -> None:
     await kickoff(bot)
     await bot.say("ann", BETA, channel="beta")
-    engine_a, listener_a = await listening_engine(db_url, bot.clock)
-    engine_b, listener_b = await listening_engine(db_url, bot.clock)
-    try:
+    async with two_listening_engines(db_url, bot.clock) as (engine_a, engine_b):
         await engine_a.handle(ann_says("help"))  # the first sight of ann writes her
         for line in ("status", "status"):
             await engine_b.handle(ann_in("beta", line))
@@ -571,11 +578,6 @@ async def test_another_process_write_keeps_another_projects_cached_status(
         assert not engine_b.replies.get(
             engine_b.replies.key("status", ann_says("status"), now), "console:local"
         )
-    finally:
-        for listener in (listener_a, listener_b):
-            await listener.stop()
-        for engine in (engine_a, engine_b):
-            await engine.sessions.kw["bind"].dispose()
 
 
 # --- per table: a write to a project keeps its replies that read none of what it wrote ----
@@ -675,9 +677,7 @@ async def test_another_process_write_keeps_the_replies_that_read_none_of_its_tab
 ) -> None:
     await kickoff(bot)
     await bot.say("ann", 'task add "Wireframes" @ann due:2026-12-10')
-    engine_a, listener_a = await listening_engine(db_url, bot.clock)
-    engine_b, listener_b = await listening_engine(db_url, bot.clock)
-    try:
+    async with two_listening_engines(db_url, bot.clock) as (engine_a, engine_b):
         await engine_a.handle(ann_says("help"))  # the first sight of ann writes her
         for line in ("tasks", "budget"):
             await engine_b.handle(ann_says(line))
@@ -698,11 +698,6 @@ async def test_another_process_write_keeps_the_replies_that_read_none_of_its_tab
             await until(heard, 10, "the notice, sent on commit")
             assert [await answered_from_cache(line) for line in ("tasks", "budget")] == kept
         assert "Sitemap" in str(await engine_b.handle(ann_says("tasks")))
-    finally:
-        for listener in (listener_a, listener_b):
-            await listener.stop()
-        for engine in (engine_a, engine_b):
-            await engine.sessions.kw["bind"].dispose()
 
 
 @sqlite_only
