@@ -55,17 +55,25 @@ async def _timed(send: Send, index: int, since: float, result: LoadResult) -> No
         result.errors += 1
 
 
-async def closed_loop(send: Send, *, clients: int, requests: int) -> LoadResult:
+async def closed_loop(
+    send: Send, *, clients: int, requests: int, seconds: float | None = None
+) -> LoadResult:
+    """`requests` requests, or (with `seconds`) as many as are begun in that time."""
     result = LoadResult(requests=requests, seconds=0.0)
     next_index = iter(range(requests))
+    start = time.perf_counter()
+    stop = None if seconds is None else start + seconds
 
     async def client() -> None:
         for index in next_index:
+            if stop is not None and time.perf_counter() >= stop:
+                return
             await _timed(send, index, time.perf_counter(), result)
 
-    start = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(clients)))
     result.seconds = time.perf_counter() - start
+    if stop is not None:
+        result.requests = len(result.latencies) + result.errors
     return result
 
 
