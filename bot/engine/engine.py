@@ -610,8 +610,13 @@ class Engine:
             # this command's reads and numbering come after the last writer's.
             tenant = await self.identities.tenant_taking_revision(session, request, now)
         # A writer reads its person and place only once it holds its turn, after the last
-        # writer's changes.
-        known, where = await self._who_and_where(session, request)
+        # writer's changes (or, for one project's, knows them unchanged since kept).
+        recalled = None if shared is None else self._recall_at(session, request, shared)
+        if recalled is not None:
+            known = Known(shared, recalled.me)
+            where: LinkRow | None = (recalled.link, recalled.project, recalled.membership)
+        else:
+            known, where = await self._who_and_where(session, request)
         if tenant is None:
             tenant = await self.identities.tenant(session, request, now, known)
 
@@ -641,6 +646,12 @@ class Engine:
         ctx.project_turn = shared is not None
         # The membership was read for the person as read: only theirs if that is `me`.
         return ctx, where if known.read_person is me else None
+
+    def _recall_at(self, session: AsyncSession, request: Request, shared: Tenant) -> Place | None:
+        """Who asks and where as kept for this person and channel, if read at the revision
+        of the tenant shared now (bot.engine.remembered)."""
+        tenant = tenant_key(request.place.platform, request.place.tenant)
+        return self.places.recall_at(session, request, tenant, shared)
 
     async def _who_and_where(
         self, session: AsyncSession, request: Request

@@ -15,10 +15,15 @@ project's content (a task added, time logged) is not, and keeps them: in a busy
 workspace every project changes every few seconds, and the next read there would read
 them again.
 
-A writer always reads them afresh, after the tenant's revision is taken: what it decides
-is decided on the newest rows. It keeps them too, once it commits: a change of its
-project's content leaves them current for the person's next read, and a change to the
-tenant as a whole (a person, who is on which project) makes them stale at once."""
+A writer decides on the newest rows. A writer of the whole tenant reads them afresh once
+it has taken the tenant's revision. A writer of one project's content holds the tenant
+shared, which no change to the tenant as a whole can take meanwhile, and reads the
+tenant's row with it: the rows kept here are used only if they were read at the revision
+it has now (`recall_at`). Every such change takes a revision, so none has committed since,
+even one whose notice is still on its way. Either keeps them too, once it commits: a
+change of its project's content leaves them current for the person's next read, and a
+change to the tenant as a whole (a person, who is on which project) makes them stale at
+once."""
 
 from __future__ import annotations
 
@@ -101,6 +106,19 @@ class RememberedPlaces:
         if not all(row is None or wholly_loaded(row) for row in rows):
             return None  # read them afresh
         return Place(*[None if row is None else attached_copy(session, row) for row in rows])
+
+    def recall_at(
+        self, session: AsyncSession, request: Request, tenant: str, now_read: Tenant
+    ) -> Place | None:
+        """As `recall`, for a writer holding its tenant shared, whose row `now_read` came
+        with that turn: only rows read at the revision the tenant has now."""
+        place = self.peek(request, tenant)
+        if place is None or not wholly_loaded(place.tenant):
+            return None
+        read_at = (place.tenant.id, place.tenant.revision)
+        if read_at != (now_read.id, now_read.revision):
+            return None
+        return self.recall(session, request, tenant)
 
     def keep(
         self,

@@ -4,15 +4,18 @@ rows that did change."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 
-from sqlalchemy import delete, event
+from sqlalchemy import delete, select, update
 
 from adapters.console.session import Speaker, place_for
+from bot.engine.engine import Engine
 from bot.engine.identity import Identities
 from bot.requests import Request
-from storage.models import Membership
-from tests.conftest import StatementCounter
+from storage.models import Membership, Tenant, TimeEntry
+from tests.conftest import StatementCounter, _listening
 from tests.engine.test_reply_cache import (
     BETA,
     postgres_only,
@@ -209,25 +212,69 @@ async def test_another_process_adding_a_task_keeps_who_and_where_remembered(
     added in the other process) does not make this one read who asks and where again;
     the read shows the task."""
     await kickoff(bot)
+    async with (
+        two_listening_engines(db_url, bot.clock) as (engine_a, engine_b),
+        counted_once_bob_is_remembered(engine_b) as counted,
+    ):
+        assert not (await engine_b.handle(asks("bob", "tasks"))).failed
+        reads_alone = counted.count
+        kept = engine_b.generations.of("console:local")
+        added = await engine_a.handle(asks("ann", 'task add "Sitemap" @bob due:2026-12-10'))
+        assert not added.failed, added
+        changed = sync(lambda: engine_b.generations.of("console:local") != kept)
+        await until(changed, 10, "the notice, sent on commit")
+        counted.reset()
+        reply = await engine_b.handle(asks("bob", "tasks"))
+        assert "Sitemap" in str(reply.messages), reply
+        assert counted.count == reads_alone, counted.statements
+
+
+@postgres_only
+async def test_a_projects_writer_uses_who_and_where_kept_at_the_tenants_revision(
+    db_url: str, bot: Harness
+) -> None:
+    """A writer of one project's content (time logged) holds its tenant shared and reads
+    the tenant's row with it: who asks and where, kept by bob's read there, are used if
+    they were read at the revision the tenant has now, one statement fewer. A change to
+    the tenant as a whole whose notice has not arrived (here, made by hand with its
+    revision, as another process's commit is before its notice is heard) is read afresh,
+    and bob, taken off the team, is refused."""
+    await kickoff(bot)
+    async with (
+        two_listening_engines(db_url, bot.clock) as (_engine_a, engine_b),
+        counted_once_bob_is_remembered(engine_b) as counted,
+    ):
+        logged = await engine_b.handle(asks("bob", 'log 2h "Sitemap"'))
+        assert "Logged 2" in str(logged.messages), logged
+        assert not [s for s in counted.statements if _reads_who_and_where(s)], counted
+        kept = engine_b.generations.of("console:local")
+        async with bot.sessions() as session, session.begin():
+            await session.execute(update(Tenant).values(revision=Tenant.revision + 1))
+            await session.execute(delete(Membership).where(Membership.role == "member"))
+        assert engine_b.generations.of("console:local") == kept  # nothing heard
+        counted.reset()
+        refused = await engine_b.handle(asks("bob", 'log 1h "Sitemap"'))
+        assert refused.failed and "ask the project's PM" in str(refused.messages), refused
+        assert [s for s in counted.statements if _reads_who_and_where(s)], counted
+    async with bot.sessions() as session:
+        hours = await session.scalars(select(TimeEntry.hours))
+        assert [float(h) for h in hours] == [2.0]
+
+
+def _reads_who_and_where(statement: str) -> bool:
+    """The statement that reads who asks with the channel's link, project and membership
+    (bot.engine.engine `_who_and_where`)."""
+    return "FROM tenants" in statement and "channel_links" in statement
+
+
+@asynccontextmanager
+async def counted_once_bob_is_remembered(engine: Engine) -> AsyncIterator[StatementCounter]:
+    """The statements `engine` runs, counted from when it remembers who bob is and where
+    (his `tasks` there read twice, the reply cache off: every read computes)."""
     counted = StatementCounter()
-    async with two_listening_engines(db_url, bot.clock) as (engine_a, engine_b):
-        bind = engine_b.sessions.kw["bind"].sync_engine
-        event.listen(bind, "before_cursor_execute", counted)
-        try:
-            engine_b.reply_cache = False
-            for _ in range(2):  # the first sight of bob in this process, then remembered
-                assert not (await engine_b.handle(asks("bob", "tasks"))).failed
-            counted.reset()
-            assert not (await engine_b.handle(asks("bob", "tasks"))).failed
-            reads_alone = counted.count
-            kept = engine_b.generations.of("console:local")
-            added = await engine_a.handle(asks("ann", 'task add "Sitemap" @bob due:2026-12-10'))
-            assert not added.failed, added
-            changed = sync(lambda: engine_b.generations.of("console:local") != kept)
-            await until(changed, 10, "the notice, sent on commit")
-            counted.reset()
-            reply = await engine_b.handle(asks("bob", "tasks"))
-            assert "Sitemap" in str(reply.messages), reply
-            assert counted.count == reads_alone, counted.statements
-        finally:
-            event.remove(bind, "before_cursor_execute", counted)
+    with _listening(engine.sessions.kw["bind"].sync_engine, "before_cursor_execute", counted):
+        engine.reply_cache = False
+        for _ in range(2):  # the first sight of bob in this process, then remembered
+            assert not (await engine.handle(asks("bob", "tasks"))).failed
+        counted.reset()
+        yield counted
