@@ -209,6 +209,9 @@ async def test_every_projects_snapshot_is_one_statement_text(
             (sql,) = statements.statements
             texts.append(sql)
         assert texts[0] == texts[1] == texts[2], "a project's id is written into its SQL"
+        # One project is one parameter, not an IN list of one: SQLAlchemy writes a list out
+        # anew at every execution, in every part of the statement that reads the dates.
+        assert "projects.id IN" not in texts[0] and "projects.id = " in texts[0], texts[0]
         statements.reset()
         await load_snapshots(session, projects, TODAY)
         few = statements.statements[0]
