@@ -204,9 +204,10 @@ def _run_due(settings: Settings, options: argparse.Namespace) -> int:
 
 
 def _serve(settings: Settings, options: argparse.Namespace) -> int:
+    from adapters import event_loop
     from adapters.serve import serve
 
-    asyncio.run(serve(settings))
+    event_loop.run(serve(settings))
     return 0
 
 

@@ -1,5 +1,5 @@
 """The two floors Liaison is measured against, each served like `liaison serve` is: one
-process, aiohttp, the same host and port settings.
+process, aiohttp on the same event loop, the same host and port settings.
 
     python -m bench.baselines aiohttp   # a bare handler that returns 200: the machine's floor
     python -m bench.baselines bolt      # a bare slack-bolt AsyncApp acknowledging a command
@@ -13,6 +13,8 @@ import os
 import sys
 
 from aiohttp import web
+
+from adapters.event_loop import loop_factory
 
 
 async def _healthz(request: web.Request) -> web.Response:
@@ -54,7 +56,10 @@ def bare_bolt_app() -> web.Application:
 
 def main(kind: str) -> None:
     app = bare_bolt_app() if kind == "bolt" else bare_aiohttp_app()
-    web.run_app(app, host="127.0.0.1", port=int(os.environ["PORT"]), access_log=None, print=None)
+    loop = loop_factory()()  # liaison serve's (adapters.event_loop)
+    web.run_app(
+        app, host="127.0.0.1", port=int(os.environ["PORT"]), access_log=None, print=None, loop=loop
+    )
 
 
 if __name__ == "__main__":
