@@ -100,12 +100,7 @@ class RememberedPlaces:
         """The rows kept for this request's person and channel, copied into `session`
         without reading them, if they are still current; else None."""
         place = self.peek(request, tenant)
-        if place is None:
-            return None
-        rows = (place.tenant, place.me, place.link, place.project, place.membership)
-        if not all(row is None or wholly_loaded(row) for row in rows):
-            return None  # read them afresh
-        return Place(*[None if row is None else attached_copy(session, row) for row in rows])
+        return None if place is None else _copied(session, place)
 
     def recall_at(
         self, session: AsyncSession, request: Request, tenant: str, now_read: Tenant
@@ -115,10 +110,9 @@ class RememberedPlaces:
         place = self.peek(request, tenant)
         if place is None or not wholly_loaded(place.tenant):
             return None
-        read_at = (place.tenant.id, place.tenant.revision)
-        if read_at != (now_read.id, now_read.revision):
+        if (place.tenant.id, place.tenant.revision) != (now_read.id, now_read.revision):
             return None
-        return self.recall(session, request, tenant)
+        return _copied(session, place)
 
     def keep(
         self,
@@ -139,3 +133,12 @@ class RememberedPlaces:
                 self._kept.popitem(last=False)
 
         on_commit(session, kept)
+
+
+def _copied(session: AsyncSession, place: Place) -> Place | None:
+    """`place`'s rows copied into `session`, or None if one of them is not wholly loaded
+    (then they are read afresh)."""
+    rows = (place.tenant, place.me, place.link, place.project, place.membership)
+    if not all(row is None or wholly_loaded(row) for row in rows):
+        return None
+    return Place(*[None if row is None else attached_copy(session, row) for row in rows])
