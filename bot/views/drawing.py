@@ -20,6 +20,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
+from bot.domain.budget import CENT
 from bot.messages import Block, Chart, Image, Message, Reply
 
 if TYPE_CHECKING:
@@ -256,6 +257,9 @@ def burn_up_figure(series: BurnUp, title: str) -> Figure:
     return _burn_up(series, title)[0]
 
 
+BURN_UP_HEIGHT = 3.6  # inches
+
+
 def _burn_up(series: BurnUp, title: str) -> tuple[Figure, list[Text]]:
     """The burn-up's figure and its frame: the title and the names of the lines, which
     change with the project and not with its spend (see _png_over_kept_background)."""
@@ -264,7 +268,7 @@ def _burn_up(series: BurnUp, title: str) -> tuple[Figure, list[Text]]:
     amounts = [float(p.amount) for line in (series.actual, series.budget_line, series.forecast)
                for p in line]  # fmt: skip
     top = _round_top(max(amounts, default=0.0))
-    figure, axes = _kept_figure("burn-up", 7, 3.6, left=_amount_margin(top))
+    figure, axes = _kept_figure("burn-up", 7, BURN_UP_HEIGHT, left=_amount_margin(top))
     days = [p.day for p in series.actual]
     key = [("\u2014 Spent", "#1565c0")]
     axes.plot(
@@ -387,8 +391,33 @@ def _date(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
 
 
-def _points(points: Sequence[Point]) -> list[list[str]]:
-    return [[p.day.isoformat(), str(p.amount)] for p in points]
+def _points(points: Sequence[Point], step: Decimal) -> list[list[str]]:
+    return [[p.day.isoformat(), str(_to_step(p.amount, step))] for p in points]
+
+
+# What a burn-up can show of an amount. Its plot is 285 pixels tall (BURN_UP_HEIGHT at
+# 100 dpi, less the fixed margins) and its top lies above 1.05 times the highest amount
+# (_round_top): a 250th of the highest amount is at most 1.1 pixels of it.
+AMOUNT_STEPS = 250
+
+
+def amount_step(highest: Decimal) -> Decimal:
+    """The step a burn-up's amounts are drawn to: 1, 2 or 5 times a power of ten, at most
+    a 250th of the highest amount and at least a cent. Rounded to it, a line lies within
+    about half a pixel of where the exact amount puts it, and the chart (drawn, kept and
+    uploaded by its data: `chart_key`) is drawn and uploaded again when a line moves that
+    much, not at every hour logged: on a budget of 900,000 a spend of a few hundred moves
+    nothing one could see. A step of a round size stays the same while the highest
+    amount grows. The reply's text gives the figures to the cent."""
+    finest = highest / AMOUNT_STEPS
+    if finest <= CENT:
+        return CENT
+    power = finest.adjusted()  # the exponent of its leading digit
+    return next(step for step in (Decimal(m).scaleb(power) for m in (5, 2, 1)) if step <= finest)
+
+
+def _to_step(amount: Decimal, step: Decimal) -> Decimal:
+    return ((amount / step).to_integral_value() * step).quantize(CENT)
 
 
 def _from_points(rows: Sequence[Sequence[str]]) -> tuple[Point, ...]:
@@ -396,12 +425,14 @@ def _from_points(rows: Sequence[Sequence[str]]) -> tuple[Point, ...]:
 
 
 def burn_up_data(series: BurnUp, title: str) -> dict[str, Any]:
+    lines = (series.actual, series.budget_line, series.forecast)
+    step = amount_step(max((p.amount for line in lines for p in line), default=Decimal(0)))
     return {
         "title": title,
         "currency": series.currency,
-        "actual": _points(series.actual),
-        "budget_line": _points(series.budget_line),
-        "forecast": _points(series.forecast),
+        "actual": _points(series.actual, step),
+        "budget_line": _points(series.budget_line, step),
+        "forecast": _points(series.forecast, step),
         "run_out": _day(series.run_out),
         "due": _day(series.due),
         "today": series.today.isoformat(),

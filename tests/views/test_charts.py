@@ -383,3 +383,53 @@ def test_a_busy_workspaces_burn_ups_are_redrawn_over_their_kept_title_and_axes(
     forget_kept_figures()
     monkeypatch.setattr(Text, "draw", real_text_draw)
     assert [draw_burn_up(*chart(project, 5)) for project in (0, 49)] == [again[0], again[-1]]
+
+
+def test_a_burn_ups_amounts_are_drawn_to_under_a_pixel_of_its_plot() -> None:
+    """Amounts are kept in a chart's data (which it is drawn, kept and uploaded by) to a
+    step that moves no line by a pixel: what a drawing cannot show does not draw it anew."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from bot.views.drawing import BurnUp, _round_top, amount_step, burn_up_figure
+
+    start, today, due = date(2026, 9, 1), date(2026, 11, 30), date(2027, 3, 1)
+    for highest in ("0.40", "37.5", "999", "50000", "900000", "161100000.00", "7000000000"):
+        step = amount_step(D(highest))
+        assert step >= D("0.01")
+        assert step.normalize().as_tuple().digits in ((1,), (2,), (5,))  # 1, 2 or 5 x 10^n
+        if D(highest) < 2:  # below that a chart is drawn to the cent, as the money is
+            assert step == D("0.01")
+            continue
+        assert step <= D(highest) / 250 < step * 5  # the coarsest of the three that fits
+        spent = (Point(start, D(0)), Point(today, D(highest)))
+        series = BurnUp("USD", spent, (), (), None, due, today)
+        canvas = FigureCanvasAgg(burn_up_figure(series, "Acme Site: budget"))
+        canvas.draw()
+        plot_pixels = canvas.figure.axes[0].get_window_extent().height
+        top = _round_top(float(highest))
+        # Rounded to the nearest step, an amount is off by half a step at most.
+        assert float(step / 2) / top * plot_pixels < 0.55, (highest, step, plot_pixels)
+
+
+def test_a_spend_too_small_to_move_a_line_keeps_the_chart_and_a_larger_one_draws_anew() -> None:
+    from bot.messages import Chart
+    from bot.views.drawing import BurnUp, burn_up_data, chart_key
+
+    start, today, due = date(2026, 9, 1), date(2026, 11, 30), date(2027, 3, 1)
+
+    def key(spent: str, projected: str) -> tuple[str, str]:
+        series = BurnUp(
+            "USD",
+            (Point(start, D(0)), Point(today, D(spent))),
+            (Point(start, D("900000")), Point(due, D("900000"))),
+            (Point(today, D(spent)), Point(due, D(projected))),
+            date(2027, 2, 10),
+            due,
+            today,
+        )
+        return chart_key(Chart("burn-up", burn_up_data(series, "Acme: burn-up"), "alt"))
+
+    # On a budget of 900,000 the step is 2,000: a few hours logged move nothing visible.
+    assert key("412345.67", "612000.00") == key("412600.00", "612400.00")
+    assert key("412345.67", "612000.00") != key("415000.00", "612000.00")
+    assert key("412345.67", "612000.00") != key("412345.67", "616000.00")
