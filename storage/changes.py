@@ -190,11 +190,21 @@ async def share_tenant(session: AsyncSession, tenant_id: int) -> Tenant | None:
     return await _locked_row(session, Tenant, _SHARE_TENANT, {"taking_tenant": tenant_id})
 
 
-async def take_project_turn(session: AsyncSession, project_id: int) -> Project | None:
+class ProjectTurn(NamedTuple):
+    project: Project  # its row as it is now: a writer before this one may have changed it
+    tenant_revision: int  # the project's tenant's, as it is now
+
+
+async def take_project_turn(session: AsyncSession, project_id: int) -> ProjectTurn | None:
     """Wait for the project's other writers, holding the tenant shared (`share_tenant`
-    first: one lock order). The project's row comes back as it is now: a writer before
-    this one may have changed it after it was read."""
-    return await _locked_row(session, Project, _TAKE_PROJECT, {"taking_project": project_id})
+    first: one lock order); None if the project is gone. The tenant's revision comes
+    with it, read once the tenant is held: `share_tenant`'s row is as of when its
+    statement began, before it waited, and a writer of the tenant as a whole may have
+    committed in between (a revision later than that row's says so)."""
+    row = (await session.execute(_TAKE_PROJECT, {"taking_project": project_id})).first()
+    if row is None:
+        return None
+    return ProjectTurn(as_loaded(session, Project, row._mapping), row.tenant_revision)
 
 
 async def _locked_row(
@@ -235,7 +245,13 @@ _SHARE_TENANT = (
 # don't wait for it, only the project's other writers do.
 _PROJECTS = Project.__table__
 _TAKE_PROJECT = (
-    select(*_PROJECTS.c)
+    select(
+        *_PROJECTS.c,
+        select(_TENANTS.c.revision)
+        .where(_TENANTS.c.id == _PROJECTS.c.tenant_id)
+        .scalar_subquery()
+        .label("tenant_revision"),
+    )
     .where(_PROJECTS.c.id == bindparam("taking_project"))
     .with_for_update(key_share=True)
 )

@@ -91,6 +91,14 @@ class BeyondItsProject(Exception):
     rolled back and runs again with the tenant's turn."""
 
 
+class KeptOutOfDate(BeyondItsProject):
+    """A project's writer found, once its turn was had, that the tenant changed while it
+    waited (storage.changes `take_project_turn`): what it read with the tenant's row, and
+    who asks and where as kept at that row's revision, may be out of date. It is rolled
+    back and runs again with the same turn, reading them afresh; a second time, with the
+    tenant's."""
+
+
 class Suggested(UserError):
     """Not a command as typed, but close to one: the reply offers the corrected line."""
 
@@ -245,7 +253,14 @@ class Engine:
                 pass  # nothing was written: the reads are simply done again
         turn = self._turn_of(text)
         try:
-            return await run(turn=turn)
+            try:
+                return await run(turn=turn)
+            except KeptOutOfDate as stale:
+                # The same turn: the tenant's would make the project writers waiting
+                # meanwhile find the tenant changed too, and each run again.
+                log.info("`%s` ran again: %s", text.split()[0], stale)
+                self.places.forget(request)
+                return await run(turn=turn)
         except BeyondItsProject as beyond:
             log.info("`%s` ran again with the tenant's turn: %s", text.split()[0], beyond)
             return await run(turn="tenant")
@@ -734,10 +749,13 @@ class Engine:
         if ctx.project is None:
             raise BeyondItsProject("no one project")  # whatever it writes, it is the tenant's
         taken = await take_project_turn(ctx.session, ctx.project.id)
-        if taken is None or taken.tenant_id != ctx.tenant.id:
+        if taken is None or taken.project.tenant_id != ctx.tenant.id:
             # Gone meanwhile, or another tenant's linked here: the tenant's turn decides.
             raise BeyondItsProject("the project changed hands")
-        ctx.project = taken
+        if taken.tenant_revision != ctx.tenant.revision:
+            # A writer of the tenant as a whole committed while this one waited for it.
+            raise KeptOutOfDate("the tenant changed while its turn was awaited")
+        ctx.project = taken.project
 
     async def _channel_link(self, ctx: CommandContext) -> LinkRow:
         """The link of the channel asked in, its project and the asker's membership of

@@ -96,6 +96,10 @@ class RememberedPlaces:
         self._kept.move_to_end(key)
         return kept.place
 
+    def forget(self, request: Request) -> None:
+        """Read this request's person and channel afresh next time."""
+        self._kept.pop(self._key(request), None)
+
     def recall(self, session: AsyncSession, request: Request, tenant: str) -> Place | None:
         """The rows kept for this request's person and channel, copied into `session`
         without reading them, if they are still current; else None."""

@@ -4,6 +4,7 @@ rows that did change."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -14,6 +15,7 @@ from adapters.console.session import Speaker, place_for
 from bot.engine.engine import Engine
 from bot.engine.identity import Identities
 from bot.requests import Request
+from storage.changes import take_revision
 from storage.models import Membership, Tenant, TimeEntry
 from tests.conftest import StatementCounter, _listening
 from tests.engine.test_reply_cache import (
@@ -256,6 +258,37 @@ async def test_a_projects_writer_uses_who_and_where_kept_at_the_tenants_revision
         refused = await engine_b.handle(asks("bob", 'log 1h "Sitemap"'))
         assert refused.failed and "ask the project's PM" in str(refused.messages), refused
         assert [s for s in counted.statements if _reads_who_and_where(s)], counted
+    async with bot.sessions() as session:
+        hours = await session.scalars(select(TimeEntry.hours))
+        assert [float(h) for h in hours] == [2.0]
+
+
+@postgres_only
+async def test_a_projects_writer_that_waited_for_the_tenants_writer_reads_what_it_changed(
+    db_url: str, bot: Harness
+) -> None:
+    """bob's `log`, kept who and where by his reads, waits for a writer of the tenant as a
+    whole (in another process) that takes him off the team and commits meanwhile. The
+    tenant's row came back with his turn as of before the wait (a statement's snapshot
+    is taken when it starts), at the revision bob's rows were kept at; the project's turn,
+    had after it, reads the tenant's revision anew: bob's rows are read again and he is
+    refused."""
+    await kickoff(bot)
+    async with (
+        two_listening_engines(db_url, bot.clock) as (_engine_a, engine_b),
+        counted_once_bob_is_remembered(engine_b),
+    ):
+        logged = await engine_b.handle(asks("bob", 'log 2h "Sitemap"'))
+        assert "Logged 2" in str(logged.messages), logged
+        async with bot.sessions() as writer, writer.begin():
+            tenant_id = await writer.scalar(select(Tenant.id))
+            assert await take_revision(writer, tenant_id or 0) is not None
+            await writer.execute(delete(Membership).where(Membership.role == "member"))
+            waiting = asyncio.create_task(engine_b.handle(asks("bob", 'log 1h "Sitemap"')))
+            await asyncio.sleep(0.5)
+            assert not waiting.done()  # for the tenant's writer
+        refused = await asyncio.wait_for(waiting, 10)
+        assert refused.failed and "ask the project's PM" in str(refused.messages), refused
     async with bot.sessions() as session:
         hours = await session.scalars(select(TimeEntry.hours))
         assert [float(h) for h in hours] == [2.0]
