@@ -264,25 +264,52 @@ class Write(NamedTuple):
     params: Mapping[str, Any]
 
 
-async def announce(session: AsyncSession, notice: str, *, also: Write | None = None) -> None:
+async def announce(
+    session: AsyncSession,
+    notice: str,
+    *,
+    also: Write | None = None,
+    delivered: Write | None = None,
+) -> bool:
     """On PostgreSQL, tell the other processes `notice` when this transaction commits
     (never if it rolls back). `also`, a write of the same transaction that nothing reads
     back (the audit record), runs in the same statement there: one round trip fewer for
-    every write, each of which holds its tenant's revision meanwhile."""
+    every write, each of which holds its tenant's revision meanwhile. So does
+    `delivered`, the delivery id's INSERT ... ON CONFLICT DO NOTHING RETURNING (PostgreSQL
+    only): False if the id was recorded before, and the caller rolls back."""
     if session.get_bind().dialect.name != "postgresql":
+        if delivered is not None:
+            raise ValueError("a delivery id is recorded with the notice on PostgreSQL only")
         if also is not None:
             await session.execute(also.statement, dict(also.params))
-        return
-    params = {NOTICE: notice, **(also.params if also is not None else {})}
-    await session.execute(_notifying(also.statement if also is not None else None), params)
+        return True
+    params = {
+        NOTICE: notice,
+        **(also.params if also is not None else {}),
+        **(delivered.params if delivered is not None else {}),
+    }
+    statement = _notifying(
+        also.statement if also is not None else None,
+        delivered.statement if delivered is not None else None,
+    )
+    row = (await session.execute(statement, params)).one()
+    return delivered is None or row[1] > 0
 
 
 NOTICE = "changes_notice"
 
 
 @cache
-def _notifying(also: Insert | None) -> Select[Any]:
-    """pg_notify, with `also` as a CTE: built once for each `also` (a statement that is
-    itself built once), as the statement's cache key would otherwise be for every write."""
+def _notifying(also: Insert | None, delivered: Insert | None = None) -> Select[Any]:
+    """pg_notify, with `also` as a CTE and, given `delivered`, how many rows it inserted:
+    built once for each pair (statements themselves built once), as the statement's
+    cache key would otherwise be for every write."""
     notify = select(func.pg_notify(CHANGES_CHANNEL, bindparam(NOTICE, type_=String)))
-    return notify if also is None else notify.add_cte(also.cte("also"))
+    if also is not None:
+        notify = notify.add_cte(also.cte("also"))
+    if delivered is not None:
+        recorded = delivered.cte("delivered")
+        notify = notify.add_columns(
+            select(func.count()).select_from(recorded).scalar_subquery()
+        ).add_cte(recorded)
+    return notify

@@ -7,17 +7,20 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 
+import pytest
 from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.engine.identity import Identities
 from bot.engine.recent_deliveries import RecentDeliveries
 from storage.db import POOL_SIZE, REQUEST_CONNECTIONS
-from storage.models import Person, ProcessedEvent, Tenant
+from storage.models import AuditEntry, Person, ProcessedEvent, Task, Tenant
 from tests.conftest import StatementCounter
 from tests.engine.test_reply_cache import ann_says
 from tests.harness import Harness
 from tests.project_setup import kickoff
+
+postgres_only = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 
 
 async def test_a_read_answered_inline_writes_nothing_and_a_write_records_its_delivery(
@@ -120,7 +123,37 @@ async def test_on_sqlite_a_write_whose_delivery_is_recorded_takes_no_revision(
         assert "added" in (await bot.engine.handle(request)).messages[0].plain_text()
         writes = [s for s in statements.statements if s.startswith(("INSERT", "UPDATE"))]
         first = "INSERT INTO processed_events" if event_id else "UPDATE tenants"
-        if on_sqlite or event_id:
+        if on_sqlite:
             assert writes[0].startswith(first), writes
+        elif event_id:  # with its project's change notice, last (see the test below)
+            assert not [s for s in writes if "processed_events" in s], writes
+            assert "INSERT INTO processed_events" in statements.statements[-1]
         took_revision = any(s.startswith("UPDATE tenants") for s in writes)
         assert took_revision == (on_sqlite and event_id is None), writes
+
+
+@postgres_only
+async def test_a_projects_writer_records_its_delivery_with_its_notice_and_a_repeat_is_undone(
+    bot: Harness, statements: StatementCounter
+) -> None:
+    """On PostgreSQL a project's writer records its delivery id in the statement that
+    writes its audit record and change notice, one round trip fewer; the same delivery
+    again, one after the other or both at once, runs to there and is rolled back: one
+    task, one audit record, one reply."""
+    await kickoff(bot)
+    again = replace(ann_says('task add "Once" <@ann> due:fri'), event_id="Ev-once")
+    statements.reset()
+    assert "added" in (await bot.engine.handle(again)).messages[0].plain_text()
+    recorded = [s for s in statements.statements if "processed_events" in s]
+    assert len(recorded) == 1 and recorded[0].startswith("WITH"), statements.statements
+    assert not (await bot.engine.handle(again)).messages
+    both = replace(ann_says('task add "Both" <@ann> due:fri'), event_id="Ev-both")
+    replies = await asyncio.gather(bot.engine.handle(both), bot.engine.handle(both))
+    assert sorted(bool(r.messages) for r in replies) == [False, True], replies
+    async with bot.sessions() as session:
+        titles = list(await session.scalars(select(Task.title).where(Task.title != "First")))
+        audited = list(await session.scalars(select(AuditEntry.line)))
+        events = set(await session.scalars(select(ProcessedEvent.event_id)))
+    assert sorted(titles) == ["Both", "Once"]
+    assert len([line for line in audited if '"Once"' in line or '"Both"' in line]) == 2
+    assert events == {"Ev-once", "Ev-both"}
