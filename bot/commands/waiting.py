@@ -6,14 +6,14 @@ import functools
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Date, Select, bindparam, select
+from sqlalchemy import Boolean, ColumnElement, Date, Select, and_, bindparam, or_, select
 
 from bot.engine.context import CommandContext
 from bot.engine.parsing import Args
 from bot.engine.registry import ANYONE, command
 from bot.messages import Heading, Item, Items, Message
 from storage.models import ChangeRequest, ClientRequest, Membership, Milestone, Project, Task
-from storage.reads import column_row_sets, column_rows
+from storage.reads import column_row_sets
 
 SOON = timedelta(days=2)
 LISTED = 20  # tasks, and requests, at most
@@ -30,14 +30,22 @@ LISTED = 20  # tasks, and requests, at most
     needs_project=False,
 )
 async def waiting(ctx: CommandContext, args: Args) -> Message:
-    memberships = await column_rows(
-        ctx.session, _memberships(), {"me": ctx.me.id, "tenant": ctx.tenant.id}
+    client = ctx.request.actor.external
+    # Every list and the memberships they go by, in one statement (see _lists).
+    memberships, *lists = await column_row_sets(
+        ctx.session,
+        _reads(),
+        {
+            "me": ctx.me.id,
+            "tenant": ctx.tenant.id,
+            "external": client,
+            "soon": ctx.today + SOON,
+        },
     )
     # A closed project's change (reopening it) changes this reply too: kept until any of
     # the asker's projects here changes.
     ctx.read_from = frozenset(project_id for project_id, *_ in memberships)
     active = [(project, name, role) for project, name, role, closed in memberships if not closed]
-    client = ctx.request.actor.external
     roles = {project_id: ("client" if client else role) for project_id, _, role in active}
     names = {project_id: name for project_id, name, _ in active}
     if ctx.audience == "client" and not (client or all(r == "client" for r in roles.values())):
@@ -46,7 +54,7 @@ async def waiting(ctx: CommandContext, args: Args) -> Message:
             "What waits for you is internal: this channel is shared with the client. "
             "Ask me in the team channel or in a direct message."
         )
-    items = await _items(ctx, roles, names) if roles else []
+    items = _items(ctx, names, lists)
     audience = (
         "client"
         if client
@@ -61,20 +69,10 @@ async def waiting(ctx: CommandContext, args: Args) -> Message:
     )
 
 
-async def _items(ctx: CommandContext, roles: dict[int, str], names: dict[int, str]) -> list[Item]:
+def _items(ctx: CommandContext, names: dict[int, str], lists: list[list[Any]]) -> list[Item]:
     """My tasks due soon (on the team side), the client requests to answer (as PM) and
-    the decisions waiting for me (as client): every list in one statement."""
-    tasks, requests, changes, signoffs = await column_row_sets(
-        ctx.session,
-        _lists(),
-        {
-            "me": ctx.me.id,
-            "soon": ctx.today + SOON,
-            "team_side": [p for p, r in roles.items() if r != "client"],
-            "pm_of": [p for p, r in roles.items() if r == "pm"],
-            "client_of": [p for p, r in roles.items() if r == "client"],
-        },
-    )
+    the decisions waiting for me (as client)."""
+    tasks, requests, changes, signoffs = lists
     return (
         [
             Item(
@@ -99,6 +97,11 @@ async def _items(ctx: CommandContext, roles: dict[int, str], names: dict[int, st
 
 
 @functools.cache
+def _reads() -> tuple[Select[Any], ...]:
+    return (_memberships(), *_lists())
+
+
+@functools.cache
 def _memberships() -> Select[tuple[int, str, str, bool]]:
     """Built once (every `waiting` runs it), like the lists below. Closed projects too:
     what the reply was read from, though it lists only the active ones."""
@@ -109,12 +112,34 @@ def _memberships() -> Select[tuple[int, str, str, bool]]:
     )
 
 
+def _my_active_projects(side: ColumnElement[bool]) -> Select[tuple[int]]:
+    """The asker's projects here that are not closed, on `side`: what the lists go by,
+    read in their statement (a person on a project as a client, or anyone asking from
+    outside the workspace, is on its client side)."""
+    return (
+        select(Membership.project_id)
+        .join(Project, Project.id == Membership.project_id)
+        .where(
+            Membership.person_id == bindparam("me"),
+            Project.tenant_id == bindparam("tenant"),
+            Project.archived.is_not(True),
+            side,
+        )
+    )
+
+
+_EXTERNAL = bindparam("external", type_=Boolean())
+_TEAM_SIDE = _my_active_projects(and_(Membership.role != "client", _EXTERNAL.is_(False)))
+_PM_OF = _my_active_projects(and_(Membership.role == "pm", _EXTERNAL.is_(False)))
+_CLIENT_OF = _my_active_projects(or_(Membership.role == "client", _EXTERNAL.is_(True)))
+
+
 @functools.cache
 def _lists() -> tuple[Select[Any], ...]:
     tasks = (
         select(Task.project_id, Task.number, Task.title, Task.due_date)
         .where(
-            Task.project_id.in_(bindparam("team_side", expanding=True)),
+            Task.project_id.in_(_TEAM_SIDE),
             Task.owner_id == bindparam("me"),
             Task.status != "done",
             Task.due_date.is_not(None),
@@ -126,7 +151,7 @@ def _lists() -> tuple[Select[Any], ...]:
     requests = (
         select(ClientRequest.project_id, ClientRequest.number, ClientRequest.text)
         .where(
-            ClientRequest.project_id.in_(bindparam("pm_of", expanding=True)),
+            ClientRequest.project_id.in_(_PM_OF),
             ClientRequest.status == "open",
         )
         .order_by(ClientRequest.created_at, ClientRequest.id)
@@ -135,7 +160,7 @@ def _lists() -> tuple[Select[Any], ...]:
     changes = (
         select(ChangeRequest.project_id, ChangeRequest.number, ChangeRequest.title)
         .where(
-            ChangeRequest.project_id.in_(bindparam("client_of", expanding=True)),
+            ChangeRequest.project_id.in_(_CLIENT_OF),
             ChangeRequest.status == "pending",
         )
         .order_by(ChangeRequest.id)
@@ -143,7 +168,7 @@ def _lists() -> tuple[Select[Any], ...]:
     signoffs = (
         select(Milestone.project_id, Milestone.title)
         .where(
-            Milestone.project_id.in_(bindparam("client_of", expanding=True)),
+            Milestone.project_id.in_(_CLIENT_OF),
             Milestone.client_signoff.is_(True),
             Milestone.done_at.is_not(None),
             Milestone.signed_off_at.is_(None),
