@@ -128,7 +128,8 @@ def _latency_notes(run: LatencyRun) -> str:
         "(`status`, `tasks`, `budget`, `risks` of the seeded project) go to a second "
         "`liaison serve` on the same database with `LIAISON_REPLY_CACHE=off`: what computing "
         f"each afresh costs, held to {UNCACHED_FLOOR:.0f} requests/s saturated (the budget's "
-        "chart is drawn once per change of its figures, with or without the cache).\n\n"
+        "chart is drawn once per change of its figures as drawn, amounts to a 250th of the "
+        "highest, with or without the cache).\n\n"
         + report.latency_tables(run)
     )
 

@@ -303,6 +303,15 @@ class Engine:
         except Repeated:
             log.info("duplicate event %s ignored", request.event_id)
             return Reply(), False
+        except BeyondItsProject:
+            raise  # runs again (`_run`), and finds out then
+        except Exception:
+            # A copy of a delivery handled already may fail where the first did not (the
+            # task it closes is closed now): it answers nothing, as a repeat does.
+            if await self._is_a_repeat(request, text):
+                log.info("duplicate event %s ignored", request.event_id)
+                return Reply(), False
+            raise
         if handled.changed:
             self.generations.changed(tenant, handled.projects, handled.tables)
         if handled.changed or handled.repeat:
@@ -343,6 +352,40 @@ class Engine:
         if spec is None or _dialect_of(self.sessions) != "postgresql":
             return "tenant"
         return spec.turn
+
+    def _records_delivery_with_notice(self, request: Request, text: str) -> bool:
+        """Whether this command records its delivery id in its change notice's statement
+        (storage.changes.announce), not in one of its own first: a writer on PostgreSQL,
+        one round trip fewer for every write. Every writer takes a revision, and every
+        one that does announces. A delivery seen before runs to there, waiting for its
+        turn as it would anyway, and is undone (`Repeated`); one that fails on the way
+        answers nothing if the delivery was recorded (`_is_a_repeat`). Every writer
+        takes its turn first and records its id last: one lock order."""
+        return (
+            request.event_id is not None
+            and _dialect_of(self.sessions) == "postgresql"
+            and not suggestions.is_yes(text)  # its command is known only once it runs
+            and self._spec_of(text) is not None
+            and not self._reads_only(text)
+        )
+
+    async def _is_a_repeat(self, request: Request, text: str) -> bool:
+        """Whether a writer that failed was a copy of a delivery recorded already (by
+        another copy of it); if that cannot be read, it was not, and its error stands."""
+        if not self._records_delivery_with_notice(request, text):
+            return False
+        try:
+            async with self.sessions() as session:
+                found = await session.scalar(
+                    select(ProcessedEvent.id).where(
+                        ProcessedEvent.platform == request.place.platform,
+                        ProcessedEvent.event_id == request.event_id,
+                    )
+                )
+        except Exception:
+            log.warning("could not look up delivery %s", request.event_id, exc_info=True)
+            return False
+        return found is not None
 
     def _may_skip_dedupe(self, request: Request, text: str) -> bool:
         """Whether this delivery's id may be remembered in this process only, not in the
@@ -444,12 +487,7 @@ class Engine:
         kept: bool,
         standing: Standing | None = None,
     ) -> Handled:
-        # A project's writer (PostgreSQL) records its delivery id in its change notice's
-        # statement, one round trip fewer for every such write: a delivery seen before
-        # runs to there, waiting for its project's turn as it would anyway, and is undone.
-        with_notice = (
-            turn == "project" and request.event_id is not None and not self._reads_only(text)
-        )
+        with_notice = self._records_delivery_with_notice(request, text)
         if (
             request.event_id
             and not with_notice
@@ -500,8 +538,6 @@ class Engine:
             if not await announce(session, notice, also=audit, delivered=delivered):
                 raise Repeated(request.event_id)
             return Handled(reply, changed=True, projects=projects, tables=tables)
-        if with_notice and not await self._first_delivery(session, request, text):
-            raise Repeated(request.event_id)  # a project's writer that wrote nothing
         if not (kept and spec.cached):
             return Handled(reply, read=False)
         if standing is not None and standing_read(ctx) != standing:
