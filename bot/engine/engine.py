@@ -94,8 +94,9 @@ class BeyondItsProject(Exception):
 
 
 class Repeated(Exception):  # noqa: N818 (not an error: a delivery seen before)
-    """A project's writer found its delivery id recorded already, with its change notice
-    (see `_handle_in_transaction`): what it did is rolled back, and it answers nothing."""
+    """A writer found its delivery id recorded already, when it recorded it with its change
+    notice (PostgreSQL, `_records_delivery_with_notice`): what it did is rolled back, and
+    it answers nothing."""
 
 
 class KeptOutOfDate(BeyondItsProject):
