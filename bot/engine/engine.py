@@ -103,7 +103,8 @@ class KeptOutOfDate(BeyondItsProject):
     """A project's writer found, once its turn was had, that the tenant changed while it
     waited (storage.changes `take_project_turn`): what it read with the tenant's row, and
     who asks and where as kept at that row's revision, may be out of date. It is rolled
-    back and runs again with the same turn, reading them afresh; a second time, with the
+    back and runs again with the same turn, reading them afresh (`recall_at` refuses rows
+    kept at a revision older than the tenant's row then); a second time, with the
     tenant's."""
 
 
@@ -266,8 +267,8 @@ class Engine:
             except KeptOutOfDate as stale:
                 # The same turn: the tenant's would make the project writers waiting
                 # meanwhile find the tenant changed too, and each run again.
+                # What was kept is not used again: its revision is older than the row's.
                 log.info("`%s` ran again: %s", text.split()[0], stale)
-                self.places.forget(request)
                 return await run(turn=turn)
         except BeyondItsProject as beyond:
             log.info("`%s` ran again with the tenant's turn: %s", text.split()[0], beyond)

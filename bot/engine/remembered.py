@@ -19,8 +19,10 @@ A writer decides on the newest rows. A writer of the whole tenant reads them afr
 it has taken the tenant's revision. A writer of one project's content holds the tenant
 shared, which no change to the tenant as a whole can take meanwhile, and reads the
 tenant's row with it: the rows kept here are used only if they were read at the revision
-it has now (`recall_at`). Every such change takes a revision, so none has committed since,
-even one whose notice is still on its way. Either keeps them too, once it commits: a
+it has now (`recall_at`). Every such change takes a revision, so none can commit while it
+holds the tenant; one that committed while it waited for the tenant (its row is as of
+before the wait) is found by its project's turn, which reads the revision anew, and the
+writer runs again (bot.engine.engine `KeptOutOfDate`). Either keeps them too, once it commits: a
 change of its project's content leaves them current for the person's next read, and a
 change to the tenant as a whole (a person, who is on which project) makes them stale at
 once."""
@@ -95,10 +97,6 @@ class RememberedPlaces:
             return None
         self._kept.move_to_end(key)
         return kept.place
-
-    def forget(self, request: Request) -> None:
-        """Read this request's person and channel afresh next time."""
-        self._kept.pop(self._key(request), None)
 
     def recall(self, session: AsyncSession, request: Request, tenant: str) -> Place | None:
         """The rows kept for this request's person and channel, copied into `session`
